@@ -1,0 +1,509 @@
+//! Cabinets as sources of data, chained into sets (prev/next), with folders that continue
+//! across cabinets merged into logical folders, each decoded exactly once.
+
+use super::checksum::block_checksum;
+use super::decode::Decoder;
+use super::header::*;
+use crate::error::{Error, IoResultExt, Result};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A readable, seekable byte source (opened on the thread that uses it).
+pub trait ReadSeek: Read + Seek {}
+impl<T: Read + Seek> ReadSeek for T {}
+
+/// Where a cabinet's bytes come from: a file, a stream inside a package, memory.
+pub trait CabSource: Send + Sync {
+    /// The name used in messages (`Disk1.CAB`, `pkg.msi:#cab1.cab`, a path).
+    fn display(&self) -> String;
+    /// The cabinet's own file name (what prev/next pointers would call it).
+    fn cab_name(&self) -> String;
+    /// A fresh reader positioned anywhere; the cabinet starts at offset 0.
+    fn open(&self) -> Result<Box<dyn ReadSeek>>;
+}
+
+/// A cabinet file on disk.
+pub struct FileSource {
+    path: PathBuf,
+}
+
+impl FileSource {
+    /// A source for the cabinet at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        FileSource { path: path.into() }
+    }
+}
+
+impl CabSource for FileSource {
+    fn display(&self) -> String {
+        self.path.display().to_string()
+    }
+    fn cab_name(&self) -> String {
+        self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    }
+    fn open(&self) -> Result<Box<dyn ReadSeek>> {
+        let f = std::fs::File::open(&self.path).io_ctx("opening cabinet").map_err(|e| e.with_path(&self.path))?;
+        Ok(Box::new(f))
+    }
+}
+
+/// An in-memory cabinet.
+pub struct MemSource {
+    name: String,
+    data: Arc<Vec<u8>>,
+}
+
+impl MemSource {
+    /// A source over `data` called `name`.
+    pub fn new(name: impl Into<String>, data: Vec<u8>) -> Self {
+        MemSource { name: name.into(), data: Arc::new(data) }
+    }
+}
+
+struct ArcCursor(Arc<Vec<u8>>, u64);
+impl Read for ArcCursor {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let start = (self.1 as usize).min(self.0.len());
+        let n = buf.len().min(self.0.len() - start);
+        buf[..n].copy_from_slice(&self.0[start..start + n]);
+        self.1 += n as u64;
+        Ok(n)
+    }
+}
+impl Seek for ArcCursor {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        let len = self.0.len() as i64;
+        let new = match pos {
+            SeekFrom::Start(p) => p as i64,
+            SeekFrom::End(d) => len + d,
+            SeekFrom::Current(d) => self.1 as i64 + d,
+        };
+        if new < 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before start"));
+        }
+        self.1 = new as u64;
+        Ok(self.1)
+    }
+}
+
+impl CabSource for MemSource {
+    fn display(&self) -> String {
+        self.name.clone()
+    }
+    fn cab_name(&self) -> String {
+        self.name.clone()
+    }
+    fn open(&self) -> Result<Box<dyn ReadSeek>> {
+        Ok(Box::new(ArcCursor(self.data.clone(), 0)))
+    }
+}
+
+/// Finds the cabinet a `next` pointer names.
+pub trait CabResolver {
+    /// The source for cabinet `name`, following `current`; `None` when absent.
+    fn resolve(&self, current: &dyn CabSource, name: &str) -> Option<Arc<dyn CabSource>>;
+}
+
+/// Resolves next cabinets as files beside the current one (case-insensitive, never
+/// outside that folder).
+pub struct DirResolver {
+    dir: PathBuf,
+}
+
+impl DirResolver {
+    /// Look in `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        DirResolver { dir: dir.into() }
+    }
+}
+
+/// Find `name` in `dir` case-insensitively; plain names only.
+pub fn find_beside(dir: &Path, name: &str) -> Option<PathBuf> {
+    if name.is_empty() || name.contains(['/', '\\', ':']) || name == "." || name == ".." {
+        return None;
+    }
+    let exact = dir.join(name);
+    if exact.is_file() {
+        return Some(exact);
+    }
+    let lower = name.to_lowercase();
+    let rd = std::fs::read_dir(dir).ok()?;
+    for e in rd.flatten() {
+        if e.file_name().to_string_lossy().to_lowercase() == lower && e.path().is_file() {
+            return Some(e.path());
+        }
+    }
+    None
+}
+
+impl CabResolver for DirResolver {
+    fn resolve(&self, _current: &dyn CabSource, name: &str) -> Option<Arc<dyn CabSource>> {
+        find_beside(&self.dir, name).map(|p| Arc::new(FileSource::new(p)) as Arc<dyn CabSource>)
+    }
+}
+
+/// One cabinet of a set, opened.
+pub struct OpenCab {
+    /// Where it comes from.
+    pub source: Arc<dyn CabSource>,
+    /// Its directory.
+    pub header: CabHeader,
+}
+
+/// A folder as the compressor saw it: one stream, possibly stored in several cabinets.
+#[derive(Debug, Clone)]
+pub struct LogicalFolder {
+    /// (cabinet index, folder index) pieces in order.
+    pub segments: Vec<(usize, usize)>,
+    /// Compression method.
+    pub compression: Compression,
+    /// The files stored in it: (cabinet index, file index), each listed once.
+    pub files: Vec<(usize, usize)>,
+}
+
+/// A file that cannot be extracted from this set, and why.
+#[derive(Debug, Clone)]
+pub struct Unreachable {
+    /// (cabinet index, file index).
+    pub file: (usize, usize),
+    /// Why.
+    pub reason: String,
+}
+
+/// A chain of cabinets with its logical folders.
+pub struct CabSet {
+    /// The cabinets in chain order.
+    pub cabs: Vec<OpenCab>,
+    /// Logical folders.
+    pub folders: Vec<LogicalFolder>,
+    /// Files whose data is not in this chain (they start in a cabinet not given).
+    pub unreachable: Vec<Unreachable>,
+    /// Problems with the chain itself (a missing next cabinet, a set mismatch).
+    pub warnings: Vec<String>,
+}
+
+/// At most this many cabinets in one chain.
+pub const MAX_CHAIN: usize = 1000;
+
+/// Read one cabinet's directory.
+pub fn read_header(source: &dyn CabSource) -> Result<CabHeader> {
+    let mut r = source.open()?;
+    CabHeader::read(&mut r).map_err(|e| e.context(source.display()))
+}
+
+impl CabSet {
+    /// Open `first` and follow its `next` pointers through `resolver`.
+    pub fn open_chain(first: Arc<dyn CabSource>, resolver: &dyn CabResolver) -> Result<CabSet> {
+        let header = read_header(first.as_ref())?;
+        let mut cabs = vec![OpenCab { source: first, header }];
+        let mut warnings = Vec::new();
+        while let Some((next_name, _)) = cabs.last().and_then(|c| c.header.next.clone()) {
+            if cabs.len() >= MAX_CHAIN {
+                warnings.push(format!("cabinet chain longer than {MAX_CHAIN}; stopped"));
+                break;
+            }
+            let cur = cabs.last().map(|c| c.source.clone());
+            let Some(cur) = cur else { break };
+            let Some(src) = resolver.resolve(cur.as_ref(), &next_name) else {
+                warnings.push(format!(
+                    "{}: next cabinet {next_name:?} not found",
+                    cur.display()
+                ));
+                break;
+            };
+            if cabs.iter().any(|c| c.source.display() == src.display()) {
+                warnings.push(format!("{}: cabinet chain loops back to {next_name:?}", cur.display()));
+                break;
+            }
+            let header = read_header(src.as_ref())?;
+            if header.flags & FLAG_PREV_CABINET == 0 {
+                warnings.push(format!(
+                    "{}: {next_name:?} does not declare a previous cabinet; not joined",
+                    cur.display()
+                ));
+                break;
+            }
+            cabs.push(OpenCab { source: src, header });
+        }
+        Ok(Self::assemble(cabs, warnings))
+    }
+
+    /// Build logical folders from cabinets already in chain order.
+    pub fn assemble(cabs: Vec<OpenCab>, warnings: Vec<String>) -> CabSet {
+        let mut folders: Vec<LogicalFolder> = Vec::new();
+        let mut unreachable = Vec::new();
+        // map (cab, folder) -> logical folder index
+        let mut map: Vec<Vec<usize>> = Vec::with_capacity(cabs.len());
+        for (ci, cab) in cabs.iter().enumerate() {
+            let continues = cab.header.files.iter().any(|f| {
+                f.folder == IFOLD_CONTINUED_FROM_PREV || f.folder == IFOLD_CONTINUED_PREV_AND_NEXT
+            });
+            let mut m = Vec::with_capacity(cab.header.folders.len());
+            for (fi, folder) in cab.header.folders.iter().enumerate() {
+                let join = ci > 0
+                    && fi == 0
+                    && continues
+                    && !folders.is_empty()
+                    && folders.last().map(|f| f.compression) == Some(folder.compression)
+                    && !cabs[ci - 1].header.folders.is_empty();
+                if join {
+                    let last = folders.len() - 1;
+                    folders[last].segments.push((ci, fi));
+                    m.push(last);
+                } else {
+                    folders.push(LogicalFolder {
+                        segments: vec![(ci, fi)],
+                        compression: folder.compression,
+                        files: Vec::new(),
+                    });
+                    m.push(folders.len() - 1);
+                }
+            }
+            map.push(m);
+        }
+        for (ci, cab) in cabs.iter().enumerate() {
+            let nf = cab.header.folders.len();
+            for (fi, f) in cab.header.files.iter().enumerate() {
+                let target = match f.folder {
+                    IFOLD_CONTINUED_TO_NEXT => nf.checked_sub(1),
+                    IFOLD_CONTINUED_FROM_PREV | IFOLD_CONTINUED_PREV_AND_NEXT => {
+                        if ci == 0 || !map[ci].first().is_some_and(|&l| folders[l].segments[0].0 < ci) {
+                            unreachable.push(Unreachable {
+                                file: (ci, fi),
+                                reason: format!(
+                                    "{} starts in a previous cabinet ({}) that was not given",
+                                    f.name,
+                                    cab.header.prev.as_ref().map(|p| p.0.as_str()).unwrap_or("?")
+                                ),
+                            });
+                        }
+                        // Listed already in the cabinet where it starts.
+                        continue;
+                    }
+                    n => Some(usize::from(n)).filter(|&n| n < nf),
+                };
+                match target {
+                    Some(folder) => {
+                        let lf = map[ci][folder];
+                        // A file in a cabinet that starts mid-folder cannot be decoded.
+                        if folders[lf].segments[0].0 == ci
+                            && folders[lf].segments[0].1 == folder
+                            && ci == 0
+                            && folder == 0
+                            && cab.header.flags & FLAG_PREV_CABINET != 0
+                            && cab.header.files.iter().any(|g| {
+                                g.folder == IFOLD_CONTINUED_FROM_PREV
+                                    || g.folder == IFOLD_CONTINUED_PREV_AND_NEXT
+                            })
+                            && f.folder == 0
+                        {
+                            unreachable.push(Unreachable {
+                                file: (ci, fi),
+                                reason: format!(
+                                    "{} lies in a folder that starts in a previous cabinet",
+                                    f.name
+                                ),
+                            });
+                            continue;
+                        }
+                        folders[lf].files.push((ci, fi));
+                    }
+                    None => unreachable.push(Unreachable {
+                        file: (ci, fi),
+                        reason: format!("{} names folder {} which does not exist", f.name, f.folder),
+                    }),
+                }
+            }
+        }
+        // Drop the first folder of a chain that starts mid-set: its data begins mid-stream.
+        CabSet { cabs, folders, unreachable, warnings }
+    }
+
+    /// The file entry for a (cabinet, file) reference.
+    pub fn file(&self, r: (usize, usize)) -> &CabFile {
+        &self.cabs[r.0].header.files[r.1]
+    }
+
+    /// Every reachable file: (logical folder index, (cabinet, file)).
+    pub fn all_files(&self) -> impl Iterator<Item = (usize, (usize, usize))> + '_ {
+        self.folders
+            .iter()
+            .enumerate()
+            .flat_map(|(i, f)| f.files.iter().map(move |&r| (i, r)))
+    }
+
+    /// Decode logical folder `index` from its start, handing each decoded block to `sink`
+    /// with its offset in the folder. `sink` returns `false` to stop early.
+    pub fn decode_folder(
+        &self,
+        index: usize,
+        sink: &mut dyn FnMut(u64, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let lf = &self.folders[index];
+        let mut decoder = Decoder::new(lf.compression)?;
+        let mut out = Vec::with_capacity(super::decode::MAX_BLOCK);
+        let mut pos: u64 = 0;
+        let mut pending: Vec<u8> = Vec::new();
+        let mut block_no = 0usize;
+        for (si, &(ci, fi)) in lf.segments.iter().enumerate() {
+            let cab = &self.cabs[ci];
+            let folder = &cab.header.folders[fi];
+            let name = cab.source.display();
+            let mut r = cab.source.open()?;
+            r.seek(SeekFrom::Start(u64::from(folder.data_offset)))
+                .io_ctx(format_args!("{name}: seeking to folder {fi} data"))?;
+            let mut r = std::io::BufReader::with_capacity(1 << 16, r);
+            let reserve = usize::from(cab.header.data_reserve);
+            let mut hdr = vec![0u8; 8 + reserve];
+            let mut data = Vec::with_capacity(65536);
+            let last_segment = si + 1 == lf.segments.len();
+            for b in 0..folder.num_blocks {
+                let at = || format!("{name}: folder {fi} block {b}");
+                r.read_exact(&mut hdr).io_ctx(format_args!("{}: reading CFDATA header", at()))?;
+                let csum = u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
+                let cb_data = u16::from_le_bytes([hdr[4], hdr[5]]);
+                let cb_uncomp = u16::from_le_bytes([hdr[6], hdr[7]]);
+                data.clear();
+                data.resize(usize::from(cb_data), 0);
+                r.read_exact(&mut data).io_ctx(format_args!("{}: reading {cb_data} bytes of data", at()))?;
+                if csum != 0 {
+                    let want = block_checksum(&data, cb_data, cb_uncomp);
+                    if want != csum {
+                        return Err(Error::format(format!(
+                            "{}: checksum mismatch (stored 0x{csum:08x}, computed 0x{want:08x})",
+                            at()
+                        )));
+                    }
+                }
+                let is_last_block = b + 1 == folder.num_blocks;
+                if cb_uncomp == 0 && is_last_block && !last_segment {
+                    // The block continues in the next cabinet.
+                    pending.extend_from_slice(&data);
+                    continue;
+                }
+                let input: &[u8] = if pending.is_empty() {
+                    &data
+                } else {
+                    pending.extend_from_slice(&data);
+                    &pending
+                };
+                decoder
+                    .decode(input, usize::from(cb_uncomp), &mut out)
+                    .map_err(|e| e.context(at()))?;
+                pending.clear();
+                block_no += 1;
+                let keep_going = sink(pos, &out)?;
+                pos += out.len() as u64;
+                if !keep_going {
+                    return Ok(());
+                }
+            }
+        }
+        let _ = block_no;
+        Ok(())
+    }
+}
+
+/// One destination for a file's bytes.
+pub trait EntrySink {
+    /// More bytes, in order.
+    fn write(&mut self, data: &[u8]) -> Result<()>;
+    /// All bytes delivered.
+    fn finish(&mut self) -> Result<()>;
+}
+
+/// A file of a logical folder to be written: its byte range and where to.
+pub struct Target<'a> {
+    /// Offset in the folder.
+    pub start: u64,
+    /// Length.
+    pub len: u64,
+    /// Destination.
+    pub sink: Box<dyn EntrySink + 'a>,
+    /// Label for messages.
+    pub label: String,
+}
+
+/// Decode folder `index` once and split it into `targets`. Returns one result per target
+/// in the order given.
+pub fn extract_folder(set: &CabSet, index: usize, targets: Vec<Target<'_>>) -> Vec<Result<()>> {
+    let n = targets.len();
+    let mut results: Vec<Option<Result<()>>> = (0..n).map(|_| None).collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| (targets[i].start, targets[i].len));
+    let mut targets: Vec<Option<Target<'_>>> = targets.into_iter().map(Some).collect();
+    // Zero-length files need no data.
+    for &i in &order {
+        if targets[i].as_ref().is_some_and(|t| t.len == 0) {
+            if let Some(mut t) = targets[i].take() {
+                results[i] = Some(t.sink.finish());
+            }
+        }
+    }
+    let order: Vec<usize> = order.into_iter().filter(|&i| targets[i].is_some()).collect();
+    let mut next = 0usize;
+    let mut active: Vec<usize> = Vec::new();
+    let mut remaining = order.len();
+    let mut end_pos = 0u64;
+    let outcome = if remaining == 0 {
+        Ok(())
+    } else {
+        set.decode_folder(index, &mut |pos, data| {
+            let chunk_end = pos + data.len() as u64;
+            end_pos = chunk_end;
+            while next < order.len() {
+                let i = order[next];
+                match &targets[i] {
+                    Some(t) if t.start < chunk_end => {
+                        active.push(i);
+                        next += 1;
+                    }
+                    _ => break,
+                }
+            }
+            let mut k = 0;
+            while k < active.len() {
+                let i = active[k];
+                let mut done = false;
+                if let Some(t) = targets[i].as_mut() {
+                    let s = t.start.max(pos);
+                    let e = (t.start + t.len).min(chunk_end);
+                    if s < e {
+                        let slice = &data[(s - pos) as usize..(e - pos) as usize];
+                        if let Err(err) = t.sink.write(slice) {
+                            results[i] = Some(Err(err));
+                            done = true;
+                        }
+                    }
+                    if !done && t.start + t.len <= chunk_end {
+                        results[i] = Some(t.sink.finish());
+                        done = true;
+                    }
+                }
+                if done {
+                    targets[i] = None;
+                    active.swap_remove(k);
+                    remaining -= 1;
+                } else {
+                    k += 1;
+                }
+            }
+            Ok(remaining > 0)
+        })
+    };
+    for (i, t) in targets.iter().enumerate() {
+        if let Some(t) = t {
+            let err = match &outcome {
+                Err(e) => Error::new(e.kind(), format!("{}: {}", t.label, e)),
+                Ok(()) => Error::format(format!(
+                    "{}: folder data ends at byte {end_pos}, before the file's end at {}",
+                    t.label,
+                    t.start + t.len
+                )),
+            };
+            results[i] = Some(Err(err));
+        }
+    }
+    results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
+}

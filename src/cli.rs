@@ -1,0 +1,417 @@
+//! Command-line interface: argument parsing (clap derive), rendering and exit codes
+//! (0 ok, 1 findings, 2 error). Nothing here decides package semantics.
+
+use anyhow::{anyhow, bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+use hotfixkit::extract::{self, write::Target, ExecOptions};
+use hotfixkit::msi::Database;
+use hotfixkit::{tables, FileKind};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// Read MSI, MSP, MST and CAB files; build msiexec-style administrative images anywhere.
+#[derive(Parser, Debug)]
+#[command(name = "hotfixkit", version, about, long_about = None)]
+pub struct Cli {
+    /// No progress bar and no informational messages.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Machine-readable JSON on standard output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Table dump formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TableFormat {
+    /// Aligned columns.
+    Text,
+    /// One JSON object per table.
+    Json,
+    /// CSV with a header row.
+    Csv,
+    /// IDT text archive (msidb/msibuild).
+    Idt,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Show what a file is: kind, summary information, tables, streams, storages, cabinets.
+    Info {
+        /// MSI, MSP, MST, CAB or any file.
+        file: PathBuf,
+    },
+    /// Dump database tables.
+    Tables {
+        /// The package.
+        package: PathBuf,
+        /// Tables to dump (all when none).
+        tables: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: TableFormat,
+        /// Write one file per table into this directory.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
+    /// Extract: an MSI gives its administrative image, a CAB (or the first of a set) its files.
+    Extract {
+        /// MSI or CAB. An unquoted path with spaces is rejoined (as msiexec reads its
+        /// command line): the words are joined with single spaces.
+        #[arg(required = true, num_args = 1..)]
+        package: Vec<String>,
+        /// Where to write.
+        #[arg(long = "targetdir", visible_alias = "target")]
+        targetdir: PathBuf,
+        /// Only these files (File key, file name or path; case-insensitive).
+        #[arg(long, num_args = 1..)]
+        files: Vec<String>,
+        /// Print the plan, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write into a non-empty directory, replacing files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run with an msiexec command line: `msiexec /a PKG [/qb|/qn|/passive] TARGETDIR=DIR`.
+    #[command(disable_help_flag = true)]
+    Msiexec {
+        /// msiexec arguments, as admins write them.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
+}
+
+/// Write to stdout; a closed pipe ends the program quietly.
+fn out(s: &str) {
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_all(s.as_bytes()).and_then(|_| o.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+    }
+}
+
+fn json_out<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    let mut s = serde_json::to_string_pretty(v)?;
+    s.push('\n');
+    out(&s);
+    Ok(())
+}
+
+/// Entry point: returns the exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match dispatch(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("hotfixkit: error: {e:#}");
+            2
+        }
+    }
+}
+
+fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
+    match &cli.command {
+        Command::Info { file } => cmd_info(cli, file),
+        Command::Tables { package, tables, format, output } => cmd_tables(cli, package, tables, *format, output.as_deref()),
+        Command::Extract { package, targetdir, files, dry_run, force } => {
+            let package = PathBuf::from(package.join(" "));
+            cmd_extract(cli, &package, targetdir, files, *dry_run, *force)
+        }
+        Command::Msiexec { args } => cmd_msiexec(cli, args),
+    }
+}
+
+fn cmd_info(cli: &Cli, file: &Path) -> anyhow::Result<i32> {
+    let info = hotfixkit::info::describe(file)?;
+    if cli.json {
+        json_out(&info)?;
+        return Ok(0);
+    }
+    let mut s = format!("{}: {:?}, {} bytes\n", info.file, info.kind, info.size);
+    if let Some(c) = &info.cab {
+        s.push_str(&render_cab(c, ""));
+    }
+    if let Some(p) = &info.package {
+        s.push_str(&format!("package type: {:?} (CLSID {})\n", p.kind, p.clsid));
+        if let Some(t) = &p.truncated {
+            s.push_str(&format!("TRUNCATED: {} of {} bytes present\n", t.actual, t.expected));
+        }
+        s.push_str("summary information:\n");
+        for prop in &p.summary {
+            let v = match &prop.value {
+                hotfixkit::msi::summary::PropValue::Int(i) => i.to_string(),
+                hotfixkit::msi::summary::PropValue::Str(x) => x.clone(),
+                hotfixkit::msi::summary::PropValue::Time(x) => x.clone(),
+                hotfixkit::msi::summary::PropValue::Other(t) => format!("(type {t})"),
+            };
+            s.push_str(&format!("  {:<22} {}\n", prop.name, v));
+        }
+        if let Some(e) = &p.table_error {
+            s.push_str(&format!("tables: could not be read: {e}\n"));
+        }
+        s.push_str(&format!("tables ({}):\n", p.tables.len()));
+        for t in &p.tables {
+            s.push_str(&format!("  {:<32} {:>7} rows\n", t.name, t.rows));
+        }
+        s.push_str(&format!("streams ({}):\n", p.streams.len()));
+        for st in &p.streams {
+            s.push_str(&format!("  {:<32} {:>10} bytes\n", st.name, st.size));
+        }
+        if !p.storages.is_empty() {
+            s.push_str(&format!("storages ({}):\n", p.storages.len()));
+            for st in &p.storages {
+                s.push_str(&format!("  {st}\n"));
+            }
+        }
+        if !p.media.is_empty() {
+            s.push_str("media:\n");
+            for m in &p.media {
+                s.push_str(&format!("  disk {} last sequence {} cabinet {:?}\n", m.disk_id, m.last_sequence, m.cabinet));
+                if let Some(c) = &m.cab {
+                    s.push_str(&render_cab(c, "    "));
+                }
+                if let Some(e) = &m.error {
+                    s.push_str(&format!("    error: {e}\n"));
+                }
+            }
+        }
+        for c in &p.cabinet_streams {
+            s.push_str(&format!("cabinet stream {}:\n", c.name));
+            s.push_str(&render_cab(c, "    "));
+        }
+    }
+    out(&s);
+    Ok(0)
+}
+
+fn render_cab(c: &hotfixkit::info::CabInfo, ind: &str) -> String {
+    let comp: Vec<String> = c.folders.iter().map(|f| f.compression.clone()).collect();
+    let mut s = format!(
+        "{ind}cabinet: {} folders ({}), {} files, set {} index {}\n",
+        c.folders.len(),
+        comp.join(", "),
+        c.file_count,
+        c.set_id,
+        c.index
+    );
+    if let Some(p) = &c.prev {
+        s.push_str(&format!("{ind}previous cabinet: {p}\n"));
+    }
+    if let Some(n) = &c.next {
+        s.push_str(&format!("{ind}next cabinet: {n}\n"));
+    }
+    s
+}
+
+fn cmd_tables(cli: &Cli, package: &Path, names: &[String], format: TableFormat, output: Option<&Path>) -> anyhow::Result<i32> {
+    let db = Database::open(package)?;
+    if let Some(e) = &db.table_error {
+        bail!("{}: tables could not be read: {e}", package.display());
+    }
+    let sel = tables::select(&db, names)?;
+    let format = if cli.json { TableFormat::Json } else { format };
+    if let Some(dir) = output {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for t in &sel {
+            hotfixkit::extract::path::check_component(&t.name)?;
+            match format {
+                TableFormat::Idt => tables::write_idt(&db, t, dir)?,
+                TableFormat::Json => std::fs::write(dir.join(format!("{}.json", t.name)), serde_json::to_string_pretty(&tables::to_json(t))? + "\n")?,
+                TableFormat::Csv => std::fs::write(dir.join(format!("{}.csv", t.name)), tables::to_csv(t))?,
+                TableFormat::Text => std::fs::write(dir.join(format!("{}.txt", t.name)), tables::to_text(t))?,
+            }
+        }
+        return Ok(0);
+    }
+    match format {
+        TableFormat::Json => {
+            if sel.len() == 1 {
+                json_out(&tables::to_json(sel[0]))?;
+            } else {
+                json_out(&sel.iter().map(|t| tables::to_json(t)).collect::<Vec<_>>())?;
+            }
+        }
+        TableFormat::Csv => {
+            let parts: Vec<String> = sel.iter().map(|t| tables::to_csv(t)).collect();
+            out(&parts.join("\r\n"));
+        }
+        TableFormat::Text => {
+            let parts: Vec<String> = sel.iter().map(|t| tables::to_text(t)).collect();
+            out(&parts.join("\n"));
+        }
+        TableFormat::Idt => {
+            if sel.len() != 1 {
+                bail!("--format idt writes one file per table: give -o DIR, or name one table");
+            }
+            let tmp = tempdir_in_target()?;
+            tables::write_idt(&db, sel[0], &tmp)?;
+            let p = tmp.join(format!("{}.idt", sel[0].name));
+            let text = std::fs::read_to_string(&p)?;
+            let _ = std::fs::remove_dir_all(&tmp);
+            out(&text);
+        }
+    }
+    Ok(0)
+}
+
+fn tempdir_in_target() -> anyhow::Result<PathBuf> {
+    let p = std::env::temp_dir().join(format!("hotfixkit-idt-{}", std::process::id()));
+    std::fs::create_dir_all(&p)?;
+    Ok(p)
+}
+
+fn dir_is_nonempty(p: &Path) -> bool {
+    std::fs::read_dir(p).map(|mut d| d.next().is_some()).unwrap_or(false)
+}
+
+fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, files: &[String], dry_run: bool, force: bool) -> anyhow::Result<i32> {
+    let kind = hotfixkit::sniff(package)?;
+    let mut job = match kind {
+        FileKind::Cab => extract::plan_cab(package)?,
+        FileKind::Cfb => {
+            let db = Database::open(package)?;
+            match db.kind {
+                hotfixkit::msi::PackageKind::Msi => extract::plan_msi(&db)?,
+                k => bail!("{}: extracting a {k:?} is not an administrative image; use an MSI or CAB", package.display()),
+            }
+        }
+        _ => bail!("{}: not a cabinet or Windows Installer package", package.display()),
+    };
+    extract::filter_entries(&mut job.plan, files)?;
+    if !files.is_empty() {
+        job.plan.admin_package = None;
+    }
+    if dry_run {
+        if cli.json {
+            json_out(&job.plan)?;
+        } else {
+            let mut s = String::new();
+            for e in &job.plan.entries {
+                let src = match &e.source {
+                    extract::Source::Cabinet { cabinet, entry, .. } => format!("{cabinet}:{entry}"),
+                    extract::Source::Loose { path } => path.display().to_string(),
+                    extract::Source::Unavailable { reason } => format!("UNAVAILABLE: {reason}"),
+                };
+                s.push_str(&format!("{}\t{}\t{}\n", e.path, e.size, src));
+            }
+            if let Some(a) = &job.plan.admin_package {
+                s.push_str(&format!("{a}\t(administrative copy of the package)\n"));
+            }
+            out(&s);
+        }
+        return Ok(0);
+    }
+    if dir_is_nonempty(targetdir) && !force {
+        bail!("{}: target directory is not empty (use --force to write into it)", targetdir.display());
+    }
+    let target = Target::new(targetdir, force)?;
+    let total: u64 = job.plan.entries.iter().map(|e| e.size).sum();
+    let show = !cli.quiet && !cli.json && std::io::stderr().is_terminal();
+    let bar = if show {
+        let b = indicatif::ProgressBar::new(total);
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}") {
+            b.set_style(style);
+        }
+        Some(b)
+    } else {
+        None
+    };
+    let progress = |n: u64| {
+        if let Some(b) = &bar {
+            b.inc(n);
+        }
+    };
+    let opts = ExecOptions { progress: Some(&progress) };
+    let outcome = extract::execute(&job, &target, &opts);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let mut errors: Vec<String> = outcome.errors.iter().map(|e| e.to_string()).collect();
+    let mut admin_written = None;
+    if let Some(name) = &job.plan.admin_package {
+        let dest = targetdir.join(name);
+        match target.claim(&[name.clone()]).and_then(|_| extract::write_admin_package(package, &dest, &job.plan.dropped_streams, force)) {
+            Ok(()) => admin_written = Some(dest.display().to_string()),
+            Err(e) => errors.push(format!("administrative package copy: {e}")),
+        }
+    }
+    let bytes: u64 = outcome.written.iter().map(|w| w.written.size).sum();
+    if cli.json {
+        json_out(&serde_json::json!({
+            "package": job.plan.package,
+            "target": targetdir.display().to_string(),
+            "files": outcome.written,
+            "admin_package": admin_written,
+            "warnings": job.plan.warnings,
+            "errors": errors,
+        }))?;
+    } else {
+        if !cli.quiet {
+            for w in &job.plan.warnings {
+                eprintln!("hotfixkit: warning: {w}");
+            }
+            let mut s = format!("extracted {} files ({} bytes) to {}\n", outcome.written.len(), bytes, targetdir.display());
+            if let Some(a) = &admin_written {
+                s.push_str(&format!("administrative package: {a}\n"));
+            }
+            out(&s);
+        }
+        for e in &errors {
+            eprintln!("hotfixkit: error: {e}");
+        }
+    }
+    Ok(if errors.is_empty() { 0 } else { 2 })
+}
+
+/// Parse an msiexec command line into (package, targetdir, quiet).
+pub fn parse_msiexec(args: &[String]) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let mut package = None;
+    let mut targetdir = None;
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        let lower = a.to_lowercase();
+        if let Some(sw) = lower.strip_prefix('/').or_else(|| lower.strip_prefix('-')) {
+            match sw {
+                "a" => {
+                    let p = args.get(i + 1).ok_or_else(|| anyhow!("msiexec: /a needs a package"))?;
+                    package = Some(PathBuf::from(p));
+                    i += 1;
+                }
+                "qb" | "qn" | "q" | "qr" | "qf" | "passive" | "qb-" | "qb+" | "qb!" | "qn+" | "qb!-" | "quiet" | "norestart" => {}
+                "p" => bail!("msiexec: /p (patch an administrative image) needs MSP support, which this build does not include"),
+                other => bail!("msiexec: switch /{other} is not supported here (only /a with /qb, /qn, /passive, /quiet, /norestart)"),
+            }
+        } else if let Some((k, v)) = a.split_once('=') {
+            let v = v.trim_matches('"');
+            if k.eq_ignore_ascii_case("TARGETDIR") {
+                targetdir = Some(PathBuf::from(v));
+            } else {
+                bail!("msiexec: property {k} is not supported here (only TARGETDIR)");
+            }
+        } else {
+            bail!("msiexec: unexpected argument {a:?}");
+        }
+        i += 1;
+    }
+    let package = package.ok_or_else(|| anyhow!("msiexec: only /a PACKAGE is supported; give /a"))?;
+    let targetdir = targetdir.ok_or_else(|| anyhow!("msiexec: TARGETDIR=DIR is required with /a"))?;
+    Ok((package, targetdir))
+}
+
+fn cmd_msiexec(cli: &Cli, args: &[String]) -> anyhow::Result<i32> {
+    let (package, targetdir) = parse_msiexec(args)?;
+    cmd_extract(cli, &package, &targetdir, &[], false, false)
+}

@@ -1,0 +1,90 @@
+//! The administrative copy of the package: every storage and stream of the original,
+//! minus the embedded cabinets that were unpacked, with the summary Word Count marking
+//! an uncompressed administrative image with long file names.
+
+use crate::error::{Error, ErrorKind, IoResultExt, Result};
+use crate::msi::cfbio::{self, decode_name};
+use crate::msi::summary::Summary;
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// Word Count bit: short file names in the source.
+pub const WC_SHORT_NAMES: i32 = 1;
+/// Word Count bit: compressed source.
+pub const WC_COMPRESSED: i32 = 2;
+/// Word Count bit: administrative image.
+pub const WC_ADMIN: i32 = 4;
+
+/// The Word Count an administrative image of a package with `wc` carries.
+pub fn admin_word_count(wc: i32) -> i32 {
+    (wc & !(WC_SHORT_NAMES | WC_COMPRESSED)) | WC_ADMIN
+}
+
+/// Write the administrative copy of `package` to `dest` (via a temporary file and rename),
+/// leaving out the root streams named in `drop_streams` (decoded names).
+pub fn write_admin_package(package: &Path, dest: &Path, drop_streams: &[String], overwrite: bool) -> Result<()> {
+    if dest.exists() && !overwrite {
+        return Err(Error::new(ErrorKind::Exists, "already exists (use --force to replace)").with_path(dest));
+    }
+    let (mut src, _) = cfbio::open_cfb(package)?;
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".hotfixkit-{}-admin.part", std::process::id()));
+    let result = (|| -> Result<()> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .io_ctx(format_args!("creating {}", tmp.display()))?;
+        let mut dst = cfb::CompoundFile::create_with_version(src.version(), file)
+            .io_ctx("creating compound file")?;
+        let root_clsid = *src.root_entry().clsid();
+        dst.set_storage_clsid("/", root_clsid).io_ctx("setting CLSID")?;
+        let entries: Vec<(std::path::PathBuf, bool, uuid::Uuid)> = src
+            .walk()
+            .filter(|e| !e.is_root())
+            .map(|e| (e.path().to_path_buf(), e.is_storage(), *e.clsid()))
+            .collect();
+        for (p, is_storage, clsid) in entries {
+            if is_storage {
+                dst.create_storage(&p).io_ctx(format_args!("creating storage {}", p.display()))?;
+                dst.set_storage_clsid(&p, clsid).io_ctx("setting storage CLSID")?;
+                continue;
+            }
+            let at_root = p.parent().is_some_and(|pp| pp == Path::new("/"));
+            let raw_name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let (decoded, is_table) = decode_name(&raw_name);
+            if at_root && !is_table && drop_streams.iter().any(|d| d == &decoded) {
+                continue;
+            }
+            let mut data = Vec::new();
+            cfbio::catch(|| src.open_stream(&p))?
+                .io_ctx(format_args!("opening stream {decoded:?}"))?
+                .read_to_end(&mut data)
+                .io_ctx(format_args!("reading stream {decoded:?}"))?;
+            if at_root && raw_name == "\u{5}SummaryInformation" {
+                let s = Summary::parse(&data)?;
+                if let (Some(off), Some(wc)) = (s.word_count_offset, s.word_count()) {
+                    data[off..off + 4].copy_from_slice(&admin_word_count(wc).to_le_bytes());
+                }
+            }
+            let mut w = dst.create_stream(&p).io_ctx(format_args!("creating stream {decoded:?}"))?;
+            w.write_all(&data).io_ctx(format_args!("writing stream {decoded:?}"))?;
+        }
+        dst.flush().io_ctx("flushing compound file")?;
+        let f = dst.into_inner();
+        f.sync_all().io_ctx("syncing administrative package")?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => {
+            std::fs::rename(&tmp, dest).io_ctx(format_args!("renaming into {}", dest.display()))?;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e.with_path(package))
+        }
+    }
+}
+

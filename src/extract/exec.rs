@@ -1,0 +1,193 @@
+//! The executor: decodes each cabinet folder once (independent folders in parallel),
+//! copies loose files, and writes everything through [`Target`].
+
+use super::plan::{Job, Source};
+use super::write::{Target, Written};
+use crate::cab::{extract_folder, EntrySink, Target as CabTarget};
+use crate::error::{Error, ErrorKind, IoResultExt, Result};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+
+/// A written file with its metadata.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WrittenEntry {
+    /// Path, size and hash.
+    #[serde(flatten)]
+    pub written: Written,
+    /// Package key.
+    pub key: String,
+    /// Timestamp set (ISO-8601 UTC).
+    pub mtime: Option<String>,
+}
+
+/// What an execution did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Files written, sorted by path.
+    pub written: Vec<WrittenEntry>,
+    /// Files that could not be written.
+    pub errors: Vec<Error>,
+}
+
+/// Executor options.
+#[derive(Default)]
+pub struct ExecOptions<'a> {
+    /// Called with the number of bytes just written (from any thread).
+    pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+}
+
+struct Sink<'a> {
+    target: &'a Target,
+    components: Vec<String>,
+    mtime: Option<i64>,
+    key: String,
+    mtime_s: Option<String>,
+    file: Option<super::write::AtomicFile>,
+    out: Arc<Mutex<Vec<WrittenEntry>>>,
+    progress: Option<&'a (dyn Fn(u64) + Sync)>,
+}
+
+impl Sink<'_> {
+    fn file(&mut self) -> Result<&mut super::write::AtomicFile> {
+        if self.file.is_none() {
+            self.file = Some(self.target.create(&self.components, self.mtime)?);
+        }
+        self.file.as_mut().ok_or_else(|| Error::format("internal: no file"))
+    }
+}
+
+impl EntrySink for Sink<'_> {
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.file()?.write(data)?;
+        if let Some(p) = self.progress {
+            p(data.len() as u64);
+        }
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<()> {
+        let w = self.file()?.finish()?;
+        self.file = None;
+        let e = WrittenEntry { written: w, key: self.key.clone(), mtime: self.mtime_s.clone() };
+        self.out.lock().map_err(|_| Error::format("internal lock poisoned"))?.push(e);
+        Ok(())
+    }
+}
+
+/// Write every entry of `job` under `target`.
+pub fn execute(job: &Job, target: &Target, opts: &ExecOptions<'_>) -> Outcome {
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let errors = Mutex::new(Vec::new());
+    let push_err = |e: Error| {
+        if let Ok(mut v) = errors.lock() {
+            v.push(e);
+        }
+    };
+    // Claim every path first so collisions are reported deterministically.
+    let mut ok_idx = Vec::new();
+    for (i, e) in job.plan.entries.iter().enumerate() {
+        match &e.source {
+            Source::Unavailable { reason } => push_err(Error::new(ErrorKind::Missing, reason.clone())),
+            _ => match target.claim(&e.components) {
+                Ok(()) => ok_idx.push(i),
+                Err(err) => push_err(err.context(format!("{} ({})", e.key, e.path))),
+            },
+        }
+    }
+    // Group cabinet entries by (set, folder); loose files on their own.
+    let mut groups: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
+    let mut loose = Vec::new();
+    for &i in &ok_idx {
+        match &job.plan.entries[i].source {
+            Source::Cabinet { set, folder, .. } => groups.entry((*set, *folder)).or_default().push(i),
+            Source::Loose { .. } => loose.push(i),
+            Source::Unavailable { .. } => {}
+        }
+    }
+    // Make directories up front, sequentially (cheap, and avoids racing creation).
+    for &i in &ok_idx {
+        let c = &job.plan.entries[i].components;
+        if c.len() > 1 {
+            if let Err(e) = target.make_dirs(&c[..c.len() - 1]) {
+                push_err(e);
+            }
+        }
+    }
+    let groups: Vec<((usize, usize), Vec<usize>)> = groups.into_iter().collect();
+    let folder_results: Vec<Vec<Error>> = groups
+        .par_iter()
+        .map(|((set, folder), idx)| {
+            let targets: Vec<CabTarget<'_>> = idx
+                .iter()
+                .map(|&i| {
+                    let e = &job.plan.entries[i];
+                    let Source::Cabinet { file, .. } = &e.source else { unreachable!() };
+                    let f = job.sets[*set].file(*file);
+                    CabTarget {
+                        start: u64::from(f.offset),
+                        len: u64::from(f.size),
+                        label: if e.key == e.path { e.path.clone() } else { format!("{} ({})", e.key, e.path) },
+                        sink: Box::new(Sink {
+                            target,
+                            components: e.components.clone(),
+                            mtime: e.mtime_unix,
+                            key: e.key.clone(),
+                            mtime_s: e.mtime.clone(),
+                            file: None,
+                            out: out.clone(),
+                            progress: opts.progress,
+                        }),
+                    }
+                })
+                .collect();
+            extract_folder(&job.sets[*set], *folder, targets)
+                .into_iter()
+                .filter_map(|r| r.err())
+                .collect()
+        })
+        .collect();
+    for v in folder_results {
+        for e in v {
+            push_err(e);
+        }
+    }
+    let loose_results: Vec<Option<Error>> = loose
+        .par_iter()
+        .map(|&i| {
+            let e = &job.plan.entries[i];
+            let Source::Loose { path } = &e.source else { return None };
+            let r = (|| -> Result<()> {
+                let mut sink = Sink {
+                    target,
+                    components: e.components.clone(),
+                    mtime: e.mtime_unix,
+                    key: e.key.clone(),
+                    mtime_s: e.mtime.clone(),
+                    file: None,
+                    out: out.clone(),
+                    progress: opts.progress,
+                };
+                let mut f = std::fs::File::open(path).io_ctx(format_args!("opening {}", path.display()))?;
+                let mut buf = vec![0u8; 1 << 16];
+                sink.file()?;
+                loop {
+                    let n = f.read(&mut buf).io_ctx(format_args!("reading {}", path.display()))?;
+                    if n == 0 {
+                        break;
+                    }
+                    sink.write(&buf[..n])?;
+                }
+                sink.finish()
+            })();
+            r.err().map(|err| err.context(&e.key))
+        })
+        .collect();
+    for e in loose_results.into_iter().flatten() {
+        push_err(e);
+    }
+    let mut written = Arc::try_unwrap(out).map(|m| m.into_inner().unwrap_or_default()).unwrap_or_default();
+    written.sort_by(|a, b| a.written.path.cmp(&b.written.path));
+    Outcome { written, errors: errors.into_inner().unwrap_or_default() }
+}
+

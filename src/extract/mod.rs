@@ -1,0 +1,12 @@
+//! Extraction: build a plan (what goes where, from which source), then execute it.
+//! `--dry-run --json` prints the plan; the executor is the only part that writes.
+
+mod admin;
+mod exec;
+pub mod path;
+mod plan;
+pub mod write;
+
+pub use admin::write_admin_package;
+pub use exec::{execute, ExecOptions, Outcome, WrittenEntry};
+pub use plan::*;

@@ -1,0 +1,454 @@
+//! Plans: every output file with its source, decided before anything is written.
+
+use super::path::split_relative;
+use crate::cab::{find_beside, CabResolver, CabSet, CabSource, DirResolver, FileSource};
+use crate::error::{Error, ErrorKind, Result};
+use crate::msi::cfbio::StreamSource;
+use crate::msi::directory::{pick_name, source_half, Directories};
+use crate::msi::{Database, PackageKind, Val};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where one output file's bytes come from.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Source {
+    /// An entry of a cabinet.
+    Cabinet {
+        /// The cabinet holding the entry's start (`#name` for embedded streams).
+        cabinet: String,
+        /// The entry name inside the cabinet.
+        entry: String,
+        /// Logical folder index within its cabinet set.
+        folder: usize,
+        /// Offset within the folder.
+        offset: u64,
+        /// Compression method.
+        compression: String,
+        /// The cabinet set this comes from (index into the job's sets).
+        #[serde(skip)]
+        set: usize,
+        /// The file reference within the set.
+        #[serde(skip)]
+        file: (usize, usize),
+    },
+    /// An uncompressed file in the source tree beside the package.
+    Loose {
+        /// Path on disk.
+        path: PathBuf,
+    },
+    /// The entry cannot be produced; why.
+    Unavailable {
+        /// The reason.
+        reason: String,
+    },
+}
+
+/// One output file.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PlanEntry {
+    /// Path under the target, `/`-separated (empty when the name itself is unsafe).
+    pub path: String,
+    /// The key that identifies it in its package (File key, or cabinet entry name).
+    pub key: String,
+    /// Expected size.
+    pub size: u64,
+    /// Modification time to set, ISO-8601 UTC, from the cabinet entry.
+    pub mtime: Option<String>,
+    /// Source.
+    pub source: Source,
+    /// Checked components.
+    #[serde(skip)]
+    pub components: Vec<String>,
+    /// Unix time.
+    #[serde(skip)]
+    pub mtime_unix: Option<i64>,
+}
+
+/// A plan with the open sources it needs.
+pub struct Job {
+    /// Serializable plan.
+    pub plan: Plan,
+    /// Cabinet sets referenced by `Source::Cabinet::set`.
+    pub sets: Vec<CabSet>,
+}
+
+/// The serializable part of a job.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Plan {
+    /// The input.
+    pub package: String,
+    /// `MSI`, `CAB`, ...
+    pub kind: String,
+    /// Files to write.
+    pub entries: Vec<PlanEntry>,
+    /// For an MSI: the file name the administrative copy of the package gets in the target.
+    pub admin_package: Option<String>,
+    /// Embedded cabinet streams left out of the administrative copy.
+    pub dropped_streams: Vec<String>,
+    /// Things the user should know that do not stop extraction.
+    pub warnings: Vec<String>,
+}
+
+/// Select entries by name: keep those whose key, file name or path matches one of
+/// `names` case-insensitively.
+pub fn filter_entries(plan: &mut Plan, names: &[String]) -> Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let wanted: Vec<String> = names.iter().map(|n| n.to_lowercase().replace('\\', "/")).collect();
+    let mut hit = vec![false; wanted.len()];
+    plan.entries.retain(|e| {
+        let path = e.path.to_lowercase();
+        let base = path.rsplit('/').next().unwrap_or("").to_string();
+        let key = e.key.to_lowercase();
+        let mut keep = false;
+        for (i, w) in wanted.iter().enumerate() {
+            if *w == path || *w == base || *w == key {
+                hit[i] = true;
+                keep = true;
+            }
+        }
+        keep
+    });
+    let missing: Vec<&String> = names.iter().zip(&hit).filter(|(_, h)| !**h).map(|(n, _)| n).collect();
+    if !missing.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Missing,
+            format!("no file named {} in {}", missing.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>().join(", "), plan.package),
+        ));
+    }
+    Ok(())
+}
+
+fn cab_entry(set_idx: usize, set: &CabSet, folder: usize, file: (usize, usize)) -> PlanEntry {
+    let f = set.file(file);
+    let (components, source) = match split_relative(&f.name) {
+        Ok(c) => (
+            c,
+            Source::Cabinet {
+                cabinet: set.cabs[file.0].source.cab_name(),
+                entry: f.name.clone(),
+                folder,
+                offset: u64::from(f.offset),
+                compression: set.folders[folder].compression.label(),
+                set: set_idx,
+                file,
+            },
+        ),
+        Err(e) => (Vec::new(), Source::Unavailable { reason: e.message().to_string() }),
+    };
+    PlanEntry {
+        path: components.join("/"),
+        key: f.name.clone(),
+        size: u64::from(f.size),
+        mtime: f.unix_mtime().map(crate::msi::summary::unix_string),
+        mtime_unix: f.unix_mtime(),
+        source,
+        components,
+    }
+}
+
+/// Plan the extraction of a cabinet (and the rest of its set, found beside it).
+pub fn plan_cab(path: &Path) -> Result<Job> {
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let first: Arc<dyn CabSource> = Arc::new(FileSource::new(path));
+    let set = CabSet::open_chain(first, &DirResolver::new(dir)).map_err(|e| e.with_path(path))?;
+    let mut entries = Vec::new();
+    for (fi, r) in set.all_files() {
+        entries.push(cab_entry(0, &set, fi, r));
+    }
+    for u in &set.unreachable {
+        let f = set.file(u.file);
+        entries.push(PlanEntry {
+            path: split_relative(&f.name).map(|c| c.join("/")).unwrap_or_default(),
+            key: f.name.clone(),
+            size: u64::from(f.size),
+            mtime: None,
+            mtime_unix: None,
+            source: Source::Unavailable { reason: u.reason.clone() },
+            components: Vec::new(),
+        });
+    }
+    let plan = Plan {
+        package: path.display().to_string(),
+        kind: "CAB".into(),
+        entries,
+        admin_package: None,
+        dropped_streams: Vec::new(),
+        warnings: set.warnings.clone(),
+    };
+    Ok(Job { plan, sets: vec![set] })
+}
+
+/// Resolves cabinets named by a package: Media cabinets, embedded streams, files beside it.
+struct MsiResolver {
+    package: PathBuf,
+    dir: PathBuf,
+    streams: Vec<(String, String)>,
+}
+
+impl MsiResolver {
+    fn source_for(&self, cabinet: &str) -> Option<Arc<dyn CabSource>> {
+        if let Some(name) = cabinet.strip_prefix('#') {
+            let s = self
+                .streams
+                .iter()
+                .find(|(n, _)| n == name)
+                .or_else(|| self.streams.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)))?;
+            return Some(Arc::new(StreamSource::new(&self.package, &s.0, &s.1)));
+        }
+        find_beside(&self.dir, cabinet).map(|p| Arc::new(FileSource::new(p)) as Arc<dyn CabSource>)
+    }
+}
+
+impl CabResolver for MsiResolver {
+    fn resolve(&self, current: &dyn CabSource, name: &str) -> Option<Arc<dyn CabSource>> {
+        // A next cabinet is looked for where the current one lives first.
+        let embedded = current.display().contains(":#");
+        let first = if embedded { format!("#{name}") } else { name.to_string() };
+        let second = if embedded { name.to_string() } else { format!("#{name}") };
+        self.source_for(&first).or_else(|| self.source_for(&second))
+    }
+}
+
+fn source_path(root: &Path, comps: &[String]) -> Option<PathBuf> {
+    // Case-insensitive walk of the source tree beside the package.
+    let mut p = root.to_path_buf();
+    for c in comps {
+        let exact = p.join(c);
+        if exact.exists() {
+            p = exact;
+            continue;
+        }
+        let lc = c.to_lowercase();
+        let found = std::fs::read_dir(&p)
+            .ok()?
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().to_lowercase() == lc)?;
+        p = found.path();
+    }
+    Some(p)
+}
+
+/// File.Attributes bits that decide compression per file.
+const ATTR_NONCOMPRESSED: i32 = 0x2000;
+const ATTR_COMPRESSED: i32 = 0x4000;
+
+/// Plan the administrative image of an installer package.
+pub fn plan_msi(db: &Database) -> Result<Job> {
+    let path = &db.path;
+    if db.kind != PackageKind::Msi {
+        return Err(Error::new(ErrorKind::Usage, format!("{:?} is not an installer package (it is {:?})", path.display().to_string(), db.kind)).with_path(path));
+    }
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    let wc = db.summary.word_count().unwrap_or(0);
+    let src_short = wc & 1 != 0;
+    let compressed_default = wc & 2 != 0;
+    let mut warnings = Vec::new();
+    if let Some(t) = db.truncated {
+        warnings.push(format!(
+            "package is truncated: {} of {} bytes present; streams that reach past the end cannot be read",
+            t.actual, t.expected
+        ));
+    }
+    let target_dirs = Directories::resolve(db, false);
+    let source_dirs = Directories::resolve(db, src_short);
+    warnings.extend(target_dirs.notes.iter().cloned());
+
+    // Media rows in LastSequence order.
+    let mut media: Vec<(i32, i32, String)> = Vec::new(); // (last_seq, disk_id, cabinet)
+    if let Some(t) = db.table("Media") {
+        for r in &t.rows {
+            let disk = t.get(r, "DiskId").as_int().unwrap_or(0);
+            let last = t.get(r, "LastSequence").as_int().unwrap_or(0);
+            let cab = t.get(r, "Cabinet").text();
+            media.push((last, disk, cab));
+        }
+    }
+    media.sort_by_key(|m| (m.0, m.1));
+
+    let resolver = MsiResolver {
+        package: path.clone(),
+        dir: dir.clone(),
+        streams: db.streams.iter().map(|s| (s.name.clone(), s.cfb_path.clone())).collect(),
+    };
+    // Open each cabinet chain once.
+    let mut sets: Vec<CabSet> = Vec::new();
+    let mut cab_to_set: HashMap<String, usize> = HashMap::new();
+    let mut dropped_streams = Vec::new();
+    for (_, disk, cab) in &media {
+        if cab.is_empty() {
+            continue;
+        }
+        if let Some(n) = cab.strip_prefix('#') {
+            if !dropped_streams.contains(&n.to_string()) {
+                dropped_streams.push(n.to_string());
+            }
+        }
+        let key = cab.trim_start_matches('#').to_lowercase();
+        if cab_to_set.contains_key(&key) {
+            continue;
+        }
+        let Some(src) = resolver.source_for(cab) else {
+            warnings.push(format!("Media row {disk}: cabinet {cab:?} not found"));
+            continue;
+        };
+        match CabSet::open_chain(src, &resolver) {
+            Ok(set) => {
+                let idx = sets.len();
+                for c in &set.cabs {
+                    cab_to_set.entry(c.source.cab_name().to_lowercase()).or_insert(idx);
+                    if c.source.display().contains(":#") && !dropped_streams.contains(&c.source.cab_name()) {
+                        dropped_streams.push(c.source.cab_name());
+                    }
+                }
+                warnings.extend(set.warnings.iter().cloned());
+                sets.push(set);
+            }
+            Err(e) => warnings.push(format!("Media row {disk}: cabinet {cab:?}: {e}")),
+        }
+    }
+    // Per set: entry name -> (folder, file ref).
+    let index: Vec<HashMap<String, (usize, (usize, usize))>> = sets
+        .iter()
+        .map(|s| s.all_files().map(|(fi, r)| (s.file(r).name.clone(), (fi, r))).collect())
+        .collect();
+    let unreachable: Vec<HashMap<String, String>> = sets
+        .iter()
+        .map(|s| s.unreachable.iter().map(|u| (s.file(u.file).name.clone(), u.reason.clone())).collect())
+        .collect();
+
+    let comp_dir: HashMap<String, String> = db
+        .table("Component")
+        .map(|c| c.rows.iter().map(|r| (c.get(r, "Component").text(), c.get(r, "Directory_").text())).collect())
+        .unwrap_or_default();
+    let mut entries = Vec::new();
+    if let Some(t) = db.table("File") {
+        let mut rows: Vec<&Vec<Val>> = t.rows.iter().collect();
+        rows.sort_by_key(|r| t.get(r, "Sequence").as_int().unwrap_or(0));
+        for r in rows {
+            let key = t.get(r, "File").text();
+            let comp = t.get(r, "Component_").text();
+            let file_name = t.get(r, "FileName").text();
+            let size = t.get(r, "FileSize").as_int().unwrap_or(0).max(0) as u64;
+            let seq = t.get(r, "Sequence").as_int().unwrap_or(0);
+            let attrs = t.get(r, "Attributes").as_int().unwrap_or(0);
+            let dir_key = comp_dir.get(&comp).cloned();
+            let make = |components: Vec<String>, source: Source, mtime: Option<i64>| PlanEntry {
+                path: components.join("/"),
+                key: key.clone(),
+                size,
+                mtime: mtime.map(crate::msi::summary::unix_string),
+                mtime_unix: mtime,
+                source,
+                components,
+            };
+            let Some(dir_key) = dir_key else {
+                entries.push(make(Vec::new(), Source::Unavailable { reason: format!("File {key}: component {comp:?} has no Component row") }, None));
+                continue;
+            };
+            let long = pick_name(&file_name, false).to_string();
+            let dir_comps = target_dirs.get(&dir_key).cloned().unwrap_or_default();
+            let mut components = dir_comps.clone();
+            components.push(long.clone());
+            let rel = components.join("/");
+            if let Err(e) = split_relative(&rel) {
+                entries.push(make(Vec::new(), Source::Unavailable { reason: format!("File {key}: {}", e.message()) }, None));
+                continue;
+            }
+            let compressed = if attrs & ATTR_COMPRESSED != 0 {
+                true
+            } else if attrs & ATTR_NONCOMPRESSED != 0 {
+                false
+            } else {
+                compressed_default
+            };
+            let medium = media.iter().find(|m| m.0 >= seq);
+            if compressed {
+                let Some((_, disk, cab)) = medium else {
+                    entries.push(make(components, Source::Unavailable { reason: format!("File {key}: sequence {seq} is beyond the last Media row") }, None));
+                    continue;
+                };
+                if cab.is_empty() {
+                    entries.push(make(components, Source::Unavailable { reason: format!("File {key} is compressed but Media row {disk} names no cabinet") }, None));
+                    continue;
+                }
+                let ckey = cab.trim_start_matches('#').to_lowercase();
+                let Some(&si) = cab_to_set.get(&ckey) else {
+                    entries.push(make(components, Source::Unavailable { reason: format!("File {key}: cabinet {cab:?} is not available") }, None));
+                    continue;
+                };
+                let found = index[si].get(&key).map(|&v| (si, v)).or_else(|| {
+                    index.iter().enumerate().find_map(|(i, m)| m.get(&key).map(|&v| (i, v)))
+                });
+                match found {
+                    Some((si, (fi, fr))) => {
+                        let set = &sets[si];
+                        let f = set.file(fr);
+                        let source = Source::Cabinet {
+                            cabinet: set.cabs[fr.0].source.cab_name(),
+                            entry: f.name.clone(),
+                            folder: fi,
+                            offset: u64::from(f.offset),
+                            compression: set.folders[fi].compression.label(),
+                            set: si,
+                            file: fr,
+                        };
+                        let mut e = make(components, source, f.unix_mtime());
+                        // The cabinet entry's size is what gets written.
+                        e.size = u64::from(f.size);
+                        entries.push(e);
+                    }
+                    None => {
+                        let reason = unreachable[si]
+                            .get(&key)
+                            .cloned()
+                            .unwrap_or_else(|| format!("File {key} is not in cabinet {cab:?}"));
+                        entries.push(make(components, Source::Unavailable { reason }, None));
+                    }
+                }
+            } else {
+                let src_long = pick_name(&file_name, src_short).to_string();
+                let mut sc = source_dirs.get(&dir_key).cloned().unwrap_or_default();
+                sc.push(src_long);
+                match source_path(&dir, &sc) {
+                    Some(p) if p.is_file() => {
+                        let mtime = std::fs::metadata(&p)
+                            .and_then(|m| m.modified())
+                            .ok()
+                            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                            .map(|d| d.as_secs() as i64);
+                        entries.push(make(components, Source::Loose { path: p }, mtime));
+                    }
+                    _ => entries.push(make(
+                        components,
+                        Source::Unavailable {
+                            reason: format!("File {key} is uncompressed but its source {:?} is not beside the package", sc.join("/")),
+                        },
+                        None,
+                    )),
+                }
+            }
+        }
+    }
+    let admin_package = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    Ok(Job {
+        plan: Plan {
+            package: path.display().to_string(),
+            kind: "MSI".into(),
+            entries,
+            admin_package,
+            dropped_streams,
+            warnings,
+        },
+        sets,
+    })
+}
+
+/// Source half helper re-exported for tests.
+pub fn default_dir_source(d: &str) -> &str {
+    source_half(d)
+}

@@ -1,0 +1,313 @@
+//! A package's database read once into owned values. The `msi` crate does the table
+//! decoding; everything it is given passes through a panic guard, and nothing of it
+//! leaks past this file.
+
+use super::cfbio::{self, Truncation};
+use super::summary::Summary;
+use crate::error::{Error, ErrorKind, Result};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// What kind of compound file a package is, by its root CLSID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum PackageKind {
+    /// Installer database.
+    Msi,
+    /// Patch.
+    Msp,
+    /// Transform.
+    Mst,
+    /// A compound file of another kind.
+    Other,
+}
+
+/// A cell value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Val {
+    /// NULL.
+    Null,
+    /// Integer.
+    Int(i32),
+    /// String.
+    Str(String),
+    /// Binary stream (stored as `Table.Key` stream).
+    #[serde(serialize_with = "ser_binary")]
+    Binary,
+}
+
+fn ser_binary<S: serde::Serializer>(s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str("[binary]")
+}
+
+impl Val {
+    /// The string, if a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Val::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    /// The integer, if an integer.
+    pub fn as_int(&self) -> Option<i32> {
+        match self {
+            Val::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+    /// Text form (empty for NULL).
+    pub fn text(&self) -> String {
+        match self {
+            Val::Null => String::new(),
+            Val::Int(i) => i.to_string(),
+            Val::Str(s) => s.clone(),
+            Val::Binary => "[binary]".into(),
+        }
+    }
+}
+
+/// A column type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum ColKind {
+    /// 16-bit integer.
+    Int16,
+    /// 32-bit integer.
+    Int32,
+    /// String of at most this many characters (0 = unlimited).
+    Str(u32),
+    /// Stream.
+    Binary,
+}
+
+/// A column definition.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ColInfo {
+    /// Name.
+    pub name: String,
+    /// Type.
+    pub kind: ColKind,
+    /// May be NULL.
+    pub nullable: bool,
+    /// Localizable string.
+    pub localizable: bool,
+    /// Part of the primary key.
+    pub key: bool,
+}
+
+impl ColInfo {
+    /// The IDT type code (`s72`, `L0`, `i2`, `V0`, ...).
+    pub fn idt_type(&self) -> String {
+        let (c, n) = match self.kind {
+            ColKind::Int16 => ('i', 2),
+            ColKind::Int32 => ('i', 4),
+            ColKind::Str(n) => (if self.localizable { 'l' } else { 's' }, n),
+            ColKind::Binary => ('v', 0),
+        };
+        let c = if self.nullable { c.to_ascii_uppercase() } else { c };
+        format!("{c}{n}")
+    }
+}
+
+/// A table with its rows.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TableData {
+    /// Name.
+    pub name: String,
+    /// Columns in order.
+    pub columns: Vec<ColInfo>,
+    /// Rows, each with one value per column.
+    pub rows: Vec<Vec<Val>>,
+}
+
+impl TableData {
+    /// Index of column `name`.
+    pub fn col(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+    /// The value at `row`, column `name` (NULL if no such column).
+    pub fn get<'a>(&'a self, row: &'a [Val], name: &str) -> &'a Val {
+        static NULL: Val = Val::Null;
+        self.col(name).and_then(|i| row.get(i)).unwrap_or(&NULL)
+    }
+    /// The primary key of `row` joined with `.` (as binary stream names use it).
+    pub fn key_of(&self, row: &[Val]) -> String {
+        self.columns
+            .iter()
+            .zip(row)
+            .filter(|(c, _)| c.key)
+            .map(|(_, v)| v.text())
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+}
+
+/// A stream at the root of the package.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StreamInfo {
+    /// Decoded name.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Path in the compound file (encoded name).
+    #[serde(skip)]
+    pub cfb_path: String,
+}
+
+/// A package database: summary, tables, streams, storages.
+pub struct Database {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Kind by CLSID.
+    pub kind: PackageKind,
+    /// Root CLSID.
+    pub clsid: String,
+    /// Summary information.
+    pub summary: Summary,
+    /// Tables by name.
+    pub tables: BTreeMap<String, TableData>,
+    /// Non-table streams at the root (cabinets, binaries, signatures).
+    pub streams: Vec<StreamInfo>,
+    /// Sub-storages (transforms in patches, embedded transforms in packages).
+    pub storages: Vec<String>,
+    /// Set when the file is shorter than its header implies.
+    pub truncated: Option<Truncation>,
+    /// Why tables could not be read, when they could not (an MSP without tables the
+    /// crate accepts, a damaged package); the summary and streams are still there.
+    pub table_error: Option<String>,
+}
+
+fn clsid_kind(clsid: &str) -> PackageKind {
+    match clsid.to_ascii_lowercase().as_str() {
+        "000c1084-0000-0000-c000-000000000046" => PackageKind::Msi,
+        "000c1086-0000-0000-c000-000000000046" => PackageKind::Msp,
+        "000c1082-0000-0000-c000-000000000046" => PackageKind::Mst,
+        _ => PackageKind::Other,
+    }
+}
+
+/// Most rows read from one table.
+pub const MAX_ROWS: usize = 4_000_000;
+
+impl Database {
+    /// Read the package at `path`.
+    pub fn open(path: &Path) -> Result<Database> {
+        let (mut comp, truncated) = cfbio::open_cfb(path)?;
+        let clsid = comp.root_entry().clsid().hyphenated().to_string();
+        let kind = clsid_kind(&clsid);
+        let summary = {
+            let mut buf = Vec::new();
+            let name = "\u{5}SummaryInformation";
+            match cfbio::catch(|| comp.open_stream(name))? {
+                Ok(s) => {
+                    s.take(1 << 20).read_to_end(&mut buf).map_err(|e| Error::io(&e, "reading summary information").with_path(path))?;
+                    Summary::parse(&buf).map_err(|e| e.with_path(path))?
+                }
+                Err(_) => Summary::default(),
+            }
+        };
+        let mut streams = Vec::new();
+        for (name, cfb_path, size, is_table) in cfbio::root_streams(&comp) {
+            if !is_table && !name.starts_with('\u{5}') {
+                streams.push(StreamInfo { name, size, cfb_path });
+            }
+        }
+        streams.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut storages = Vec::new();
+        if let Ok(entries) = comp.read_storage("/") {
+            for e in entries {
+                if e.is_storage() {
+                    storages.push(cfbio::decode_name(e.name()).0);
+                }
+            }
+        }
+        storages.sort();
+        drop(comp);
+        let (tables, table_error) = match read_tables(path) {
+            Ok(t) => (t, None),
+            Err(e) if kind == PackageKind::Msi => return Err(e),
+            Err(e) => (BTreeMap::new(), Some(e.message().to_string())),
+        };
+        Ok(Database {
+            path: path.to_path_buf(),
+            kind,
+            clsid,
+            summary,
+            tables,
+            streams,
+            storages,
+            truncated,
+            table_error,
+        })
+    }
+
+    /// Table `name`, if present.
+    pub fn table(&self, name: &str) -> Option<&TableData> {
+        self.tables.get(name)
+    }
+
+    /// Find a root stream by decoded name (exact first, then case-insensitive).
+    pub fn stream(&self, name: &str) -> Option<&StreamInfo> {
+        self.streams
+            .iter()
+            .find(|s| s.name == name)
+            .or_else(|| self.streams.iter().find(|s| s.name.eq_ignore_ascii_case(name)))
+    }
+}
+
+fn read_tables(path: &Path) -> Result<BTreeMap<String, TableData>> {
+    let (reader, _) = cfbio::open_padded(path)?;
+    let out = cfbio::catch(|| -> std::result::Result<BTreeMap<String, TableData>, String> {
+        let mut pkg = msi::Package::open(reader).map_err(|e| e.to_string())?;
+        let mut defs = Vec::new();
+        for t in pkg.tables() {
+            let cols = t
+                .columns()
+                .iter()
+                .map(|c| ColInfo {
+                    name: c.name().to_string(),
+                    kind: match c.coltype() {
+                        msi::ColumnType::Int16 => ColKind::Int16,
+                        msi::ColumnType::Int32 => ColKind::Int32,
+                        msi::ColumnType::Str(n) => ColKind::Str(n as u32),
+                        msi::ColumnType::Binary => ColKind::Binary,
+                    },
+                    nullable: c.is_nullable(),
+                    localizable: c.is_localizable(),
+                    key: c.is_primary_key(),
+                })
+                .collect::<Vec<_>>();
+            defs.push((t.name().to_string(), cols));
+        }
+        let mut tables = BTreeMap::new();
+        for (name, columns) in defs {
+            if name == "_Tables" || name == "_Columns" {
+                continue;
+            }
+            let rows_iter = pkg
+                .select_rows(msi::Select::table(name.as_str()))
+                .map_err(|e| format!("table {name}: {e}"))?;
+            let mut rows = Vec::new();
+            for row in rows_iter {
+                if rows.len() >= MAX_ROWS {
+                    return Err(format!("table {name} has more than {MAX_ROWS} rows"));
+                }
+                let mut vals = Vec::with_capacity(columns.len());
+                for i in 0..columns.len() {
+                    vals.push(match &row[i] {
+                        msi::Value::Null => Val::Null,
+                        msi::Value::Int(n) => Val::Int(*n),
+                        msi::Value::Str(s) => Val::Str(s.clone()),
+                        msi::Value::Binary => Val::Binary,
+                    });
+                }
+                rows.push(vals);
+            }
+            tables.insert(name.clone(), TableData { name, columns, rows });
+        }
+        Ok(tables)
+    })
+    .map_err(|e| e.with_path(path))?;
+    out.map_err(|m| Error::new(ErrorKind::Format, format!("reading tables: {m}")).with_path(path))
+}

@@ -1,0 +1,9 @@
+//! Windows Installer databases (MSI/MSP/MST): compound-file access, summary information,
+//! tables (through the `msi` crate, contained), directory resolution.
+
+pub mod cfbio;
+mod db;
+pub mod directory;
+pub mod summary;
+
+pub use db::*;

@@ -1,0 +1,175 @@
+//! The summary information stream (an OLE property set), read by us so that raw Template
+//! and Revision strings survive and Word Count can be patched in place.
+
+use crate::error::{Error, Result};
+
+/// One property value.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum PropValue {
+    /// VT_I2 / VT_I4.
+    Int(i32),
+    /// VT_LPSTR.
+    Str(String),
+    /// VT_FILETIME as an ISO-8601 UTC string.
+    Time(String),
+    /// Anything else, as its type number.
+    Other(u32),
+}
+
+/// A parsed summary information stream.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Summary {
+    /// (property id, name, value) in stream order.
+    pub properties: Vec<(u32, String, PropValue)>,
+    /// Offset of the Word Count value (PID 15) within the stream, when it is a VT_I4.
+    #[serde(skip)]
+    pub word_count_offset: Option<usize>,
+}
+
+/// Name of summary property `pid` in Windows Installer terms.
+pub fn prop_name(pid: u32) -> &'static str {
+    match pid {
+        1 => "Codepage",
+        2 => "Title",
+        3 => "Subject",
+        4 => "Author",
+        5 => "Keywords",
+        6 => "Comments",
+        7 => "Template",
+        8 => "Last Saved By",
+        9 => "Revision Number",
+        11 => "Last Printed",
+        12 => "Create Time/Date",
+        13 => "Last Save Time/Date",
+        14 => "Page Count",
+        15 => "Word Count",
+        16 => "Character Count",
+        18 => "Creating Application",
+        19 => "Security",
+        _ => "Unknown",
+    }
+}
+
+fn u16at(b: &[u8], at: usize) -> Result<u16> {
+    b.get(at..at + 2)
+        .map(|s| u16::from_le_bytes([s[0], s[1]]))
+        .ok_or_else(|| Error::format(format!("summary information truncated at byte {at}")))
+}
+fn u32at(b: &[u8], at: usize) -> Result<u32> {
+    b.get(at..at + 4)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+        .ok_or_else(|| Error::format(format!("summary information truncated at byte {at}")))
+}
+
+/// FILETIME (100 ns since 1601) to `YYYY-MM-DDThh:mm:ssZ`.
+pub fn filetime_string(ft: u64) -> String {
+    let secs = (ft / 10_000_000) as i64 - 11_644_473_600;
+    unix_string(secs)
+}
+
+/// Unix seconds to `YYYY-MM-DDThh:mm:ssZ`.
+pub fn unix_string(secs: i64) -> String {
+    let days = secs.div_euclid(86400);
+    let rem = secs.rem_euclid(86400);
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719468;
+    let era = if z >= 0 { z } else { z - 146096 } / 146097;
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+impl Summary {
+    /// Parse the stream bytes. Strings are decoded with the stream's code page when it
+    /// is UTF-8 or 1252-compatible; other bytes map one to one (Latin-1).
+    pub fn parse(b: &[u8]) -> Result<Summary> {
+        if u16at(b, 0)? != 0xFFFE {
+            return Err(Error::format("summary information has no property-set byte order mark"));
+        }
+        let nsec = u32at(b, 24)?;
+        if nsec == 0 {
+            return Ok(Summary::default());
+        }
+        let sec = u32at(b, 44)? as usize;
+        let nprops = u32at(b, sec + 4)? as usize;
+        if nprops > 1024 {
+            return Err(Error::format(format!("summary information claims {nprops} properties")));
+        }
+        let mut props = Vec::with_capacity(nprops);
+        let mut codepage = 1252i32;
+        let mut wc_off = None;
+        for i in 0..nprops {
+            let pid = u32at(b, sec + 8 + i * 8)?;
+            let off = sec
+                .checked_add(u32at(b, sec + 12 + i * 8)? as usize)
+                .ok_or_else(|| Error::format("summary property offset overflows"))?;
+            let vt = u32at(b, off)? & 0xFFFF;
+            let v = match vt {
+                2 => PropValue::Int(i32::from(u16at(b, off + 4)? as i16)),
+                3 => {
+                    if pid == 15 {
+                        wc_off = Some(off + 4);
+                    }
+                    PropValue::Int(u32at(b, off + 4)? as i32)
+                }
+                30 => {
+                    let n = u32at(b, off + 4)? as usize;
+                    let raw = b
+                        .get(off + 8..off + 8 + n)
+                        .ok_or_else(|| Error::format(format!("summary property {pid} string runs past the end")))?;
+                    let raw = raw.split(|&c| c == 0).next().unwrap_or(&[]);
+                    let s = if codepage == 65001 {
+                        String::from_utf8_lossy(raw).into_owned()
+                    } else {
+                        raw.iter().map(|&c| char::from(c)).collect()
+                    };
+                    PropValue::Str(s)
+                }
+                64 => {
+                    let lo = u32at(b, off + 4)? as u64;
+                    let hi = u32at(b, off + 8)? as u64;
+                    PropValue::Time(filetime_string((hi << 32) | lo))
+                }
+                other => PropValue::Other(other),
+            };
+            if pid == 1 {
+                if let PropValue::Int(c) = v {
+                    codepage = c & 0xFFFF;
+                }
+            }
+            props.push((pid, prop_name(pid).to_string(), v));
+        }
+        Ok(Summary { properties: props, word_count_offset: wc_off })
+    }
+
+    /// The value of property `pid`.
+    pub fn get(&self, pid: u32) -> Option<&PropValue> {
+        self.properties.iter().find(|p| p.0 == pid).map(|p| &p.2)
+    }
+
+    /// A string property.
+    pub fn get_str(&self, pid: u32) -> Option<&str> {
+        match self.get(pid) {
+            Some(PropValue::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Word Count (source type flags for packages).
+    pub fn word_count(&self) -> Option<i32> {
+        match self.get(15) {
+            Some(PropValue::Int(v)) => Some(*v),
+            _ => None,
+        }
+    }
+}
