@@ -15,9 +15,58 @@ pub enum Decoder {
     /// MSZIP.
     MsZip(Box<MsZip>),
     /// LZX.
-    Lzx(Box<lzxd::Lzxd>),
+    Lzx(Box<Lzx>),
     /// Quantum.
     Quantum(Box<Quantum>),
+}
+
+/// LZX state: the `lzxd` decoder plus what is needed to correct its E8 output.
+pub struct Lzx {
+    inner: lzxd::Lzxd,
+    /// E8 translation size when the stream enables translation.
+    e8: Option<i32>,
+    /// Output position of the next chunk.
+    pos: u64,
+    /// Chunks decoded.
+    chunks: u32,
+}
+
+/// Read the E8 header at the start of an LZX stream: one flag bit, then a 32-bit size,
+/// from 16-bit little-endian words read most significant bit first.
+fn lzx_e8_header(input: &[u8]) -> Option<i32> {
+    let w = |i: usize| -> Option<u32> {
+        Some(u32::from(u16::from_le_bytes([*input.get(2 * i)?, *input.get(2 * i + 1)?])))
+    };
+    let bits = (u64::from(w(0)?) << 48) | (u64::from(w(1)?) << 32) | (u64::from(w(2)?) << 16) | u64::from(w(3)?);
+    if bits >> 63 == 0 {
+        return None;
+    }
+    Some(((bits >> 31) & 0xFFFF_FFFF) as u32 as i32)
+}
+
+/// `lzxd` 0.2 translates an absolute E8 operand of 0 as if it were negative (it yields
+/// the translation size instead of minus the position). Scanning the chunk the same way
+/// it does finds those operands again; they are rewritten to the correct value. An
+/// untranslated operand equal to the translation size reads the same and is rewritten
+/// too: that value cannot be told apart in the decoder's output.
+fn fix_e8_zero(data: &mut [u8], chunk_pos: u64, ts: i32) {
+    if data.len() <= 10 {
+        return;
+    }
+    let mut i = 0usize;
+    while i < data.len() {
+        let Some(off) = data[i..].iter().position(|&b| b == 0xE8) else { break };
+        let pos = i + off;
+        if data.len() - pos <= 10 {
+            break;
+        }
+        let v = i32::from_le_bytes([data[pos + 1], data[pos + 2], data[pos + 3], data[pos + 4]]);
+        if v == ts {
+            let cur = (chunk_pos + pos as u64) as i32;
+            data[pos + 1..pos + 5].copy_from_slice(&cur.wrapping_neg().to_le_bytes());
+        }
+        i = pos + 5;
+    }
 }
 
 /// MSZIP state: each block is a raw deflate stream that may refer to the previous
@@ -52,7 +101,7 @@ impl Decoder {
                         )))
                     }
                 };
-                Decoder::Lzx(Box::new(lzxd::Lzxd::new(w)))
+                Decoder::Lzx(Box::new(Lzx { inner: lzxd::Lzxd::new(w), e8: None, pos: 0, chunks: 0 }))
             }
             Compression::Quantum { window_bits, .. } => {
                 Decoder::Quantum(Box::new(Quantum::new(window_bits)?))
@@ -87,11 +136,24 @@ impl Decoder {
             }
             Decoder::MsZip(z) => z.decode(input, out_len, out)?,
             Decoder::Lzx(l) => {
-                let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    l.decompress_next(input, out_len).map(|s| s.to_vec())
-                }));
+                if l.chunks == 0 {
+                    l.e8 = lzx_e8_header(input);
+                }
+                let inner = &mut l.inner;
+                let res = crate::panic_guard::quietly(|| {
+                    inner.decompress_next(input, out_len).map(|s| s.to_vec())
+                });
                 match res {
-                    Ok(Ok(data)) if data.len() == out_len => out.extend_from_slice(&data),
+                    Ok(Ok(data)) if data.len() == out_len => {
+                        out.extend_from_slice(&data);
+                        if let Some(ts) = l.e8 {
+                            if l.chunks < 32768 {
+                                fix_e8_zero(out, l.pos, ts);
+                            }
+                        }
+                        l.pos += out_len as u64;
+                        l.chunks += 1;
+                    }
                     Ok(Ok(data)) => {
                         return Err(Error::format(format!(
                             "LZX block gave {} bytes, expected {out_len}",

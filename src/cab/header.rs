@@ -101,6 +101,8 @@ pub struct CabFile {
     pub time: u16,
     /// Attributes.
     pub attribs: u16,
+    /// Set when the stored name could not be decoded (the entry is then not extracted).
+    pub name_error: Option<String>,
 }
 
 impl CabFile {
@@ -173,6 +175,8 @@ pub struct CabHeader {
     pub folders: Vec<CabFolder>,
     /// Files.
     pub files: Vec<CabFile>,
+    /// Oddities noticed while parsing (reported as warnings).
+    pub notes: Vec<String>,
 }
 
 fn le16(b: &[u8], at: usize) -> u16 {
@@ -277,11 +281,15 @@ impl CabHeader {
                 compression: Compression::from_raw(le16(&f, 6)),
             });
         }
-        let inner = r.into_inner();
-        inner
-            .seek(SeekFrom::Start(u64::from(coff_files)))
-            .io_ctx("seeking to the CFFILE entries")?;
-        let mut r = BufReader::with_capacity(8192, inner);
+        // CFFILE entries are read where the folders end, as cabextract does; a coffFiles
+        // that points elsewhere is reported, not followed.
+        let here = r.stream_position().io_ctx("locating the CFFILE entries")?;
+        let mut notes = Vec::new();
+        if here != u64::from(coff_files) {
+            notes.push(format!(
+                "coffFiles says {coff_files} but the folders end at {here}; reading files at {here}"
+            ));
+        }
         let mut files = Vec::with_capacity(usize::from(num_files).min(4096));
         for i in 0..num_files {
             let mut f = [0u8; 16];
@@ -291,10 +299,13 @@ impl CabHeader {
             if raw.is_empty() {
                 return Err(Error::format(format!("CFFILE {i} has an empty name")));
             }
-            let name = decode_name(&raw, attribs & ATTR_NAME_IS_UTF != 0)
-                .map_err(|e| e.context(format_args!("CFFILE {i}")))?;
+            let (name, name_error) = match decode_name(&raw, attribs & ATTR_NAME_IS_UTF != 0) {
+                Ok(n) => (n, None),
+                Err(e) => (String::from_utf8_lossy(&raw).into_owned(), Some(e.message().to_string())),
+            };
             files.push(CabFile {
                 name,
+                name_error,
                 size: le32(&f, 0),
                 offset: le32(&f, 4),
                 folder: le16(&f, 8),
@@ -316,6 +327,7 @@ impl CabHeader {
             next,
             folders,
             files,
+            notes,
         })
     }
 }

@@ -121,6 +121,9 @@ impl<'a> Bits<'a> {
     }
 }
 
+/// Output bytes of one Quantum frame; the arithmetic coder restarts at each frame.
+pub const FRAME_SIZE: usize = 32768;
+
 /// The Quantum decoder state for one folder.
 pub struct Quantum {
     window: Vec<u8>,
@@ -132,8 +135,15 @@ pub struct Quantum {
     pos6: Model,
     len6: Model,
     selector: Model,
+    /// Bytes of the current frame still to decode.
+    frame_todo: usize,
+    /// Coder state carried when a frame continues into the next block.
+    coder: Option<Coder>,
+    /// Bytes decoded past the end of the previous block (a match may overrun it).
+    pending: Vec<u8>,
 }
 
+#[derive(Clone, Copy)]
 struct Coder {
     h: u16,
     l: u16,
@@ -165,6 +175,9 @@ impl Quantum {
             pos6: Model::new(0, i),
             len6: Model::new(0, 27),
             selector: Model::new(0, 7),
+            frame_todo: FRAME_SIZE,
+            coder: None,
+            pending: Vec::new(),
         })
     }
 
@@ -213,22 +226,51 @@ impl Quantum {
         Ok(sym)
     }
 
-    /// Decode one CFDATA block (one frame) into exactly `out_len` bytes appended to `out`.
+    /// Decode one CFDATA block into exactly `out_len` bytes appended to `out`. Frames are
+    /// 32 KiB of output; a match may run past the block's end, and those bytes open the
+    /// next block's output.
     pub fn decode_block(&mut self, input: &[u8], out_len: usize, out: &mut Vec<u8>) -> Result<()> {
         let mut bits = Bits::new(input);
-        let mut coder = Coder { h: 0xFFFF, l: 0, c: bits.read(16) as u16 };
-        let start = out.len();
-        let mut produced = 0usize;
+        let take = self.pending.len().min(out_len);
+        out.extend_from_slice(&self.pending[..take]);
+        self.pending.drain(..take);
+        let mut produced = take;
+        let mut coder = match self.coder.take() {
+            Some(c) => c,
+            None => Coder { h: 0xFFFF, l: 0, c: bits.read(16) as u16 },
+        };
         while produced < out_len {
+            if self.frame_todo == 0 {
+                // Frame complete inside the block: realign to the next 0xFF trailer.
+                let r = bits.count % 8;
+                bits.read(r);
+                loop {
+                    if bits.overrun > 0 {
+                        return Err(Error::format("Quantum frame trailer not found"));
+                    }
+                    if bits.read(8) == 0xFF {
+                        break;
+                    }
+                }
+                self.frame_todo = FRAME_SIZE;
+                coder = Coder { h: 0xFFFF, l: 0, c: bits.read(16) as u16 };
+            }
             let sel = Self::symbol(&mut self.selector, &mut coder, &mut bits)?;
+            let emit = |q: &mut Quantum, b: u8, produced: &mut usize, out: &mut Vec<u8>| {
+                q.window[q.wpos] = b;
+                q.wpos = (q.wpos + 1) & q.window_mask;
+                if *produced < out_len {
+                    out.push(b);
+                    *produced += 1;
+                } else {
+                    q.pending.push(b);
+                }
+            };
             if sel < 4 {
                 let m = &mut self.literal[usize::from(sel)];
                 let sym = Self::symbol(m, &mut coder, &mut bits)?;
-                let b = sym as u8;
-                self.window[self.wpos] = b;
-                self.wpos = (self.wpos + 1) & self.window_mask;
-                out.push(b);
-                produced += 1;
+                emit(self, sym as u8, &mut produced, out);
+                self.frame_todo -= 1;
             } else {
                 let (len, model) = match sel {
                     4 => (3u32, &mut self.pos4),
@@ -244,33 +286,32 @@ impl Quantum {
                 if s >= POSITION_BASE.len() {
                     return Err(Error::format("Quantum position slot out of range"));
                 }
-                let offset = POSITION_BASE[s] + bits.read(u32::from(EXTRA_BITS[s])) + 1;
-                let offset = offset as usize;
+                let offset = (POSITION_BASE[s] + bits.read(u32::from(EXTRA_BITS[s])) + 1) as usize;
                 if offset > self.window.len() {
                     return Err(Error::format("Quantum match reaches beyond the window"));
                 }
                 let len = len as usize;
-                if produced + len > out_len {
-                    return Err(Error::format(format!(
-                        "Quantum match runs past the end of the block ({} > {out_len})",
-                        produced + len
-                    )));
+                if len > self.frame_todo {
+                    return Err(Error::format("Quantum match runs past the end of its frame"));
                 }
+                self.frame_todo -= len;
                 let mut src = (self.wpos + self.window.len() - offset) & self.window_mask;
                 for _ in 0..len {
                     let b = self.window[src];
-                    self.window[self.wpos] = b;
-                    self.wpos = (self.wpos + 1) & self.window_mask;
                     src = (src + 1) & self.window_mask;
-                    out.push(b);
+                    emit(self, b, &mut produced, out);
                 }
-                produced += len;
             }
             if bits.overrun > 64 {
                 return Err(Error::format("Quantum data ends before the block is complete"));
             }
         }
-        debug_assert_eq!(out.len() - start, out_len);
+        if self.frame_todo == 0 {
+            self.frame_todo = FRAME_SIZE;
+            self.coder = None;
+        } else {
+            self.coder = Some(coder);
+        }
         Ok(())
     }
 }

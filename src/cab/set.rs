@@ -26,13 +26,75 @@ pub trait CabSource: Send + Sync {
 /// A cabinet file on disk.
 pub struct FileSource {
     path: PathBuf,
+    base: u64,
 }
 
 impl FileSource {
     /// A source for the cabinet at `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        FileSource { path: path.into() }
+        FileSource { path: path.into(), base: 0 }
     }
+    /// A cabinet that starts `base` bytes into the file (inside an installer, say).
+    pub fn at_offset(path: impl Into<PathBuf>, base: u64) -> Self {
+        FileSource { path: path.into(), base }
+    }
+}
+
+/// A view of a reader that starts at `base`.
+struct Window<R> {
+    inner: R,
+    base: u64,
+}
+
+impl<R: Read> Read for Window<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+impl<R: Seek> Seek for Window<R> {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        let abs = match pos {
+            SeekFrom::Start(p) => self.inner.seek(SeekFrom::Start(self.base.saturating_add(p)))?,
+            other => self.inner.seek(other)?,
+        };
+        if abs < self.base {
+            self.inner.seek(SeekFrom::Start(self.base))?;
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before cabinet start"));
+        }
+        Ok(abs - self.base)
+    }
+}
+
+/// Find a cabinet inside `path` when it does not start at byte 0 (self-extracting
+/// installers, cabinets behind junk): the first `MSCF` whose header parses and whose
+/// declared size fits the file. Scans at most `limit` bytes.
+pub fn search_cabinet(path: &Path, limit: u64) -> Result<Option<u64>> {
+    let mut f = std::fs::File::open(path).io_ctx("opening").map_err(|e| e.with_path(path))?;
+    let len = f.metadata().io_ctx("reading size").map_err(|e| e.with_path(path))?.len();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut at: u64 = 0;
+    let end = len.min(limit);
+    while at < end {
+        f.seek(SeekFrom::Start(at)).io_ctx("seeking").map_err(|e| e.with_path(path))?;
+        let n = f.read(&mut buf).io_ctx("reading").map_err(|e| e.with_path(path))?;
+        if n < 4 {
+            break;
+        }
+        for i in 0..n - 3 {
+            if &buf[i..i + 4] == b"MSCF" {
+                let off = at + i as u64;
+                let src = FileSource::at_offset(path, off);
+                if let Ok(h) = read_header(&src) {
+                    if u64::from(h.size) <= len - off && !h.folders.is_empty() {
+                        return Ok(Some(off));
+                    }
+                }
+            }
+        }
+        at += (n - 3) as u64;
+    }
+    Ok(None)
 }
 
 impl CabSource for FileSource {
@@ -44,7 +106,11 @@ impl CabSource for FileSource {
     }
     fn open(&self) -> Result<Box<dyn ReadSeek>> {
         let f = std::fs::File::open(&self.path).io_ctx("opening cabinet").map_err(|e| e.with_path(&self.path))?;
-        Ok(Box::new(f))
+        if self.base == 0 {
+            Ok(Box::new(f))
+        } else {
+            Ok(Box::new(Window { inner: f, base: self.base }))
+        }
     }
 }
 
@@ -196,8 +262,31 @@ impl CabSet {
     /// Open `first` and follow its `next` pointers through `resolver`.
     pub fn open_chain(first: Arc<dyn CabSource>, resolver: &dyn CabResolver) -> Result<CabSet> {
         let header = read_header(first.as_ref())?;
+        let mut warnings: Vec<String> = header.notes.iter().map(|n| format!("{}: {n}", first.display())).collect();
         let mut cabs = vec![OpenCab { source: first, header }];
-        let mut warnings = Vec::new();
+        // Walk back to the head of the set, as cabextract does, so that a set can be
+        // opened from any of its parts.
+        while let Some((prev_name, _)) = cabs[0].header.prev.clone() {
+            if cabs.len() >= MAX_CHAIN {
+                break;
+            }
+            let cur = cabs[0].source.clone();
+            let Some(src) = resolver.resolve(cur.as_ref(), &prev_name) else {
+                warnings.push(format!("{}: previous cabinet {prev_name:?} not found", cur.display()));
+                break;
+            };
+            if cabs.iter().any(|c| c.source.display() == src.display()) {
+                break;
+            }
+            let Ok(header) = read_header(src.as_ref()) else {
+                warnings.push(format!("{}: previous cabinet {prev_name:?} is not readable", cur.display()));
+                break;
+            };
+            if header.next.is_none() {
+                break;
+            }
+            cabs.insert(0, OpenCab { source: src, header });
+        }
         while let Some((next_name, _)) = cabs.last().and_then(|c| c.header.next.clone()) {
             if cabs.len() >= MAX_CHAIN {
                 warnings.push(format!("cabinet chain longer than {MAX_CHAIN}; stopped"));
@@ -216,7 +305,13 @@ impl CabSet {
                 warnings.push(format!("{}: cabinet chain loops back to {next_name:?}", cur.display()));
                 break;
             }
-            let header = read_header(src.as_ref())?;
+            let header = match read_header(src.as_ref()) {
+                Ok(h) => h,
+                Err(e) => {
+                    warnings.push(format!("{}: next cabinet {next_name:?}: {e}", cur.display()));
+                    break;
+                }
+            };
             if header.flags & FLAG_PREV_CABINET == 0 {
                 warnings.push(format!(
                     "{}: {next_name:?} does not declare a previous cabinet; not joined",
@@ -377,7 +472,17 @@ impl CabSet {
                     }
                 }
                 let is_last_block = b + 1 == folder.num_blocks;
-                if cb_uncomp == 0 && is_last_block && !last_segment {
+                if cb_uncomp == 0 && is_last_block {
+                    if last_segment {
+                        return Err(Error::new(
+                            crate::error::ErrorKind::Missing,
+                            format!(
+                                "{}: the folder continues in the next cabinet ({}), which is not available",
+                                at(),
+                                cab.header.next.as_ref().map(|n| n.0.as_str()).unwrap_or("?")
+                            ),
+                        ));
+                    }
                     // The block continues in the next cabinet.
                     pending.extend_from_slice(&data);
                     continue;

@@ -124,7 +124,11 @@ pub fn filter_entries(plan: &mut Plan, names: &[String]) -> Result<()> {
 
 fn cab_entry(set_idx: usize, set: &CabSet, folder: usize, file: (usize, usize)) -> PlanEntry {
     let f = set.file(file);
-    let (components, source) = match split_relative(&f.name) {
+    let checked = match &f.name_error {
+        Some(e) => Err(crate::error::Error::new(ErrorKind::UnsafePath, e.clone())),
+        None => split_relative(&f.name),
+    };
+    let (components, source) = match checked {
         Ok(c) => (
             c,
             Source::Cabinet {
@@ -154,7 +158,23 @@ fn cab_entry(set_idx: usize, set: &CabSet, folder: usize, file: (usize, usize)) 
 pub fn plan_cab(path: &Path) -> Result<Job> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     let first: Arc<dyn CabSource> = Arc::new(FileSource::new(path));
-    let set = CabSet::open_chain(first, &DirResolver::new(dir)).map_err(|e| e.with_path(path))?;
+    let mut warnings = Vec::new();
+    let set = match CabSet::open_chain(first, &DirResolver::new(&dir)) {
+        Ok(s) => s,
+        Err(e) if e.kind() != ErrorKind::Io => {
+            // Not a cabinet at byte 0: look for one inside (as cabextract does).
+            match crate::cab::search_cabinet(path, 1 << 30)? {
+                Some(off) => {
+                    warnings.push(format!("no valid cabinet at offset 0 ({}); using the cabinet found at offset {off}", e.message()));
+                    let src: Arc<dyn CabSource> = Arc::new(FileSource::at_offset(path, off));
+                    CabSet::open_chain(src, &DirResolver::new(&dir)).map_err(|e| e.with_path(path))?
+                }
+                None => return Err(e.with_path(path)),
+            }
+        }
+        Err(e) => return Err(e.with_path(path)),
+    };
+    warnings.extend(set.warnings.iter().cloned());
     let mut entries = Vec::new();
     for (fi, r) in set.all_files() {
         entries.push(cab_entry(0, &set, fi, r));
@@ -177,7 +197,7 @@ pub fn plan_cab(path: &Path) -> Result<Job> {
         entries,
         admin_package: None,
         dropped_streams: Vec::new(),
-        warnings: set.warnings.clone(),
+        warnings,
     };
     Ok(Job { plan, sets: vec![set] })
 }

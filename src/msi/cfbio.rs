@@ -8,13 +8,16 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// A file that may be shorter than its compound-file header says: reads beyond the real
-/// end fail with `UnexpectedEof`, but its length is reported as the padded length so the
-/// `cfb` crate's size check passes and the intact streams stay readable.
+/// end return `fill` bytes, and its length is reported as the padded length, so the
+/// `cfb` crate's size check passes and the intact streams stay readable. Which stream
+/// bytes came from the padding is found by reading with two fill values (see
+/// [`StreamSource`]).
 pub struct Padded {
     inner: File,
     real_len: u64,
     len: u64,
     pos: u64,
+    fill: u8,
 }
 
 impl Read for Padded {
@@ -23,10 +26,10 @@ impl Read for Padded {
             return Ok(0);
         }
         if self.pos >= self.real_len {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "package file is truncated here",
-            ));
+            let n = ((self.len - self.pos).min(buf.len() as u64)) as usize;
+            buf[..n].fill(self.fill);
+            self.pos += n as u64;
+            return Ok(n);
         }
         let max = (self.real_len - self.pos).min(buf.len() as u64) as usize;
         let n = self.inner.read(&mut buf[..max])?;
@@ -65,6 +68,11 @@ pub struct Truncation {
 /// Open `path` as a reader for the `cfb` crate, padding a truncated file (at most a
 /// quarter missing) so that what is there can still be read.
 pub fn open_padded(path: &Path) -> Result<(Padded, Option<Truncation>)> {
+    open_padded_with(path, 0)
+}
+
+/// [`open_padded`] with a chosen fill byte for the missing part.
+pub fn open_padded_with(path: &Path, fill: u8) -> Result<(Padded, Option<Truncation>)> {
     let mut f = File::open(path).io_ctx("opening package").map_err(|e| e.with_path(path))?;
     let real_len = f.metadata().io_ctx("reading package size").map_err(|e| e.with_path(path))?.len();
     let mut hdr = [0u8; 512];
@@ -89,12 +97,17 @@ pub fn open_padded(path: &Path) -> Result<(Padded, Option<Truncation>)> {
         }
     }
     f.seek(SeekFrom::Start(0)).io_ctx("rewinding package").map_err(|e| e.with_path(path))?;
-    Ok((Padded { inner: f, real_len, len, pos: 0 }, trunc))
+    Ok((Padded { inner: f, real_len, len, pos: 0, fill }, trunc))
 }
 
 /// Open a compound file (lenient on truncation).
 pub fn open_cfb(path: &Path) -> Result<(cfb::CompoundFile<Padded>, Option<Truncation>)> {
-    let (p, t) = open_padded(path)?;
+    open_cfb_with(path, 0)
+}
+
+/// [`open_cfb`] with a chosen fill byte for the missing part of a truncated file.
+pub fn open_cfb_with(path: &Path, fill: u8) -> Result<(cfb::CompoundFile<Padded>, Option<Truncation>)> {
+    let (p, t) = open_padded_with(path, fill)?;
     let comp = catch(|| cfb::CompoundFile::open(p))
         .map_err(|e| e.with_path(path))?
         .map_err(|e| Error::new(ErrorKind::Format, format!("not a valid compound file ({e})")).with_path(path))?;
@@ -183,27 +196,91 @@ pub struct StreamSource {
     name: String,
     /// The stream's path inside the compound file.
     cfb_path: String,
+    /// For a truncated package: how many leading bytes of the stream are really present.
+    valid: std::sync::OnceLock<u64>,
 }
 
 impl StreamSource {
     /// The stream `name` (decoded form, e.g. `cab1.cab`) of `package`, stored at `cfb_path`.
     pub fn new(package: &Path, name: &str, cfb_path: &str) -> Self {
-        StreamSource { package: package.to_path_buf(), name: name.to_string(), cfb_path: cfb_path.to_string() }
+        StreamSource {
+            package: package.to_path_buf(),
+            name: name.to_string(),
+            cfb_path: cfb_path.to_string(),
+            valid: std::sync::OnceLock::new(),
+        }
     }
+
+    fn open_with(&self, fill: u8) -> Result<(OwnedStream, bool)> {
+        let (mut comp, trunc) = open_cfb_with(&self.package, fill)?;
+        let stream = catch(|| comp.open_stream(&self.cfb_path))?.map_err(|e| {
+            Error::new(ErrorKind::Missing, format!("stream {:?}: {e}", self.name)).with_path(&self.package)
+        })?;
+        Ok((OwnedStream { stream, _comp: comp, valid: u64::MAX, pos: 0 }, trunc.is_some()))
+    }
+
+    /// The number of leading stream bytes present in a truncated package: the stream is
+    /// read with two different fills for the missing part, and the first difference
+    /// marks where real data ends.
+    fn valid_len(&self) -> Result<u64> {
+        if let Some(v) = self.valid.get() {
+            return Ok(*v);
+        }
+        let (mut a, _) = self.open_with(0x00)?;
+        let (mut b, _) = self.open_with(0xFF)?;
+        let mut ba = vec![0u8; 1 << 16];
+        let mut bb = vec![0u8; 1 << 16];
+        let mut pos = 0u64;
+        let valid = loop {
+            let na = read_full(&mut a, &mut ba).io_ctx("reading stream")?;
+            let nb = read_full(&mut b, &mut bb).io_ctx("reading stream")?;
+            let n = na.min(nb);
+            if let Some(i) = (0..n).find(|&i| ba[i] != bb[i]) {
+                break pos + i as u64;
+            }
+            pos += n as u64;
+            if n == 0 || na != nb {
+                break pos;
+            }
+        };
+        let _ = self.valid.set(valid);
+        Ok(valid)
+    }
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
 }
 
 struct OwnedStream {
     stream: cfb::Stream<Padded>,
     _comp: cfb::CompoundFile<Padded>,
+    /// Bytes past this offset lie beyond the end of a truncated package.
+    valid: u64,
+    pos: u64,
 }
 impl Read for OwnedStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.stream.read(buf)
+        if self.pos >= self.valid && !buf.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "stream data lies past the end of the truncated package"));
+        }
+        let max = (self.valid - self.pos).min(buf.len() as u64) as usize;
+        let n = self.stream.read(&mut buf[..max])?;
+        self.pos += n as u64;
+        Ok(n)
     }
 }
 impl Seek for OwnedStream {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.stream.seek(pos)
+        self.pos = self.stream.seek(pos)?;
+        Ok(self.pos)
     }
 }
 
@@ -215,10 +292,11 @@ impl CabSource for StreamSource {
         self.name.clone()
     }
     fn open(&self) -> Result<Box<dyn ReadSeek>> {
-        let (mut comp, _) = open_cfb(&self.package)?;
-        let stream = catch(|| comp.open_stream(&self.cfb_path))?
-            .map_err(|e| Error::new(ErrorKind::Missing, format!("stream {:?}: {e}", self.name)).with_path(&self.package))?;
-        Ok(Box::new(OwnedStream { stream, _comp: comp }))
+        let (mut s, truncated) = self.open_with(0)?;
+        if truncated {
+            s.valid = self.valid_len()?;
+        }
+        Ok(Box::new(s))
     }
 }
 
