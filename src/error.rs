@@ -48,11 +48,7 @@ impl Error {
     }
     /// An I/O error with a message.
     pub fn io(err: &std::io::Error, what: impl fmt::Display) -> Self {
-        let kind = if err.kind() == std::io::ErrorKind::UnexpectedEof {
-            ErrorKind::Format
-        } else {
-            ErrorKind::Io
-        };
+        let kind = if err.kind() == std::io::ErrorKind::UnexpectedEof { ErrorKind::Format } else { ErrorKind::Io };
         let detail = if err.kind() == std::io::ErrorKind::UnexpectedEof {
             "unexpected end of data (truncated)".to_string()
         } else {

@@ -76,7 +76,12 @@ impl CabInfo {
             files: h
                 .files
                 .iter()
-                .map(|f| CabFileInfo { name: f.name.clone(), size: f.size, datetime: f.datetime_string(), folder: f.folder })
+                .map(|f| CabFileInfo {
+                    name: f.name.clone(),
+                    size: f.size,
+                    datetime: f.datetime_string(),
+                    folder: f.folder,
+                })
                 .collect(),
         }
     }

@@ -5,7 +5,9 @@
 //! it. Readers return [`Error`]s that name the file and the place in it.
 #![deny(missing_docs)]
 
+pub mod build;
 pub mod cab;
+pub mod cli;
 pub mod error;
 pub mod extract;
 pub mod info;

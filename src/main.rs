@@ -1,7 +1,5 @@
 //! The `hotfixkit` command: parse, call the library, render, choose the exit code.
 
-mod cli;
-
 fn main() {
-    std::process::exit(cli::run());
+    std::process::exit(hotfixkit::cli::run());
 }

@@ -68,11 +68,8 @@ pub fn to_csv(t: &TableData) -> String {
 /// A table as aligned text.
 pub fn to_text(t: &TableData) -> String {
     let mut widths: Vec<usize> = t.columns.iter().map(|c| c.name.chars().count()).collect();
-    let cells: Vec<Vec<String>> = t
-        .rows
-        .iter()
-        .map(|r| r.iter().map(|v| v.text().replace(['\r', '\n', '\t'], " ")).collect())
-        .collect();
+    let cells: Vec<Vec<String>> =
+        t.rows.iter().map(|r| r.iter().map(|v| v.text().replace(['\r', '\n', '\t'], " ")).collect()).collect();
     for r in &cells {
         for (i, c) in r.iter().enumerate() {
             widths[i] = widths[i].max(c.chars().count()).min(60);
@@ -176,9 +173,8 @@ pub fn select<'a>(db: &'a Database, names: &[String]) -> Result<Vec<&'a TableDat
     names
         .iter()
         .map(|n| {
-            db.table(n).ok_or_else(|| {
-                Error::new(ErrorKind::Missing, format!("no table named {n:?}")).with_path(&db.path)
-            })
+            db.table(n)
+                .ok_or_else(|| Error::new(ErrorKind::Missing, format!("no table named {n:?}")).with_path(&db.path))
         })
         .collect()
 }

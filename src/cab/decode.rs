@@ -34,9 +34,8 @@ pub struct Lzx {
 /// Read the E8 header at the start of an LZX stream: one flag bit, then a 32-bit size,
 /// from 16-bit little-endian words read most significant bit first.
 fn lzx_e8_header(input: &[u8]) -> Option<i32> {
-    let w = |i: usize| -> Option<u32> {
-        Some(u32::from(u16::from_le_bytes([*input.get(2 * i)?, *input.get(2 * i + 1)?])))
-    };
+    let w =
+        |i: usize| -> Option<u32> { Some(u32::from(u16::from_le_bytes([*input.get(2 * i)?, *input.get(2 * i + 1)?]))) };
     let bits = (u64::from(w(0)?) << 48) | (u64::from(w(1)?) << 32) | (u64::from(w(2)?) << 16) | u64::from(w(3)?);
     if bits >> 63 == 0 {
         return None;
@@ -81,10 +80,9 @@ impl Decoder {
     pub fn new(compression: Compression) -> Result<Decoder> {
         Ok(match compression {
             Compression::None => Decoder::Stored,
-            Compression::MsZip => Decoder::MsZip(Box::new(MsZip {
-                inflate: flate2::Decompress::new(false),
-                history: Vec::new(),
-            })),
+            Compression::MsZip => {
+                Decoder::MsZip(Box::new(MsZip { inflate: flate2::Decompress::new(false), history: Vec::new() }))
+            }
             Compression::Lzx { window_bits } => {
                 use lzxd::WindowSize as W;
                 let w = match window_bits {
@@ -95,22 +93,13 @@ impl Decoder {
                     19 => W::KB512,
                     20 => W::MB1,
                     21 => W::MB2,
-                    _ => {
-                        return Err(Error::format(format!(
-                            "LZX window of {window_bits} bits is outside 15..21"
-                        )))
-                    }
+                    _ => return Err(Error::format(format!("LZX window of {window_bits} bits is outside 15..21"))),
                 };
                 Decoder::Lzx(Box::new(Lzx { inner: lzxd::Lzxd::new(w), e8: None, pos: 0, chunks: 0 }))
             }
-            Compression::Quantum { window_bits, .. } => {
-                Decoder::Quantum(Box::new(Quantum::new(window_bits)?))
-            }
+            Compression::Quantum { window_bits, .. } => Decoder::Quantum(Box::new(Quantum::new(window_bits)?)),
             Compression::Unknown { raw } => {
-                return Err(Error::new(
-                    ErrorKind::Unsupported,
-                    format!("unknown compression type 0x{raw:04x}"),
-                ))
+                return Err(Error::new(ErrorKind::Unsupported, format!("unknown compression type 0x{raw:04x}")))
             }
         })
     }
@@ -120,9 +109,7 @@ impl Decoder {
     pub fn decode(&mut self, input: &[u8], out_len: usize, out: &mut Vec<u8>) -> Result<()> {
         out.clear();
         if out_len > MAX_BLOCK {
-            return Err(Error::format(format!(
-                "block declares {out_len} uncompressed bytes (at most {MAX_BLOCK})"
-            )));
+            return Err(Error::format(format!("block declares {out_len} uncompressed bytes (at most {MAX_BLOCK})")));
         }
         match self {
             Decoder::Stored => {
@@ -140,9 +127,7 @@ impl Decoder {
                     l.e8 = lzx_e8_header(input);
                 }
                 let inner = &mut l.inner;
-                let res = crate::panic_guard::quietly(|| {
-                    inner.decompress_next(input, out_len).map(|s| s.to_vec())
-                });
+                let res = crate::panic_guard::quietly(|| inner.decompress_next(input, out_len).map(|s| s.to_vec()));
                 match res {
                     Ok(Ok(data)) if data.len() == out_len => {
                         out.extend_from_slice(&data);
@@ -155,10 +140,7 @@ impl Decoder {
                         l.chunks += 1;
                     }
                     Ok(Ok(data)) => {
-                        return Err(Error::format(format!(
-                            "LZX block gave {} bytes, expected {out_len}",
-                            data.len()
-                        )))
+                        return Err(Error::format(format!("LZX block gave {} bytes, expected {out_len}", data.len())))
                     }
                     Ok(Err(e)) => return Err(Error::format(format!("LZX data is corrupt ({e})"))),
                     Err(_) => return Err(Error::format("LZX data is corrupt (decoder fault)")),
@@ -215,17 +197,13 @@ impl MsZip {
                     return Err(Error::format("MSZIP block does not end where declared"));
                 }
                 _ if self.inflate.total_in() == before_in && self.inflate.total_out() == before_out => {
-                    return Err(Error::format(format!(
-                        "MSZIP block ends early ({produced} of {out_len} bytes)"
-                    )));
+                    return Err(Error::format(format!("MSZIP block ends early ({produced} of {out_len} bytes)")));
                 }
                 _ => {}
             }
         }
         if produced != out_len {
-            return Err(Error::format(format!(
-                "MSZIP block gave {produced} bytes, expected {out_len}"
-            )));
+            return Err(Error::format(format!("MSZIP block gave {produced} bytes, expected {out_len}")));
         }
         out.truncate(produced);
         // Keep the last 32 KiB of output as the next block's dictionary.

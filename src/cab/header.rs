@@ -53,10 +53,7 @@ impl Compression {
         match raw & 0x000F {
             0 => Compression::None,
             1 => Compression::MsZip,
-            2 => Compression::Quantum {
-                level: ((raw >> 4) & 0xF) as u8,
-                window_bits: ((raw >> 8) & 0x1F) as u8,
-            },
+            2 => Compression::Quantum { level: ((raw >> 4) & 0xF) as u8, window_bits: ((raw >> 8) & 0x1F) as u8 },
             3 => Compression::Lzx { window_bits: ((raw >> 8) & 0x1F) as u8 },
             _ => Compression::Unknown { raw },
         }
@@ -286,9 +283,7 @@ impl CabHeader {
         let here = r.stream_position().io_ctx("locating the CFFILE entries")?;
         let mut notes = Vec::new();
         if here != u64::from(coff_files) {
-            notes.push(format!(
-                "coffFiles says {coff_files} but the folders end at {here}; reading files at {here}"
-            ));
+            notes.push(format!("coffFiles says {coff_files} but the folders end at {here}; reading files at {here}"));
         }
         let mut files = Vec::with_capacity(usize::from(num_files).min(4096));
         for i in 0..num_files {

@@ -7,20 +7,17 @@
 use crate::error::{Error, Result};
 
 const POSITION_BASE: [u32; 42] = [
-    0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536,
-    2048, 3072, 4096, 6144, 8192, 12288, 16384, 24576, 32768, 49152, 65536, 98304, 131072, 196608,
-    262144, 393216, 524288, 786432, 1048576, 1572864,
+    0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144,
+    8192, 12288, 16384, 24576, 32768, 49152, 65536, 98304, 131072, 196608, 262144, 393216, 524288, 786432, 1048576,
+    1572864,
 ];
 const EXTRA_BITS: [u8; 42] = [
-    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
-    13, 14, 14, 15, 15, 16, 16, 17, 17, 18, 18, 19, 19,
+    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15,
+    16, 16, 17, 17, 18, 18, 19, 19,
 ];
-const LENGTH_BASE: [u32; 27] = [
-    0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 18, 22, 26, 30, 38, 46, 54, 62, 78, 94, 110, 126, 158,
-    190, 222, 254,
-];
-const LENGTH_EXTRA: [u8; 27] =
-    [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
+const LENGTH_BASE: [u32; 27] =
+    [0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 18, 22, 26, 30, 38, 46, 54, 62, 78, 94, 110, 126, 158, 190, 222, 254];
+const LENGTH_EXTRA: [u8; 27] = [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
 
 /// An adaptive frequency model: symbols sorted by cumulative frequency, with a zero
 /// sentinel at the end.
@@ -154,9 +151,7 @@ impl Quantum {
     /// A decoder for a window of `1 << window_bits` bytes (10..=21).
     pub fn new(window_bits: u8) -> Result<Quantum> {
         if !(10..=21).contains(&window_bits) {
-            return Err(Error::format(format!(
-                "Quantum window of {window_bits} bits is outside 10..21"
-            )));
+            return Err(Error::format(format!("Quantum window of {window_bits} bits is outside 10..21")));
         }
         let size = 1usize << window_bits;
         let i = u16::from(window_bits) * 2;
@@ -164,12 +159,7 @@ impl Quantum {
             window: vec![0; size],
             window_mask: size - 1,
             wpos: 0,
-            literal: [
-                Model::new(0, 64),
-                Model::new(64, 64),
-                Model::new(128, 64),
-                Model::new(192, 64),
-            ],
+            literal: [Model::new(0, 64), Model::new(64, 64), Model::new(128, 64), Model::new(192, 64)],
             pos4: Model::new(0, i.min(24)),
             pos5: Model::new(0, i.min(36)),
             pos6: Model::new(0, i),
@@ -187,9 +177,7 @@ impl Quantum {
         if total == 0 {
             return Err(Error::format("Quantum model has a zero total frequency"));
         }
-        let symf =
-            (((u32::from(coder.c.wrapping_sub(coder.l)) + 1) * total).wrapping_sub(1) / range)
-                & 0xFFFF;
+        let symf = (((u32::from(coder.c.wrapping_sub(coder.l)) + 1) * total).wrapping_sub(1) / range) & 0xFFFF;
         let n = model.entries();
         let mut i = 1;
         while i < n {

@@ -295,10 +295,7 @@ impl CabSet {
             let cur = cabs.last().map(|c| c.source.clone());
             let Some(cur) = cur else { break };
             let Some(src) = resolver.resolve(cur.as_ref(), &next_name) else {
-                warnings.push(format!(
-                    "{}: next cabinet {next_name:?} not found",
-                    cur.display()
-                ));
+                warnings.push(format!("{}: next cabinet {next_name:?} not found", cur.display()));
                 break;
             };
             if cabs.iter().any(|c| c.source.display() == src.display()) {
@@ -313,10 +310,8 @@ impl CabSet {
                 }
             };
             if header.flags & FLAG_PREV_CABINET == 0 {
-                warnings.push(format!(
-                    "{}: {next_name:?} does not declare a previous cabinet; not joined",
-                    cur.display()
-                ));
+                warnings
+                    .push(format!("{}: {next_name:?} does not declare a previous cabinet; not joined", cur.display()));
                 break;
             }
             cabs.push(OpenCab { source: src, header });
@@ -331,9 +326,11 @@ impl CabSet {
         // map (cab, folder) -> logical folder index
         let mut map: Vec<Vec<usize>> = Vec::with_capacity(cabs.len());
         for (ci, cab) in cabs.iter().enumerate() {
-            let continues = cab.header.files.iter().any(|f| {
-                f.folder == IFOLD_CONTINUED_FROM_PREV || f.folder == IFOLD_CONTINUED_PREV_AND_NEXT
-            });
+            let continues = cab
+                .header
+                .files
+                .iter()
+                .any(|f| f.folder == IFOLD_CONTINUED_FROM_PREV || f.folder == IFOLD_CONTINUED_PREV_AND_NEXT);
             let mut m = Vec::with_capacity(cab.header.folders.len());
             for (fi, folder) in cab.header.folders.iter().enumerate() {
                 let join = ci > 0
@@ -363,7 +360,7 @@ impl CabSet {
                 let target = match f.folder {
                     IFOLD_CONTINUED_TO_NEXT => nf.checked_sub(1),
                     IFOLD_CONTINUED_FROM_PREV | IFOLD_CONTINUED_PREV_AND_NEXT => {
-                        if ci == 0 || !map[ci].first().is_some_and(|&l| folders[l].segments[0].0 < ci) {
+                        if ci == 0 || map[ci].first().is_none_or(|&l| folders[l].segments[0].0 >= ci) {
                             unreachable.push(Unreachable {
                                 file: (ci, fi),
                                 reason: format!(
@@ -388,17 +385,13 @@ impl CabSet {
                             && folder == 0
                             && cab.header.flags & FLAG_PREV_CABINET != 0
                             && cab.header.files.iter().any(|g| {
-                                g.folder == IFOLD_CONTINUED_FROM_PREV
-                                    || g.folder == IFOLD_CONTINUED_PREV_AND_NEXT
+                                g.folder == IFOLD_CONTINUED_FROM_PREV || g.folder == IFOLD_CONTINUED_PREV_AND_NEXT
                             })
                             && f.folder == 0
                         {
                             unreachable.push(Unreachable {
                                 file: (ci, fi),
-                                reason: format!(
-                                    "{} lies in a folder that starts in a previous cabinet",
-                                    f.name
-                                ),
+                                reason: format!("{} lies in a folder that starts in a previous cabinet", f.name),
                             });
                             continue;
                         }
@@ -422,19 +415,12 @@ impl CabSet {
 
     /// Every reachable file: (logical folder index, (cabinet, file)).
     pub fn all_files(&self) -> impl Iterator<Item = (usize, (usize, usize))> + '_ {
-        self.folders
-            .iter()
-            .enumerate()
-            .flat_map(|(i, f)| f.files.iter().map(move |&r| (i, r)))
+        self.folders.iter().enumerate().flat_map(|(i, f)| f.files.iter().map(move |&r| (i, r)))
     }
 
     /// Decode logical folder `index` from its start, handing each decoded block to `sink`
     /// with its offset in the folder. `sink` returns `false` to stop early.
-    pub fn decode_folder(
-        &self,
-        index: usize,
-        sink: &mut dyn FnMut(u64, &[u8]) -> Result<bool>,
-    ) -> Result<()> {
+    pub fn decode_folder(&self, index: usize, sink: &mut dyn FnMut(u64, &[u8]) -> Result<bool>) -> Result<()> {
         let lf = &self.folders[index];
         let mut decoder = Decoder::new(lf.compression)?;
         let mut out = Vec::with_capacity(super::decode::MAX_BLOCK);
@@ -493,9 +479,7 @@ impl CabSet {
                     pending.extend_from_slice(&data);
                     &pending
                 };
-                decoder
-                    .decode(input, usize::from(cb_uncomp), &mut out)
-                    .map_err(|e| e.context(at()))?;
+                decoder.decode(input, usize::from(cb_uncomp), &mut out).map_err(|e| e.context(at()))?;
                 pending.clear();
                 block_no += 1;
                 let keep_going = sink(pos, &out)?;

@@ -36,15 +36,11 @@ pub fn write_admin_package(package: &Path, dest: &Path, drop_streams: &[String],
             .create_new(true)
             .open(&tmp)
             .io_ctx(format_args!("creating {}", tmp.display()))?;
-        let mut dst = cfb::CompoundFile::create_with_version(src.version(), file)
-            .io_ctx("creating compound file")?;
+        let mut dst = cfb::CompoundFile::create_with_version(src.version(), file).io_ctx("creating compound file")?;
         let root_clsid = *src.root_entry().clsid();
         dst.set_storage_clsid("/", root_clsid).io_ctx("setting CLSID")?;
-        let entries: Vec<(std::path::PathBuf, bool, uuid::Uuid)> = src
-            .walk()
-            .filter(|e| !e.is_root())
-            .map(|e| (e.path().to_path_buf(), e.is_storage(), *e.clsid()))
-            .collect();
+        let entries: Vec<(std::path::PathBuf, bool, uuid::Uuid)> =
+            src.walk().filter(|e| !e.is_root()).map(|e| (e.path().to_path_buf(), e.is_storage(), *e.clsid())).collect();
         for (p, is_storage, clsid) in entries {
             if is_storage {
                 dst.create_storage(&p).io_ctx(format_args!("creating storage {}", p.display()))?;
@@ -87,4 +83,3 @@ pub fn write_admin_package(package: &Path, dest: &Path, drop_streams: &[String],
         }
     }
 }
-

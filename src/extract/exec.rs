@@ -141,10 +141,7 @@ pub fn execute(job: &Job, target: &Target, opts: &ExecOptions<'_>) -> Outcome {
                     }
                 })
                 .collect();
-            extract_folder(&job.sets[*set], *folder, targets)
-                .into_iter()
-                .filter_map(|r| r.err())
-                .collect()
+            extract_folder(&job.sets[*set], *folder, targets).into_iter().filter_map(|r| r.err()).collect()
         })
         .collect();
     for v in folder_results {
@@ -190,4 +187,3 @@ pub fn execute(job: &Job, target: &Target, opts: &ExecOptions<'_>) -> Outcome {
     written.sort_by(|a, b| a.written.path.cmp(&b.written.path));
     Outcome { written, errors: errors.into_inner().unwrap_or_default() }
 }
-

@@ -24,9 +24,7 @@ fn is_device_name(component: &str) -> bool {
 
 /// Check one path component as a Windows file or directory name.
 pub fn check_component(c: &str) -> Result<()> {
-    let bad = |why: &str| {
-        Err(Error::new(ErrorKind::UnsafePath, format!("unsafe name {c:?}: {why}")))
-    };
+    let bad = |why: &str| Err(Error::new(ErrorKind::UnsafePath, format!("unsafe name {c:?}: {why}")));
     if c.is_empty() {
         return bad("empty component");
     }
@@ -55,16 +53,12 @@ pub fn check_component(c: &str) -> Result<()> {
 /// Leading separators, drive letters, empty components and `..` are refused.
 pub fn split_relative(path: &str) -> Result<Vec<String>> {
     if path.starts_with(['/', '\\']) {
-        return Err(Error::new(
-            ErrorKind::UnsafePath,
-            format!("unsafe name {path:?}: absolute path"),
-        ));
+        return Err(Error::new(ErrorKind::UnsafePath, format!("unsafe name {path:?}: absolute path")));
     }
     let mut out = Vec::new();
     for c in path.split(['/', '\\']) {
-        check_component(c).map_err(|e| {
-            Error::new(ErrorKind::UnsafePath, format!("unsafe path {path:?}: {}", e.message()))
-        })?;
+        check_component(c)
+            .map_err(|e| Error::new(ErrorKind::UnsafePath, format!("unsafe path {path:?}: {}", e.message())))?;
         out.push(c.to_string());
     }
     if out.is_empty() {
@@ -80,9 +74,31 @@ mod tests {
     #[test]
     fn refuses_traversal_and_roots() {
         for p in [
-            "../x", "..\\..\\evil", "a/../../x", "/etc/evil", "\\evil", "C:\\Windows\\evil.dll",
-            "C:evil", "a//b", "", ".", "a/.", "a.txt:evil", "CON", "con.txt", "NUL.tar.gz", "COM1",
-            "LPT9.log", "COM¹", "CONIN$", "dir/PRN/x", "evil.", "evil ", "dir./x", "a<b", "a\u{1}b",
+            "../x",
+            "..\\..\\evil",
+            "a/../../x",
+            "/etc/evil",
+            "\\evil",
+            "C:\\Windows\\evil.dll",
+            "C:evil",
+            "a//b",
+            "",
+            ".",
+            "a/.",
+            "a.txt:evil",
+            "CON",
+            "con.txt",
+            "NUL.tar.gz",
+            "COM1",
+            "LPT9.log",
+            "COM¹",
+            "CONIN$",
+            "dir/PRN/x",
+            "evil.",
+            "evil ",
+            "dir./x",
+            "a<b",
+            "a\u{1}b",
             "innocuous\u{0}/x",
         ] {
             assert!(split_relative(p).is_err(), "{p:?} accepted");

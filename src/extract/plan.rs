@@ -10,6 +10,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// A cabinet entry's place: (logical folder, (cabinet, file)).
+type EntryRef = (usize, (usize, usize));
+
 /// Where one output file's bytes come from.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
@@ -116,7 +119,11 @@ pub fn filter_entries(plan: &mut Plan, names: &[String]) -> Result<()> {
     if !missing.is_empty() {
         return Err(Error::new(
             ErrorKind::Missing,
-            format!("no file named {} in {}", missing.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>().join(", "), plan.package),
+            format!(
+                "no file named {} in {}",
+                missing.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>().join(", "),
+                plan.package
+            ),
         ));
     }
     Ok(())
@@ -165,7 +172,10 @@ pub fn plan_cab(path: &Path) -> Result<Job> {
             // Not a cabinet at byte 0: look for one inside (as cabextract does).
             match crate::cab::search_cabinet(path, 1 << 30)? {
                 Some(off) => {
-                    warnings.push(format!("no valid cabinet at offset 0 ({}); using the cabinet found at offset {off}", e.message()));
+                    warnings.push(format!(
+                        "no valid cabinet at offset 0 ({}); using the cabinet found at offset {off}",
+                        e.message()
+                    ));
                     let src: Arc<dyn CabSource> = Arc::new(FileSource::at_offset(path, off));
                     CabSet::open_chain(src, &DirResolver::new(&dir)).map_err(|e| e.with_path(path))?
                 }
@@ -243,10 +253,8 @@ fn source_path(root: &Path, comps: &[String]) -> Option<PathBuf> {
             continue;
         }
         let lc = c.to_lowercase();
-        let found = std::fs::read_dir(&p)
-            .ok()?
-            .flatten()
-            .find(|e| e.file_name().to_string_lossy().to_lowercase() == lc)?;
+        let found =
+            std::fs::read_dir(&p).ok()?.flatten().find(|e| e.file_name().to_string_lossy().to_lowercase() == lc)?;
         p = found.path();
     }
     Some(p)
@@ -260,7 +268,11 @@ const ATTR_COMPRESSED: i32 = 0x4000;
 pub fn plan_msi(db: &Database) -> Result<Job> {
     let path = &db.path;
     if db.kind != PackageKind::Msi {
-        return Err(Error::new(ErrorKind::Usage, format!("{:?} is not an installer package (it is {:?})", path.display().to_string(), db.kind)).with_path(path));
+        return Err(Error::new(
+            ErrorKind::Usage,
+            format!("{:?} is not an installer package (it is {:?})", path.display().to_string(), db.kind),
+        )
+        .with_path(path));
     }
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
@@ -332,10 +344,8 @@ pub fn plan_msi(db: &Database) -> Result<Job> {
         }
     }
     // Per set: entry name -> (folder, file ref).
-    let index: Vec<HashMap<String, (usize, (usize, usize))>> = sets
-        .iter()
-        .map(|s| s.all_files().map(|(fi, r)| (s.file(r).name.clone(), (fi, r))).collect())
-        .collect();
+    let index: Vec<HashMap<String, EntryRef>> =
+        sets.iter().map(|s| s.all_files().map(|(fi, r)| (s.file(r).name.clone(), (fi, r))).collect()).collect();
     let unreachable: Vec<HashMap<String, String>> = sets
         .iter()
         .map(|s| s.unreachable.iter().map(|u| (s.file(u.file).name.clone(), u.reason.clone())).collect())
@@ -367,7 +377,11 @@ pub fn plan_msi(db: &Database) -> Result<Job> {
                 components,
             };
             let Some(dir_key) = dir_key else {
-                entries.push(make(Vec::new(), Source::Unavailable { reason: format!("File {key}: component {comp:?} has no Component row") }, None));
+                entries.push(make(
+                    Vec::new(),
+                    Source::Unavailable { reason: format!("File {key}: component {comp:?} has no Component row") },
+                    None,
+                ));
                 continue;
             };
             let long = pick_name(&file_name, false).to_string();
@@ -376,7 +390,11 @@ pub fn plan_msi(db: &Database) -> Result<Job> {
             components.push(long.clone());
             let rel = components.join("/");
             if let Err(e) = split_relative(&rel) {
-                entries.push(make(Vec::new(), Source::Unavailable { reason: format!("File {key}: {}", e.message()) }, None));
+                entries.push(make(
+                    Vec::new(),
+                    Source::Unavailable { reason: format!("File {key}: {}", e.message()) },
+                    None,
+                ));
                 continue;
             }
             let compressed = if attrs & ATTR_COMPRESSED != 0 {
@@ -389,21 +407,38 @@ pub fn plan_msi(db: &Database) -> Result<Job> {
             let medium = media.iter().find(|m| m.0 >= seq);
             if compressed {
                 let Some((_, disk, cab)) = medium else {
-                    entries.push(make(components, Source::Unavailable { reason: format!("File {key}: sequence {seq} is beyond the last Media row") }, None));
+                    entries.push(make(
+                        components,
+                        Source::Unavailable {
+                            reason: format!("File {key}: sequence {seq} is beyond the last Media row"),
+                        },
+                        None,
+                    ));
                     continue;
                 };
                 if cab.is_empty() {
-                    entries.push(make(components, Source::Unavailable { reason: format!("File {key} is compressed but Media row {disk} names no cabinet") }, None));
+                    entries.push(make(
+                        components,
+                        Source::Unavailable {
+                            reason: format!("File {key} is compressed but Media row {disk} names no cabinet"),
+                        },
+                        None,
+                    ));
                     continue;
                 }
                 let ckey = cab.trim_start_matches('#').to_lowercase();
                 let Some(&si) = cab_to_set.get(&ckey) else {
-                    entries.push(make(components, Source::Unavailable { reason: format!("File {key}: cabinet {cab:?} is not available") }, None));
+                    entries.push(make(
+                        components,
+                        Source::Unavailable { reason: format!("File {key}: cabinet {cab:?} is not available") },
+                        None,
+                    ));
                     continue;
                 };
-                let found = index[si].get(&key).map(|&v| (si, v)).or_else(|| {
-                    index.iter().enumerate().find_map(|(i, m)| m.get(&key).map(|&v| (i, v)))
-                });
+                let found = index[si]
+                    .get(&key)
+                    .map(|&v| (si, v))
+                    .or_else(|| index.iter().enumerate().find_map(|(i, m)| m.get(&key).map(|&v| (i, v))));
                 match found {
                     Some((si, (fi, fr))) => {
                         let set = &sets[si];
@@ -446,7 +481,10 @@ pub fn plan_msi(db: &Database) -> Result<Job> {
                     _ => entries.push(make(
                         components,
                         Source::Unavailable {
-                            reason: format!("File {key} is uncompressed but its source {:?} is not beside the package", sc.join("/")),
+                            reason: format!(
+                                "File {key} is uncompressed but its source {:?} is not beside the package",
+                                sc.join("/")
+                            ),
                         },
                         None,
                     )),

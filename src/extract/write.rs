@@ -84,10 +84,7 @@ impl Target {
                     ))
                 }
                 Ok(_) => {
-                    return Err(Error::new(
-                        ErrorKind::Exists,
-                        format!("{} exists and is not a directory", p.display()),
-                    ))
+                    return Err(Error::new(ErrorKind::Exists, format!("{} exists and is not a directory", p.display())))
                 }
                 Err(_) => match fs::create_dir(&p) {
                     Ok(()) => {}
@@ -101,18 +98,14 @@ impl Target {
 
     /// Start writing the file at relative `components`, with the expected size.
     pub fn create(&self, components: &[String], mtime: Option<i64>) -> Result<AtomicFile> {
-        let (name, dirs) = components
-            .split_last()
-            .ok_or_else(|| Error::new(ErrorKind::UnsafePath, "empty output path"))?;
+        let (name, dirs) =
+            components.split_last().ok_or_else(|| Error::new(ErrorKind::UnsafePath, "empty output path"))?;
         super::path::check_component(name)?;
         let dir = self.make_dirs(dirs)?;
         let final_path = dir.join(name);
         match fs::symlink_metadata(&final_path) {
             Ok(m) if m.is_dir() => {
-                return Err(Error::new(
-                    ErrorKind::Exists,
-                    format!("{} is a directory", final_path.display()),
-                ))
+                return Err(Error::new(ErrorKind::Exists, format!("{} is a directory", final_path.display())))
             }
             Ok(_) if !self.overwrite => {
                 return Err(Error::new(
@@ -172,8 +165,7 @@ impl AtomicFile {
                 .io_ctx(format_args!("setting time of {}", self.tmp.display()))?;
         }
         drop(f);
-        fs::rename(&self.tmp, &self.final_path)
-            .io_ctx(format_args!("renaming into {}", self.final_path.display()))?;
+        fs::rename(&self.tmp, &self.final_path).io_ctx(format_args!("renaming into {}", self.final_path.display()))?;
         let digest = std::mem::take(&mut self.hasher).finalize();
         Ok(Written { path: self.rel.clone(), size: self.size, sha256: hex(&digest) })
     }

@@ -78,7 +78,8 @@ pub fn open_padded_with(path: &Path, fill: u8) -> Result<(Padded, Option<Truncat
     let mut hdr = [0u8; 512];
     let mut trunc = None;
     let mut len = real_len;
-    if real_len >= 512 && f.read_exact(&mut hdr).is_ok() && hdr[..8] == [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1] {
+    if real_len >= 512 && f.read_exact(&mut hdr).is_ok() && hdr[..8] == [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]
+    {
         let shift = u16::from_le_bytes([hdr[30], hdr[31]]);
         if shift == 9 || shift == 12 {
             let sector = 1u64 << shift;
@@ -269,7 +270,10 @@ struct OwnedStream {
 impl Read for OwnedStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.pos >= self.valid && !buf.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "stream data lies past the end of the truncated package"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "stream data lies past the end of the truncated package",
+            ));
         }
         let max = (self.valid - self.pos).min(buf.len() as u64) as usize;
         let n = self.stream.read(&mut buf[..max])?;

@@ -133,13 +133,7 @@ impl TableData {
     }
     /// The primary key of `row` joined with `.` (as binary stream names use it).
     pub fn key_of(&self, row: &[Val]) -> String {
-        self.columns
-            .iter()
-            .zip(row)
-            .filter(|(c, _)| c.key)
-            .map(|(_, v)| v.text())
-            .collect::<Vec<_>>()
-            .join(".")
+        self.columns.iter().zip(row).filter(|(c, _)| c.key).map(|(_, v)| v.text()).collect::<Vec<_>>().join(".")
     }
 }
 
@@ -201,7 +195,9 @@ impl Database {
             let name = "\u{5}SummaryInformation";
             match cfbio::catch(|| comp.open_stream(name))? {
                 Ok(s) => {
-                    s.take(1 << 20).read_to_end(&mut buf).map_err(|e| Error::io(&e, "reading summary information").with_path(path))?;
+                    s.take(1 << 20)
+                        .read_to_end(&mut buf)
+                        .map_err(|e| Error::io(&e, "reading summary information").with_path(path))?;
                     Summary::parse(&buf).map_err(|e| e.with_path(path))?
                 }
                 Err(_) => Summary::default(),
@@ -224,7 +220,11 @@ impl Database {
         }
         storages.sort();
         drop(comp);
-        let (tables, table_error) = match read_tables(path) {
+        let (tables, table_error) = match if kind == PackageKind::Mst {
+            Err(Error::format("a transform holds changes to tables, not a database of its own"))
+        } else {
+            read_tables(path)
+        } {
             Ok(t) => (t, None),
             Err(e) if kind == PackageKind::Msi => return Err(e),
             Err(e) => (BTreeMap::new(), Some(e.message().to_string())),
@@ -285,9 +285,8 @@ fn read_tables(path: &Path) -> Result<BTreeMap<String, TableData>> {
             if name == "_Tables" || name == "_Columns" {
                 continue;
             }
-            let rows_iter = pkg
-                .select_rows(msi::Select::table(name.as_str()))
-                .map_err(|e| format!("table {name}: {e}"))?;
+            let rows_iter =
+                pkg.select_rows(msi::Select::table(name.as_str())).map_err(|e| format!("table {name}: {e}"))?;
             let mut rows = Vec::new();
             for row in rows_iter {
                 if rows.len() >= MAX_ROWS {

@@ -64,7 +64,10 @@ impl Directories {
             }
         }
         let mut out = Directories::default();
-        let keys: Vec<String> = rows.keys().cloned().collect();
+        // Resolve in key order so that the result never depends on hash order: a cycle is
+        // cut at the first of its rows reached this way.
+        let mut keys: Vec<String> = rows.keys().cloned().collect();
+        keys.sort();
         for k in keys {
             resolve_one(&k, &rows, short, &mut out);
         }
@@ -99,9 +102,7 @@ fn resolve_one(key: &str, rows: &HashMap<String, Row>, short: bool, out: &mut Di
             break;
         }
         let Some(row) = rows.get(&cur) else {
-            out.notes.push(format!(
-                "Directory parent {cur:?} is missing; its children are placed at the image root"
-            ));
+            out.notes.push(format!("Directory parent {cur:?} is missing; its children are placed at the image root"));
             out.dirs.insert(cur.clone(), Vec::new());
             break;
         };

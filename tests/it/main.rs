@@ -1,1 +1,8 @@
-fn main(){}
+//! Integration tests: the real `hotfixkit` binary on real files (the project's fixtures,
+//! and the shared corpus when it is present beside the checkout).
+
+mod admin;
+mod cabs;
+mod cli;
+mod corpus;
+mod util;

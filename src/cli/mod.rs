@@ -1,11 +1,12 @@
 //! Command-line interface: argument parsing (clap derive), rendering and exit codes
-//! (0 ok, 1 findings, 2 error). Nothing here decides package semantics.
+//! (0 ok, 1 findings, 2 error). The only module that prints; nothing here decides
+//! package semantics.
 
+use crate::extract::{self, write::Target, ExecOptions};
+use crate::msi::Database;
+use crate::{tables, FileKind};
 use anyhow::{anyhow, bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
-use hotfixkit::extract::{self, write::Target, ExecOptions};
-use hotfixkit::msi::Database;
-use hotfixkit::{tables, FileKind};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,7 @@ pub struct Cli {
     /// Machine-readable JSON on standard output.
     #[arg(long, global = true)]
     pub json: bool,
+    /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -124,7 +126,9 @@ pub fn run() -> i32 {
 fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
     match &cli.command {
         Command::Info { file } => cmd_info(cli, file),
-        Command::Tables { package, tables, format, output } => cmd_tables(cli, package, tables, *format, output.as_deref()),
+        Command::Tables { package, tables, format, output } => {
+            cmd_tables(cli, package, tables, *format, output.as_deref())
+        }
         Command::Extract { package, targetdir, files, dry_run, force } => {
             let package = PathBuf::from(package.join(" "));
             cmd_extract(cli, &package, targetdir, files, *dry_run, *force)
@@ -134,7 +138,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
 }
 
 fn cmd_info(cli: &Cli, file: &Path) -> anyhow::Result<i32> {
-    let info = hotfixkit::info::describe(file)?;
+    let info = crate::info::describe(file)?;
     if cli.json {
         json_out(&info)?;
         return Ok(0);
@@ -151,10 +155,10 @@ fn cmd_info(cli: &Cli, file: &Path) -> anyhow::Result<i32> {
         s.push_str("summary information:\n");
         for prop in &p.summary {
             let v = match &prop.value {
-                hotfixkit::msi::summary::PropValue::Int(i) => i.to_string(),
-                hotfixkit::msi::summary::PropValue::Str(x) => x.clone(),
-                hotfixkit::msi::summary::PropValue::Time(x) => x.clone(),
-                hotfixkit::msi::summary::PropValue::Other(t) => format!("(type {t})"),
+                crate::msi::summary::PropValue::Int(i) => i.to_string(),
+                crate::msi::summary::PropValue::Str(x) => x.clone(),
+                crate::msi::summary::PropValue::Time(x) => x.clone(),
+                crate::msi::summary::PropValue::Other(t) => format!("(type {t})"),
             };
             s.push_str(&format!("  {:<22} {}\n", prop.name, v));
         }
@@ -178,7 +182,10 @@ fn cmd_info(cli: &Cli, file: &Path) -> anyhow::Result<i32> {
         if !p.media.is_empty() {
             s.push_str("media:\n");
             for m in &p.media {
-                s.push_str(&format!("  disk {} last sequence {} cabinet {:?}\n", m.disk_id, m.last_sequence, m.cabinet));
+                s.push_str(&format!(
+                    "  disk {} last sequence {} cabinet {:?}\n",
+                    m.disk_id, m.last_sequence, m.cabinet
+                ));
                 if let Some(c) = &m.cab {
                     s.push_str(&render_cab(c, "    "));
                 }
@@ -196,7 +203,7 @@ fn cmd_info(cli: &Cli, file: &Path) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn render_cab(c: &hotfixkit::info::CabInfo, ind: &str) -> String {
+fn render_cab(c: &crate::info::CabInfo, ind: &str) -> String {
     let comp: Vec<String> = c.folders.iter().map(|f| f.compression.clone()).collect();
     let mut s = format!(
         "{ind}cabinet: {} folders ({}), {} files, set {} index {}\n",
@@ -215,7 +222,13 @@ fn render_cab(c: &hotfixkit::info::CabInfo, ind: &str) -> String {
     s
 }
 
-fn cmd_tables(cli: &Cli, package: &Path, names: &[String], format: TableFormat, output: Option<&Path>) -> anyhow::Result<i32> {
+fn cmd_tables(
+    cli: &Cli,
+    package: &Path,
+    names: &[String],
+    format: TableFormat,
+    output: Option<&Path>,
+) -> anyhow::Result<i32> {
     let db = Database::open(package)?;
     if let Some(e) = &db.table_error {
         bail!("{}: tables could not be read: {e}", package.display());
@@ -225,10 +238,13 @@ fn cmd_tables(cli: &Cli, package: &Path, names: &[String], format: TableFormat, 
     if let Some(dir) = output {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         for t in &sel {
-            hotfixkit::extract::path::check_component(&t.name)?;
+            crate::extract::path::check_component(&t.name)?;
             match format {
                 TableFormat::Idt => tables::write_idt(&db, t, dir)?,
-                TableFormat::Json => std::fs::write(dir.join(format!("{}.json", t.name)), serde_json::to_string_pretty(&tables::to_json(t))? + "\n")?,
+                TableFormat::Json => std::fs::write(
+                    dir.join(format!("{}.json", t.name)),
+                    serde_json::to_string_pretty(&tables::to_json(t))? + "\n",
+                )?,
                 TableFormat::Csv => std::fs::write(dir.join(format!("{}.csv", t.name)), tables::to_csv(t))?,
                 TableFormat::Text => std::fs::write(dir.join(format!("{}.txt", t.name)), tables::to_text(t))?,
             }
@@ -276,15 +292,24 @@ fn dir_is_nonempty(p: &Path) -> bool {
     std::fs::read_dir(p).map(|mut d| d.next().is_some()).unwrap_or(false)
 }
 
-fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, files: &[String], dry_run: bool, force: bool) -> anyhow::Result<i32> {
-    let kind = hotfixkit::sniff(package)?;
+fn cmd_extract(
+    cli: &Cli,
+    package: &Path,
+    targetdir: &Path,
+    files: &[String],
+    dry_run: bool,
+    force: bool,
+) -> anyhow::Result<i32> {
+    let kind = crate::sniff(package)?;
     let mut job = match kind {
         FileKind::Cab => extract::plan_cab(package)?,
         FileKind::Cfb => {
             let db = Database::open(package)?;
             match db.kind {
-                hotfixkit::msi::PackageKind::Msi => extract::plan_msi(&db)?,
-                k => bail!("{}: extracting a {k:?} is not an administrative image; use an MSI or CAB", package.display()),
+                crate::msi::PackageKind::Msi => extract::plan_msi(&db)?,
+                k => {
+                    bail!("{}: extracting a {k:?} is not an administrative image; use an MSI or CAB", package.display())
+                }
             }
         }
         _ => bail!("{}: not a cabinet or Windows Installer package", package.display()),
@@ -321,7 +346,9 @@ fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, files: &[String], dr
     let show = !cli.quiet && !cli.json && std::io::stderr().is_terminal();
     let bar = if show {
         let b = indicatif::ProgressBar::new(total);
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}") {
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+        {
             b.set_style(style);
         }
         Some(b)
@@ -342,7 +369,10 @@ fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, files: &[String], dr
     let mut admin_written = None;
     if let Some(name) = &job.plan.admin_package {
         let dest = targetdir.join(name);
-        match target.claim(&[name.clone()]).and_then(|_| extract::write_admin_package(package, &dest, &job.plan.dropped_streams, force)) {
+        match target
+            .claim(std::slice::from_ref(name))
+            .and_then(|_| extract::write_admin_package(package, &dest, &job.plan.dropped_streams, force))
+        {
             Ok(()) => admin_written = Some(dest.display().to_string()),
             Err(e) => errors.push(format!("administrative package copy: {e}")),
         }
@@ -362,7 +392,8 @@ fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, files: &[String], dr
             for w in &job.plan.warnings {
                 eprintln!("hotfixkit: warning: {w}");
             }
-            let mut s = format!("extracted {} files ({} bytes) to {}\n", outcome.written.len(), bytes, targetdir.display());
+            let mut s =
+                format!("extracted {} files ({} bytes) to {}\n", outcome.written.len(), bytes, targetdir.display());
             if let Some(a) = &admin_written {
                 s.push_str(&format!("administrative package: {a}\n"));
             }

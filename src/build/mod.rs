@@ -1,0 +1,10 @@
+//! Package writers: cabinets through the `cab` crate, cabinet sets that span files
+//! (ours: no crate writes them), and installer databases through the `msi` crate.
+//! `cargo xtask fixtures` and `hotfixkit build` use these; so tests grade our readers
+//! against third-party writers wherever one exists.
+
+mod cabw;
+mod msiw;
+
+pub use cabw::*;
+pub use msiw::*;

@@ -1,0 +1,113 @@
+//! Helpers: run the binary, list a tree, find the fixtures and the shared corpus.
+
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_hotfixkit"))
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("fixtures").join(rel)
+}
+
+/// ../shared beside the checkout, when present (CI and developer machines have it; a
+/// user's fresh clone does not).
+pub fn shared() -> Option<PathBuf> {
+    let p = std::env::var_os("HOTFIXKIT_SHARED").map(PathBuf::from).unwrap_or_else(|| root().join("../shared"));
+    if p.join("corpus").is_dir() {
+        Some(p)
+    } else {
+        eprintln!("note: ../shared is absent; corpus tests are skipped (set HOTFIXKIT_SHARED to run them)");
+        None
+    }
+}
+
+pub fn run(args: &[&str]) -> Output {
+    Command::new(bin()).args(args).env("NO_COLOR", "1").output().expect("run hotfixkit")
+}
+
+pub fn run_os(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(bin()).args(args).env("NO_COLOR", "1").output().expect("run hotfixkit")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn sha256(data: &[u8]) -> String {
+    let d = Sha256::digest(data);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every file under `dir`: "path size mtime(UTC seconds)" sorted, `/` separators.
+pub fn listing(dir: &Path) -> Vec<(String, u64, i64, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            if m.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+                let mtime = filetime::FileTime::from_last_modification_time(&m).unix_seconds();
+                out.push((rel, m.len(), mtime, sha256(&std::fs::read(&p).unwrap())));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+pub fn has_tool(name: &str) -> bool {
+    Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().map(|o| o.status.success()).unwrap_or(false)
+}
+
+/// Unix seconds of a UTC date-time.
+pub fn utc(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> i64 {
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146097 + doe - 719468) * 86400 + h * 3600 + mi * 60 + s
+}
+
+/// Files of a cabinet as the `cab` crate (a third-party reader) sees them: name -> bytes.
+pub fn cab_crate_files(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut cab = cab::Cabinet::new(std::io::Cursor::new(bytes.to_vec())).expect("cab crate reads it");
+    let names: Vec<String> =
+        cab.folder_entries().flat_map(|f| f.file_entries().map(|e| e.name().to_string())).collect();
+    let mut out = std::collections::BTreeMap::new();
+    for n in names {
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut cab.read_file(&n).unwrap(), &mut data).unwrap();
+        out.insert(n, data);
+    }
+    out
+}
+
+/// A stream of a package as the `msi` crate (third-party) reads it.
+pub fn msi_crate_stream(pkg: &Path, name: &str) -> Vec<u8> {
+    let mut p = msi::open(pkg).unwrap();
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(&mut p.read_stream(name).unwrap(), &mut data).unwrap();
+    data
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
