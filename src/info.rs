@@ -162,13 +162,15 @@ pub struct Info {
     pub cab: Option<CabInfo>,
     /// Package details.
     pub package: Option<PackageInfo>,
+    /// PE details.
+    pub pe: Option<crate::pe::PeInfo>,
 }
 
 /// Describe the file at `path`.
 pub fn describe(path: &Path) -> Result<Info> {
     let kind = crate::sniff(path)?;
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let mut info = Info { file: path.display().to_string(), kind, size, cab: None, package: None };
+    let mut info = Info { file: path.display().to_string(), kind, size, cab: None, package: None, pe: None };
     match kind {
         FileKind::Cab => {
             let h = crate::cab::read_header(&FileSource::new(path)).map_err(|e| e.with_path(path))?;
@@ -177,6 +179,10 @@ pub fn describe(path: &Path) -> Result<Info> {
         FileKind::Cfb => {
             let db = Database::open(path)?;
             info.package = Some(package_info(&db));
+        }
+        FileKind::Pe if size <= crate::pe::MAX_PE_SIZE => {
+            let data = std::fs::read(path).map_err(|e| crate::Error::io(&e, "reading").with_path(path))?;
+            info.pe = Some(crate::pe::pe_info(&data).map_err(|e| e.with_path(path))?);
         }
         _ => {}
     }

@@ -11,8 +11,10 @@ pub mod cli;
 pub mod error;
 pub mod extract;
 pub mod info;
+pub mod manifest;
 pub mod msi;
 mod panic_guard;
+pub mod pe;
 pub mod tables;
 
 pub use error::{Error, ErrorKind, Result};

@@ -5,6 +5,8 @@
 
 mod cabw;
 mod msiw;
+mod pe;
 
 pub use cabw::*;
 pub use msiw::*;
+pub use pe::*;

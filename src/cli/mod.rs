@@ -38,6 +38,62 @@ pub enum TableFormat {
     Idt,
 }
 
+/// Verify report formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    /// A readable table.
+    Text,
+    /// The report as JSON.
+    Json,
+    /// JUnit XML, one testcase per manifest row.
+    Junit,
+}
+
+/// Manifest formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DataFormat {
+    /// YAML.
+    Yaml,
+    /// JSON.
+    Json,
+}
+
+/// `manifest` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum ManifestCommand {
+    /// Parse a pasted KB "file information" table (English or localized) into manifests.
+    ImportKb {
+        /// The pasted table, one cell per line.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "yaml")]
+        format: DataFormat,
+        /// Write here instead of standard output.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// KB article number (default: the digits after "kb" in the file name).
+        #[arg(long)]
+        kb: Option<u32>,
+        /// Write one manifest per service pack into this directory (kb<N>-sp<n>.yaml).
+        #[arg(long)]
+        split: Option<PathBuf>,
+    },
+    /// Record what a tree or package holds (name, platform, version, size, time, sha256).
+    Lock {
+        /// Tree, package or file.
+        path: PathBuf,
+        /// The lock file to write.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// Product name recorded in the lock.
+        #[arg(long, default_value = "locked payload")]
+        product: String,
+        /// KB number recorded in the lock.
+        #[arg(long, default_value_t = 0)]
+        kb: u32,
+    },
+}
+
 /// Subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -78,6 +134,26 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Verify files against a manifest: a tree, a package (streamed in place) or a file.
+    Verify {
+        /// Extracted tree, MSI/CAB/MSP, or a single file.
+        path: PathBuf,
+        /// The manifest (YAML).
+        #[arg(long)]
+        manifest: PathBuf,
+        /// Report format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ReportFormat,
+        /// Write the report to this file instead of standard output.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// Files not named by the manifest are findings too.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Manifest tools: import a KB file table, lock a payload.
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
     /// Run with an msiexec command line: `msiexec /a PKG [/qb|/qn|/passive] TARGETDIR=DIR`.
     #[command(disable_help_flag = true)]
     Msiexec {
@@ -134,6 +210,13 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
             cmd_extract(cli, &package, targetdir, files, *dry_run, *force)
         }
         Command::Msiexec { args } => cmd_msiexec(cli, args),
+        Command::Verify { path, manifest, format, output, strict } => {
+            cmd_verify(cli, path, manifest, *format, output.as_deref(), *strict)
+        }
+        Command::Manifest(ManifestCommand::ImportKb { file, format, output, kb, split }) => {
+            cmd_import_kb(cli, file, *format, output.as_deref(), *kb, split.as_deref())
+        }
+        Command::Manifest(ManifestCommand::Lock { path, output, product, kb }) => cmd_lock(path, output, product, *kb),
     }
 }
 
@@ -146,6 +229,16 @@ fn cmd_info(cli: &Cli, file: &Path) -> anyhow::Result<i32> {
     let mut s = format!("{}: {:?}, {} bytes\n", info.file, info.kind, info.size);
     if let Some(c) = &info.cab {
         s.push_str(&render_cab(c, ""));
+    }
+    if let Some(pe) = &info.pe {
+        s.push_str(&format!("machine: {}\n", pe.machine.platform()));
+        if let Some(v) = &pe.version {
+            s.push_str(&format!("file version: {}\n", v.file_version.as_deref().unwrap_or("-")));
+            s.push_str(&format!("product version: {}\n", v.product_version.as_deref().unwrap_or("-")));
+            for (k, val) in &v.strings {
+                s.push_str(&format!("  {k}: {val}\n"));
+            }
+        }
     }
     if let Some(p) = &info.package {
         s.push_str(&format!("package type: {:?} (CLSID {})\n", p.kind, p.clsid));
@@ -445,4 +538,103 @@ pub fn parse_msiexec(args: &[String]) -> anyhow::Result<(PathBuf, PathBuf)> {
 fn cmd_msiexec(cli: &Cli, args: &[String]) -> anyhow::Result<i32> {
     let (package, targetdir) = parse_msiexec(args)?;
     cmd_extract(cli, &package, &targetdir, &[], false, false)
+}
+
+fn write_or_print(output: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    match output {
+        Some(p) => write_atomic(p, text.as_bytes()),
+        None => {
+            out(text);
+            Ok(())
+        }
+    }
+}
+
+/// Write a small output file via a temporary name and rename.
+fn write_atomic(p: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tmp = dir.join(format!(".hotfixkit-{}.part", std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, p).with_context(|| format!("renaming into {}", p.display()))?;
+    Ok(())
+}
+
+fn cmd_verify(
+    cli: &Cli,
+    path: &Path,
+    manifest: &Path,
+    format: ReportFormat,
+    output: Option<&Path>,
+    strict: bool,
+) -> anyhow::Result<i32> {
+    let m = crate::manifest::Manifest::load(manifest)?;
+    let (observed, errors) = crate::manifest::observe(path)?;
+    let report = crate::manifest::verify(&m, &observed, &path.display().to_string(), strict, &errors);
+    let format = if cli.json { ReportFormat::Json } else { format };
+    let text = match format {
+        ReportFormat::Text => crate::manifest::render_text(&report),
+        ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        ReportFormat::Junit => crate::manifest::render_junit(&report),
+    };
+    write_or_print(output, &text)?;
+    Ok(if report.has_findings() || !report.errors.is_empty() { 1 } else { 0 })
+}
+
+fn kb_from_name(p: &Path) -> Option<u32> {
+    let n = p.file_name()?.to_string_lossy().to_lowercase();
+    let i = n.find("kb")?;
+    let digits: String = n[i + 2..].chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse().ok()
+}
+
+fn render_data<T: serde::Serialize>(
+    v: &T,
+    yaml: impl FnOnce() -> String,
+    format: DataFormat,
+) -> anyhow::Result<String> {
+    Ok(match format {
+        DataFormat::Yaml => yaml(),
+        DataFormat::Json => serde_json::to_string_pretty(v)? + "\n",
+    })
+}
+
+fn cmd_import_kb(
+    cli: &Cli,
+    file: &Path,
+    format: DataFormat,
+    output: Option<&Path>,
+    kb: Option<u32>,
+    split: Option<&Path>,
+) -> anyhow::Result<i32> {
+    let kb = kb
+        .or_else(|| kb_from_name(file))
+        .ok_or_else(|| anyhow!("{}: no KB number in the file name; give --kb", file.display()))?;
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let set = crate::manifest::import_kb(&text, kb).map_err(|e| e.with_path(file))?;
+    let format = if cli.json { DataFormat::Json } else { format };
+    if let Some(dir) = split {
+        for m in &set.manifests {
+            let sp = m.service_pack.as_deref().unwrap_or("all").to_lowercase();
+            let ext = match format {
+                DataFormat::Yaml => "yaml",
+                DataFormat::Json => "json",
+            };
+            let p = dir.join(format!("kb{kb}-{sp}.{ext}"));
+            write_atomic(&p, render_data(m, || m.to_yaml(), format)?.as_bytes())?;
+        }
+        return Ok(0);
+    }
+    write_or_print(output, &render_data(&set, || set.to_yaml(), format)?)?;
+    Ok(0)
+}
+
+fn cmd_lock(path: &Path, output: &Path, product: &str, kb: u32) -> anyhow::Result<i32> {
+    let (observed, errors) = crate::manifest::observe(path)?;
+    if let Some(e) = errors.first() {
+        bail!("{}: {e}", path.display());
+    }
+    let m = crate::manifest::lock(&observed, product, kb);
+    write_atomic(output, m.to_yaml().as_bytes())?;
+    Ok(0)
 }

@@ -510,3 +510,59 @@ pub fn plan_msi(db: &Database) -> Result<Job> {
 pub fn default_dir_source(d: &str) -> &str {
     source_half(d)
 }
+
+/// Plan the contents of every cabinet stream of a package (a patch's cabinets, say):
+/// entries named by their cabinet entry names.
+pub fn plan_stream_cabinets(db: &Database) -> Result<Job> {
+    let mut sets = Vec::new();
+    let mut entries = Vec::new();
+    let mut warnings = Vec::new();
+    let resolver = MsiResolver {
+        package: db.path.clone(),
+        dir: db.path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")),
+        streams: db.streams.iter().map(|s| (s.name.clone(), s.cfb_path.clone())).collect(),
+    };
+    let mut seen: Vec<String> = Vec::new();
+    for s in &db.streams {
+        if seen.contains(&s.name) {
+            continue;
+        }
+        let src: Arc<dyn CabSource> = Arc::new(StreamSource::new(&db.path, &s.name, &s.cfb_path));
+        let is_cab = src
+            .open()
+            .ok()
+            .and_then(|mut r| {
+                let mut m = [0u8; 4];
+                std::io::Read::read_exact(&mut r, &mut m).ok().map(|_| &m == b"MSCF")
+            })
+            .unwrap_or(false);
+        if !is_cab {
+            continue;
+        }
+        match CabSet::open_chain(src, &resolver) {
+            Ok(set) => {
+                let si = sets.len();
+                for c in &set.cabs {
+                    seen.push(c.source.cab_name());
+                }
+                for (fi, r) in set.all_files() {
+                    entries.push(cab_entry(si, &set, fi, r));
+                }
+                warnings.extend(set.warnings.iter().cloned());
+                sets.push(set);
+            }
+            Err(e) => warnings.push(format!("stream {}: {e}", s.name)),
+        }
+    }
+    Ok(Job {
+        plan: Plan {
+            package: db.path.display().to_string(),
+            kind: format!("{:?}", db.kind).to_uppercase(),
+            entries,
+            admin_package: None,
+            dropped_streams: Vec::new(),
+            warnings,
+        },
+        sets,
+    })
+}

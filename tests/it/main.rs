@@ -5,4 +5,6 @@ mod admin;
 mod cabs;
 mod cli;
 mod corpus;
+mod tidy;
 mod util;
+mod verify;

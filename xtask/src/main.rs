@@ -40,6 +40,101 @@ fn main() -> Result<()> {
             println!("completions in {}", out.display());
             Ok(())
         }
-        _ => bail!("usage: cargo xtask fixtures [--check] | man | completions"),
+        "schema" => {
+            let schema = schemars::schema_for!(hotfixkit::manifest::Manifest);
+            let p = root().join("manifests/manifest.schema.json");
+            let text = serde_json::to_string_pretty(&schema)? + "\n";
+            if args.iter().any(|a| a == "--check") {
+                let cur = std::fs::read_to_string(&p).unwrap_or_default();
+                if cur != text {
+                    bail!("{} is out of date (run `cargo xtask schema`)", p.display());
+                }
+                println!("schema up to date");
+            } else {
+                std::fs::write(&p, text)?;
+                println!("wrote {}", p.display());
+            }
+            Ok(())
+        }
+        "pe-crosscheck" => {
+            let dir = args.get(1).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/lib/x86_64-linux-gnu/wine"));
+            pe_crosscheck(&dir)
+        }
+        _ => {
+            bail!("usage: cargo xtask fixtures [--check] | schema [--check] | man | completions | pe-crosscheck [DIR]")
+        }
     }
+}
+
+/// Compare our PE reader with python3-pefile on every .dll/.exe under `dir`.
+fn pe_crosscheck(dir: &Path) -> Result<()> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))?.flatten() {
+            let p = e.path();
+            let ft = e.file_type()?;
+            if ft.is_dir() {
+                stack.push(p);
+            } else if ft.is_file() {
+                let n = p.to_string_lossy().to_lowercase();
+                if n.ends_with(".dll") || n.ends_with(".exe") {
+                    files.push(p);
+                }
+            }
+        }
+    }
+    files.sort();
+    let script = root().join("xtask/scripts/pefile_versions.py");
+    let mut child = std::process::Command::new("/usr/bin/python3")
+        .arg(&script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("running python3 with pefile (apt-get install python3-pefile)")?;
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().context("stdin")?;
+        for f in &files {
+            stdin.write_all(f.to_string_lossy().as_bytes())?;
+            stdin.write_all(b"\0")?;
+        }
+    }
+    let out = child.wait_with_output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (mut agree, mut differ, mut pe_files) = (0usize, 0usize, 0usize);
+    for line in text.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() != 3 || f[1] == "error" {
+            continue;
+        }
+        pe_files += 1;
+        let data = std::fs::read(f[0])?;
+        let ours = match hotfixkit::pe::pe_info(&data) {
+            Ok(i) => {
+                let m = match i.machine {
+                    hotfixkit::pe::Machine::X86 => 0x14c,
+                    hotfixkit::pe::Machine::X64 => 0x8664,
+                    hotfixkit::pe::Machine::Ia64 => 0x200,
+                    hotfixkit::pe::Machine::Arm64 => 0xaa64,
+                    hotfixkit::pe::Machine::Arm => 0x1c4,
+                    hotfixkit::pe::Machine::Other(m) => m,
+                };
+                let v = i.version.and_then(|v| v.file_version).unwrap_or_else(|| "-".into());
+                (format!("0x{m:04x}"), v)
+            }
+            Err(e) => ("error".into(), e.to_string()),
+        };
+        if ours.0 == f[1] && ours.1 == f[2] {
+            agree += 1;
+        } else {
+            differ += 1;
+            println!("DIFFER {}: pefile {} {} ours {} {}", f[0], f[1], f[2], ours.0, ours.1);
+        }
+    }
+    println!("pe-crosscheck: {pe_files} PE files under {}: {agree} agree, {differ} differ", dir.display());
+    if differ > 0 {
+        bail!("{differ} files differ");
+    }
+    Ok(())
 }

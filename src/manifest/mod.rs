@@ -1,0 +1,217 @@
+//! File manifests: what a hotfix article documents about each file (YAML, strict), the
+//! importer for pasted "file information" tables, lock files, and the verify engine.
+
+mod kb;
+mod report;
+mod verify;
+
+pub use kb::import_kb;
+pub use report::{render_junit, render_text};
+pub use verify::{lock, observe, verify, Check, Observed, RowResult, RowStatus, VerifyReport};
+
+use crate::error::{Error, ErrorKind, IoResultExt, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The platform a manifest row names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    /// 32-bit x86.
+    X86,
+    /// x64.
+    X64,
+    /// Itanium.
+    Ia64,
+    /// Not a PE file ("Not applicable").
+    None,
+}
+
+impl Platform {
+    /// As written in manifests.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Platform::X86 => "x86",
+            Platform::X64 => "x64",
+            Platform::Ia64 => "ia64",
+            Platform::None => "none",
+        }
+    }
+    /// The platform of a PE machine, if it is one manifests name.
+    pub fn of_machine(m: crate::pe::Machine) -> Option<Platform> {
+        match m {
+            crate::pe::Machine::X86 => Some(Platform::X86),
+            crate::pe::Machine::X64 => Some(Platform::X64),
+            crate::pe::Machine::Ia64 => Some(Platform::Ia64),
+            _ => None,
+        }
+    }
+}
+
+/// One documented file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    /// File name (matched case-insensitively).
+    pub name: String,
+    /// Platform; a PE file's machine must match it.
+    pub platform: Platform,
+    /// File version `a.b.c.d`, or null when the file has none ("Not applicable").
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Size in bytes.
+    pub size: u64,
+    /// Date, `YYYY-MM-DD` (UTC).
+    pub date: String,
+    /// Time, `HH:MM` or `HH:MM:SS` (UTC).
+    pub time: String,
+    /// SHA-256, lower-case hex, when pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Where the file must be, relative to the verified tree (folder, `/`-separated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+}
+
+/// A manifest: one product, one KB article, one service pack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Product name.
+    pub product: String,
+    /// Knowledge Base article number.
+    pub kb: u32,
+    /// Service pack (`SP1`), or null.
+    #[serde(default)]
+    pub service_pack: Option<String>,
+    /// Files.
+    pub files: Vec<FileEntry>,
+}
+
+/// Several manifests (what a KB table with one section per service pack gives).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestSet {
+    /// The manifests, in table order.
+    pub manifests: Vec<Manifest>,
+}
+
+/// Most bytes of YAML read from one manifest file.
+pub const MAX_MANIFEST: u64 = 16 << 20;
+
+impl Manifest {
+    /// Read a manifest (YAML or JSON).
+    pub fn load(path: &Path) -> Result<Manifest> {
+        let meta = std::fs::metadata(path).io_ctx("reading manifest").map_err(|e| e.with_path(path))?;
+        if meta.len() > MAX_MANIFEST {
+            return Err(Error::new(ErrorKind::Limit, "manifest larger than 16 MiB").with_path(path));
+        }
+        let text = std::fs::read_to_string(path).io_ctx("reading manifest").map_err(|e| e.with_path(path))?;
+        let m: Manifest = yaml_serde::from_str(&text)
+            .map_err(|e| Error::format(format!("not a valid manifest: {e}")).with_path(path))?;
+        m.validate().map_err(|e| e.with_path(path))?;
+        Ok(m)
+    }
+
+    /// Check field formats beyond what the types say.
+    pub fn validate(&self) -> Result<()> {
+        for (i, f) in self.files.iter().enumerate() {
+            let at = |m: String| Error::format(format!("files[{i}] ({}): {m}", f.name));
+            parse_date(&f.date).ok_or_else(|| at(format!("date {:?} is not YYYY-MM-DD", f.date)))?;
+            parse_time(&f.time).ok_or_else(|| at(format!("time {:?} is not HH:MM[:SS]", f.time)))?;
+            if let Some(v) = &f.version {
+                if v.split('.').count() != 4 || v.split('.').any(|p| p.parse::<u16>().is_err()) {
+                    return Err(at(format!("version {v:?} is not a.b.c.d")));
+                }
+            }
+            if let Some(h) = &f.sha256 {
+                if h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
+                    return Err(at("sha256 must be 64 lower-case hex digits".into()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Unix seconds of a row's documented date and time (UTC).
+    pub fn row_time(f: &FileEntry) -> Option<i64> {
+        let (y, m, d) = parse_date(&f.date)?;
+        let (h, mi, s) = parse_time(&f.time)?;
+        Some(crate::cab::days_from_civil(y, m, d) * 86400 + h * 3600 + mi * 60 + s)
+    }
+}
+
+/// `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Option<(i64, i64, i64)> {
+    let p: Vec<&str> = s.split('-').collect();
+    if p.len() != 3 || p[0].len() != 4 || p[1].len() != 2 || p[2].len() != 2 {
+        return None;
+    }
+    let (y, m, d) = (p[0].parse().ok()?, p[1].parse().ok()?, p[2].parse().ok()?);
+    ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some((y, m, d))
+}
+
+/// `HH:MM` or `HH:MM:SS`.
+pub fn parse_time(s: &str) -> Option<(i64, i64, i64)> {
+    let p: Vec<&str> = s.split(':').collect();
+    if !(2..=3).contains(&p.len()) || p.iter().any(|x| x.len() != 2) {
+        return None;
+    }
+    let h: i64 = p[0].parse().ok()?;
+    let m: i64 = p[1].parse().ok()?;
+    let sec: i64 = if p.len() == 3 { p[2].parse().ok()? } else { 0 };
+    (h < 24 && m < 60 && sec < 60).then_some((h, m, sec))
+}
+
+/// Quote a YAML scalar (double quotes, JSON escapes are valid YAML).
+fn q(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+fn manifest_yaml(m: &Manifest, indent: &str, first_prefix: &str) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("{first_prefix}product: {}\n", q(&m.product)));
+    s.push_str(&format!("{indent}kb: {}\n", m.kb));
+    match &m.service_pack {
+        Some(sp) => s.push_str(&format!("{indent}service_pack: {}\n", q(sp))),
+        None => s.push_str(&format!("{indent}service_pack: null\n")),
+    }
+    s.push_str(&format!("{indent}files:\n"));
+    for f in &m.files {
+        s.push_str(&format!("{indent}  - name: {}\n", q(&f.name)));
+        s.push_str(&format!("{indent}    platform: {}\n", f.platform.as_str()));
+        match &f.version {
+            Some(v) => s.push_str(&format!("{indent}    version: {}\n", q(v))),
+            None => s.push_str(&format!("{indent}    version: null\n")),
+        }
+        s.push_str(&format!("{indent}    size: {}\n", f.size));
+        s.push_str(&format!("{indent}    date: {}\n", q(&f.date)));
+        s.push_str(&format!("{indent}    time: {}\n", q(&f.time)));
+        if let Some(h) = &f.sha256 {
+            s.push_str(&format!("{indent}    sha256: {}\n", q(h)));
+        }
+        if let Some(d) = &f.destination {
+            s.push_str(&format!("{indent}    destination: {}\n", q(d)));
+        }
+    }
+    s
+}
+
+impl Manifest {
+    /// YAML with every string quoted (dates, times and versions stay strings in any YAML
+    /// reader, including YAML 1.1 ones that read `01:40` as a number).
+    pub fn to_yaml(&self) -> String {
+        manifest_yaml(self, "", "")
+    }
+}
+
+impl ManifestSet {
+    /// YAML, as [`Manifest::to_yaml`].
+    pub fn to_yaml(&self) -> String {
+        let mut s = String::from("manifests:\n");
+        for m in &self.manifests {
+            s.push_str(&manifest_yaml(m, "    ", "  - "));
+        }
+        s
+    }
+}

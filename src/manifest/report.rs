@@ -1,0 +1,134 @@
+//! Report renderings: a readable table and JUnit XML (one testcase per manifest row).
+
+use super::verify::{RowStatus, VerifyReport};
+
+fn title(r: &VerifyReport) -> String {
+    let sp = r.service_pack.as_deref().map(|s| format!(" {s}")).unwrap_or_default();
+    format!("KB{}{sp} ({})", r.kb, r.product)
+}
+
+/// The text table.
+pub fn render_text(r: &VerifyReport) -> String {
+    let mut s = format!(
+        "{} against {}: {} rows, {} ok, {} mismatched, {} missing; {} extra file{}\n",
+        title(r),
+        r.target,
+        r.rows.len(),
+        r.summary.ok,
+        r.summary.mismatch,
+        r.summary.missing,
+        r.summary.extra,
+        if r.summary.extra == 1 { "" } else { "s" }
+    );
+    let w = r.rows.iter().map(|x| x.name.len()).max().unwrap_or(4).max(4);
+    let pw = r.rows.iter().filter_map(|x| x.path.as_ref().map(String::len)).max().unwrap_or(4).max(4);
+    s.push_str(&format!("{:<8}  {:<w$}  {:<8}  {:<pw$}  {}\n", "STATUS", "FILE", "PLATFORM", "PATH", "DIFFERENCES"));
+    for row in &r.rows {
+        let st = match row.status {
+            RowStatus::Ok => "ok",
+            RowStatus::Mismatch => "MISMATCH",
+            RowStatus::Missing => "MISSING",
+        };
+        let diffs: Vec<String> = row
+            .checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| format!("{}: expected {}, found {}", c.field, c.expected, c.actual))
+            .collect();
+        let line = format!(
+            "{:<8}  {:<w$}  {:<8}  {:<pw$}  {}",
+            st,
+            row.name,
+            row.platform.as_str(),
+            row.path.as_deref().unwrap_or("-"),
+            diffs.join("; ")
+        );
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+    for e in &r.extra {
+        s.push_str(&format!("extra     {e}{}\n", if r.strict { "  (not in the manifest)" } else { "" }));
+    }
+    for e in &r.errors {
+        s.push_str(&format!("error     {e}\n"));
+    }
+    s
+}
+
+fn xml(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => o.push_str(&format!("&#x{:x};", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// JUnit XML: one testsuite, one testcase per manifest row (plus one for extra files
+/// when `--strict`), a `<failure>` naming what differs.
+pub fn render_junit(r: &VerifyReport) -> String {
+    let strict_case = r.strict;
+    let tests = r.rows.len() + usize::from(strict_case);
+    let failures = r.summary.mismatch + r.summary.missing + usize::from(strict_case && r.summary.extra > 0);
+    let suite = title(r);
+    let class = format!("kb{}.{}", r.kb, r.service_pack.as_deref().unwrap_or("all").to_lowercase());
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    s.push_str(&format!("<testsuites tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">\n"));
+    s.push_str(&format!(
+        "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">\n",
+        xml(&suite)
+    ));
+    for row in &r.rows {
+        let name = format!("{} ({})", row.name, row.platform.as_str());
+        s.push_str(&format!("    <testcase classname=\"{}\" name=\"{}\"", xml(&class), xml(&name)));
+        match row.status {
+            RowStatus::Ok => s.push_str("/>\n"),
+            RowStatus::Missing => {
+                s.push_str(">\n");
+                s.push_str(&format!(
+                    "      <failure message=\"{}\" type=\"missing\"/>\n",
+                    xml(&format!("{} not found", row.name))
+                ));
+                s.push_str("    </testcase>\n");
+            }
+            RowStatus::Mismatch => {
+                let diffs: Vec<String> = row
+                    .checks
+                    .iter()
+                    .filter(|c| !c.ok)
+                    .map(|c| format!("{}: expected {}, found {}", c.field, c.expected, c.actual))
+                    .collect();
+                s.push_str(">\n");
+                s.push_str(&format!(
+                    "      <failure message=\"{}\" type=\"mismatch\">{}</failure>\n",
+                    xml(&format!("{}: {}", row.path.as_deref().unwrap_or(&row.name), diffs.join("; "))),
+                    xml(&diffs.join("\n"))
+                ));
+                s.push_str("    </testcase>\n");
+            }
+        }
+    }
+    if strict_case {
+        s.push_str(&format!("    <testcase classname=\"{}\" name=\"no extra files\"", xml(&class)));
+        if r.extra.is_empty() {
+            s.push_str("/>\n");
+        } else {
+            s.push_str(">\n");
+            s.push_str(&format!(
+                "      <failure message=\"{}\" type=\"extra\">{}</failure>\n",
+                xml(&format!("{} files not in the manifest", r.extra.len())),
+                xml(&r.extra.join("\n"))
+            ));
+            s.push_str("    </testcase>\n");
+        }
+    }
+    s.push_str("  </testsuite>\n</testsuites>\n");
+    s
+}

@@ -1,0 +1,481 @@
+//! Observe what a path holds (a tree, a package streamed in place, a file) and compare it
+//! with a manifest. Findings are data in the report, never errors.
+
+use super::{FileEntry, Manifest, Platform};
+use crate::cab::{extract_folder, EntrySink, Target as CabTarget};
+use crate::error::{Error, IoResultExt, Result};
+use crate::extract::{Job, Source};
+use crate::pe::{pe_info, MAX_PE_SIZE};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// One file seen in the verified object.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Observed {
+    /// Path relative to the tree (or the package's image), `/`-separated.
+    pub path: String,
+    /// Size.
+    pub size: u64,
+    /// Modification time (Unix seconds, UTC): cabinet entry time or file mtime.
+    pub mtime: Option<i64>,
+    /// SHA-256.
+    pub sha256: String,
+    /// PE machine platform name, when a PE file.
+    pub machine: Option<String>,
+    /// PE fixed file version, when present.
+    pub version: Option<String>,
+    /// Manifest platform of the PE machine.
+    #[serde(skip)]
+    pub platform: Option<Platform>,
+}
+
+impl Observed {
+    fn name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(&self.path)
+    }
+    fn dir(&self) -> &str {
+        match self.path.rfind('/') {
+            Some(i) => &self.path[..i],
+            None => "",
+        }
+    }
+}
+
+fn describe(path: String, data_head: Option<&[u8]>, size: u64, mtime: Option<i64>, sha256: String) -> Observed {
+    let mut o = Observed { path, size, mtime, sha256, machine: None, version: None, platform: Some(Platform::None) };
+    if let Some(d) = data_head {
+        if crate::pe::is_pe(d) {
+            if let Ok(info) = pe_info(d) {
+                o.platform = Platform::of_machine(info.machine);
+                o.machine = Some(info.machine.platform());
+                o.version = info.version.and_then(|v| v.file_version);
+            }
+        }
+    }
+    o
+}
+
+fn hex(d: &[u8]) -> String {
+    crate::extract::write::hex(d)
+}
+
+fn observe_file(path: &Path, rel: String) -> Result<Observed> {
+    let meta = std::fs::metadata(path).io_ctx("reading").map_err(|e| e.with_path(path))?;
+    let mtime =
+        meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs() as i64);
+    let mut f = std::fs::File::open(path).io_ctx("opening").map_err(|e| e.with_path(path))?;
+    let mut head = [0u8; 2];
+    let n = f.read(&mut head).io_ctx("reading").map_err(|e| e.with_path(path))?;
+    let mut hasher = Sha256::new();
+    hasher.update(&head[..n]);
+    if n == 2 && &head == b"MZ" && meta.len() <= MAX_PE_SIZE {
+        let mut data = head.to_vec();
+        f.read_to_end(&mut data).io_ctx("reading").map_err(|e| e.with_path(path))?;
+        hasher.update(&data[2..]);
+        return Ok(describe(rel, Some(&data), data.len() as u64, mtime, hex(&hasher.finalize())));
+    }
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = n as u64;
+    loop {
+        let k = f.read(&mut buf).io_ctx("reading").map_err(|e| e.with_path(path))?;
+        if k == 0 {
+            break;
+        }
+        hasher.update(&buf[..k]);
+        size += k as u64;
+    }
+    Ok(describe(rel, None, size, mtime, hex(&hasher.finalize())))
+}
+
+struct Collect<'a> {
+    rel: String,
+    mtime: Option<i64>,
+    hasher: Sha256,
+    keep: Option<Vec<u8>>,
+    size: u64,
+    out: &'a Mutex<Vec<Observed>>,
+}
+
+impl EntrySink for Collect<'_> {
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        if self.size == 0 && data.len() >= 2 && &data[..2] == b"MZ" {
+            self.keep = Some(Vec::new());
+        }
+        if let Some(k) = self.keep.as_mut() {
+            if (k.len() + data.len()) as u64 <= MAX_PE_SIZE {
+                k.extend_from_slice(data);
+            } else {
+                self.keep = None;
+            }
+        }
+        self.hasher.update(data);
+        self.size += data.len() as u64;
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<()> {
+        let h = std::mem::take(&mut self.hasher).finalize();
+        let o = describe(self.rel.clone(), self.keep.as_deref(), self.size, self.mtime, hex(&h));
+        self.out.lock().map_err(|_| Error::format("internal lock poisoned"))?.push(o);
+        Ok(())
+    }
+}
+
+/// Stream every entry of a planned job through hashing and PE inspection; nothing is
+/// written to disk. Entries that cannot be read are returned as errors.
+pub fn observe_job(job: &Job) -> (Vec<Observed>, Vec<Error>) {
+    let out = Mutex::new(Vec::new());
+    let errs = Mutex::new(Vec::new());
+    let mut groups: std::collections::BTreeMap<(usize, usize), Vec<usize>> = Default::default();
+    let mut loose = Vec::new();
+    for (i, e) in job.plan.entries.iter().enumerate() {
+        match &e.source {
+            Source::Cabinet { set, folder, .. } => groups.entry((*set, *folder)).or_default().push(i),
+            Source::Loose { path } => loose.push((i, path.clone())),
+            Source::Unavailable { reason } => {
+                if let Ok(mut v) = errs.lock() {
+                    v.push(Error::new(crate::ErrorKind::Missing, reason.clone()));
+                }
+            }
+        }
+    }
+    let groups: Vec<_> = groups.into_iter().collect();
+    groups.par_iter().for_each(|((set, folder), idx)| {
+        let targets: Vec<CabTarget<'_>> = idx
+            .iter()
+            .map(|&i| {
+                let e = &job.plan.entries[i];
+                let Source::Cabinet { file, .. } = &e.source else { unreachable!() };
+                let f = job.sets[*set].file(*file);
+                CabTarget {
+                    start: u64::from(f.offset),
+                    len: u64::from(f.size),
+                    label: e.key.clone(),
+                    sink: Box::new(Collect {
+                        rel: e.path.clone(),
+                        mtime: e.mtime_unix,
+                        hasher: Sha256::new(),
+                        keep: None,
+                        size: 0,
+                        out: &out,
+                    }),
+                }
+            })
+            .collect();
+        for r in extract_folder(&job.sets[*set], *folder, targets) {
+            if let Err(e) = r {
+                if let Ok(mut v) = errs.lock() {
+                    v.push(e);
+                }
+            }
+        }
+    });
+    for (i, p) in loose {
+        match observe_file(&p, job.plan.entries[i].path.clone()) {
+            Ok(o) => out.lock().map(|mut v| v.push(o)).unwrap_or(()),
+            Err(e) => errs.lock().map(|mut v| v.push(e)).unwrap_or(()),
+        }
+    }
+    let mut v = out.into_inner().unwrap_or_default();
+    v.sort_by(|a, b| a.path.cmp(&b.path));
+    (v, errs.into_inner().unwrap_or_default())
+}
+
+/// What `path` holds: a directory tree (files only, links not followed), a package or
+/// cabinet (streamed in place), or a single file.
+pub fn observe(path: &Path) -> Result<(Vec<Observed>, Vec<Error>)> {
+    let meta = std::fs::symlink_metadata(path).io_ctx("reading").map_err(|e| e.with_path(path))?;
+    if meta.is_dir() {
+        let mut files = Vec::new();
+        for e in walkdir::WalkDir::new(path).follow_links(false).sort_by_file_name() {
+            let e = e.map_err(|e| Error::format(format!("walking: {e}")).with_path(path))?;
+            if e.file_type().is_file() {
+                let rel = e.path().strip_prefix(path).unwrap_or(e.path()).to_string_lossy().replace('\\', "/");
+                files.push((e.path().to_path_buf(), rel));
+            }
+        }
+        let results: Vec<Result<Observed>> = files.par_iter().map(|(p, rel)| observe_file(p, rel.clone())).collect();
+        let mut obs = Vec::new();
+        let mut errs = Vec::new();
+        for r in results {
+            match r {
+                Ok(o) => obs.push(o),
+                Err(e) => errs.push(e),
+            }
+        }
+        return Ok((obs, errs));
+    }
+    match crate::sniff(path)? {
+        crate::FileKind::Cab => Ok(observe_job(&crate::extract::plan_cab(path)?)),
+        crate::FileKind::Cfb => {
+            let db = crate::msi::Database::open(path)?;
+            let job = match db.kind {
+                crate::msi::PackageKind::Msi => crate::extract::plan_msi(&db)?,
+                _ => crate::extract::plan_stream_cabinets(&db)?,
+            };
+            Ok(observe_job(&job))
+        }
+        _ => {
+            let rel = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            Ok((vec![observe_file(path, rel)?], Vec::new()))
+        }
+    }
+}
+
+/// One comparison.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Check {
+    /// `size`, `version`, `platform`, `time`, `sha256`.
+    pub field: String,
+    /// Documented value.
+    pub expected: String,
+    /// Found value.
+    pub actual: String,
+    /// Whether they agree.
+    pub ok: bool,
+}
+
+/// Row status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowStatus {
+    /// Every check agrees.
+    Ok,
+    /// Found, but something differs.
+    Mismatch,
+    /// No file of that name.
+    Missing,
+}
+
+/// The result for one manifest row.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RowResult {
+    /// File name.
+    pub name: String,
+    /// Documented platform.
+    pub platform: Platform,
+    /// Status.
+    pub status: RowStatus,
+    /// The file it was matched with.
+    pub path: Option<String>,
+    /// Checks made.
+    pub checks: Vec<Check>,
+}
+
+/// A verification report (the `--format json` output).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VerifyReport {
+    /// What was verified.
+    pub target: String,
+    /// Product.
+    pub product: String,
+    /// KB number.
+    pub kb: u32,
+    /// Service pack.
+    pub service_pack: Option<String>,
+    /// One result per manifest row, in manifest order.
+    pub rows: Vec<RowResult>,
+    /// Files not named by the manifest.
+    pub extra: Vec<String>,
+    /// Whether extra files count as findings.
+    pub strict: bool,
+    /// Counts: rows ok, mismatched, missing; extra files.
+    pub summary: Summary,
+    /// Entries that could not be read (the verification could not see them).
+    pub errors: Vec<String>,
+}
+
+/// Report counts.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Summary {
+    /// Rows that match.
+    pub ok: usize,
+    /// Rows found with differences.
+    pub mismatch: usize,
+    /// Rows not found.
+    pub missing: usize,
+    /// Files not in the manifest.
+    pub extra: usize,
+}
+
+impl VerifyReport {
+    /// True when there is something to report (exit code 1).
+    pub fn has_findings(&self) -> bool {
+        self.summary.mismatch > 0 || self.summary.missing > 0 || (self.strict && self.summary.extra > 0)
+    }
+}
+
+/// Seconds of slack around a documented time: DOS times have 2-second steps.
+pub const TIME_SLACK: i64 = 2;
+
+fn time_check(row: &FileEntry, o: &Observed) -> Check {
+    let expected = format!("{} {} UTC", row.date, row.time);
+    let want = Manifest::row_time(row);
+    let (ok, actual) = match (want, o.mtime) {
+        (Some(t), Some(m)) => {
+            // HH:MM covers the whole minute; HH:MM:SS the second.
+            let span = if row.time.len() == 5 { 60 } else { 1 };
+            (m >= t - TIME_SLACK && m < t + span + TIME_SLACK, crate::msi::summary::unix_string(m))
+        }
+        (_, None) => (false, "unknown".into()),
+        (None, Some(m)) => (false, crate::msi::summary::unix_string(m)),
+    };
+    Check { field: "time".into(), expected, actual, ok }
+}
+
+fn compare(row: &FileEntry, o: &Observed) -> Vec<Check> {
+    let mut c = vec![Check {
+        field: "size".into(),
+        expected: row.size.to_string(),
+        actual: o.size.to_string(),
+        ok: row.size == o.size,
+    }];
+    if let Some(v) = &row.version {
+        let actual = o.version.clone().unwrap_or_else(|| "none".into());
+        c.push(Check { field: "version".into(), expected: v.clone(), actual: actual.clone(), ok: &actual == v });
+    }
+    let actual_platform = match (&o.machine, o.platform) {
+        (Some(_), Some(p)) => p.as_str().to_string(),
+        (Some(m), None) => m.clone(),
+        (None, _) => "none".into(),
+    };
+    c.push(Check {
+        field: "platform".into(),
+        expected: row.platform.as_str().into(),
+        actual: actual_platform.clone(),
+        ok: actual_platform == row.platform.as_str(),
+    });
+    c.push(time_check(row, o));
+    if let Some(h) = &row.sha256 {
+        c.push(Check { field: "sha256".into(), expected: h.clone(), actual: o.sha256.clone(), ok: h == &o.sha256 });
+    }
+    c
+}
+
+/// Compare observed files with a manifest.
+pub fn verify(
+    manifest: &Manifest,
+    observed: &[Observed],
+    target: &str,
+    strict: bool,
+    errors: &[Error],
+) -> VerifyReport {
+    let mut used = vec![false; observed.len()];
+    let mut matched: Vec<Option<usize>> = vec![None; manifest.files.len()];
+    let candidates = |row: &FileEntry| -> Vec<usize> {
+        observed
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.name().eq_ignore_ascii_case(&row.name))
+            .filter(|(_, o)| row.destination.as_ref().is_none_or(|d| o.dir().eq_ignore_ascii_case(d.trim_matches('/'))))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    // Rows sharing a name (one per platform) are told apart by PE machine. Pass 0 pairs a
+    // row with a file of the same name, platform and size; pass 1 with the same name and
+    // platform; pass 2 with the same name. Within a pass, a file whose folder names the
+    // platform (x86/i386, x64/amd64, ia64) is preferred, then path order.
+    let mentions = |o: &Observed, p: Platform| -> bool {
+        let tokens: &[&str] = match p {
+            Platform::X86 => &["x86", "i386"],
+            Platform::X64 => &["x64", "amd64"],
+            Platform::Ia64 => &["ia64", "ia-64", "itanium"],
+            Platform::None => &[],
+        };
+        o.dir().to_lowercase().split('/').any(|c| tokens.contains(&c))
+    };
+    for pass in 0..3 {
+        for (ri, row) in manifest.files.iter().enumerate() {
+            if matched[ri].is_some() {
+                continue;
+            }
+            let mut cands: Vec<usize> = candidates(row)
+                .into_iter()
+                .filter(|&i| !used[i])
+                .filter(|&i| match pass {
+                    0 => observed[i].platform == Some(row.platform) && observed[i].size == row.size,
+                    1 => observed[i].platform == Some(row.platform),
+                    _ => true,
+                })
+                .collect();
+            cands.sort_by_key(|&i| (!mentions(&observed[i], row.platform), i));
+            let pick = cands.first().copied();
+            if let Some(i) = pick {
+                used[i] = true;
+                matched[ri] = Some(i);
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    let mut summary = Summary { ok: 0, mismatch: 0, missing: 0, extra: 0 };
+    for (ri, row) in manifest.files.iter().enumerate() {
+        let r = match matched[ri] {
+            Some(i) => {
+                let checks = compare(row, &observed[i]);
+                let status = if checks.iter().all(|c| c.ok) { RowStatus::Ok } else { RowStatus::Mismatch };
+                RowResult {
+                    name: row.name.clone(),
+                    platform: row.platform,
+                    status,
+                    path: Some(observed[i].path.clone()),
+                    checks,
+                }
+            }
+            None => RowResult {
+                name: row.name.clone(),
+                platform: row.platform,
+                status: RowStatus::Missing,
+                path: None,
+                checks: Vec::new(),
+            },
+        };
+        match r.status {
+            RowStatus::Ok => summary.ok += 1,
+            RowStatus::Mismatch => summary.mismatch += 1,
+            RowStatus::Missing => summary.missing += 1,
+        }
+        rows.push(r);
+    }
+    let extra: Vec<String> = observed.iter().zip(&used).filter(|(_, u)| !**u).map(|(o, _)| o.path.clone()).collect();
+    summary.extra = extra.len();
+    VerifyReport {
+        target: target.to_string(),
+        product: manifest.product.clone(),
+        kb: manifest.kb,
+        service_pack: manifest.service_pack.clone(),
+        rows,
+        extra,
+        strict,
+        summary,
+        errors: errors.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+/// A lock manifest recording exactly what was observed.
+pub fn lock(observed: &[Observed], product: &str, kb: u32) -> Manifest {
+    let files = observed
+        .iter()
+        .map(|o| {
+            let (date, time) = match o.mtime {
+                Some(m) => {
+                    let s = crate::msi::summary::unix_string(m);
+                    (s[..10].to_string(), s[11..19].to_string())
+                }
+                None => ("1980-01-01".into(), "00:00:00".into()),
+            };
+            FileEntry {
+                name: o.name().to_string(),
+                platform: o.platform.unwrap_or(Platform::None),
+                version: o.version.clone(),
+                size: o.size,
+                date,
+                time,
+                sha256: Some(o.sha256.clone()),
+                destination: Some(o.dir().to_string()).filter(|d| !d.is_empty()),
+            }
+        })
+        .collect();
+    Manifest { product: product.to_string(), kb, service_pack: None, files }
+}
