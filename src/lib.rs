@@ -10,6 +10,8 @@ pub mod cab;
 pub mod cli;
 pub mod error;
 pub mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod info;
 pub mod manifest;
 pub mod msi;

@@ -256,7 +256,29 @@ impl Database {
     }
 }
 
+/// Check the string pool before the `msi` crate sizes buffers from it: the lengths it
+/// declares must fit in the string data stream.
+fn check_string_pool(path: &Path) -> Result<()> {
+    let (mut comp, _) = cfbio::open_cfb(path)?;
+    let pool_name = format!("/{}", cfbio::encode_name("_StringPool", true));
+    let data_name = format!("/{}", cfbio::encode_name("_StringData", true));
+    let data_len = cfbio::catch(|| comp.entry(&data_name).map(|e| e.len()))?.unwrap_or(0);
+    let mut pool = Vec::new();
+    if let Ok(s) = cfbio::catch(|| comp.open_stream(&pool_name))? {
+        s.take(64 << 20).read_to_end(&mut pool).map_err(|e| Error::io(&e, "reading _StringPool").with_path(path))?;
+    }
+    let total = super::strings::declared_data_len(&pool);
+    if total > data_len {
+        return Err(Error::format(format!(
+            "string pool declares {total} bytes of strings but _StringData holds {data_len}"
+        ))
+        .with_path(path));
+    }
+    Ok(())
+}
+
 fn read_tables(path: &Path) -> Result<BTreeMap<String, TableData>> {
+    check_string_pool(path)?;
     let (reader, _) = cfbio::open_padded(path)?;
     let out = cfbio::catch(|| -> std::result::Result<BTreeMap<String, TableData>, String> {
         let mut pkg = msi::Package::open(reader).map_err(|e| e.to_string())?;

@@ -163,3 +163,13 @@ fn idt_round_trips_through_msibuild() {
         assert_eq!(va, vb, "table {name}");
     }
 }
+
+#[test]
+fn regression_string_pool_larger_than_its_data_is_refused_before_allocation() {
+    // Found by the msi_open fuzz target: the msi crate sized a 4 GiB buffer from the pool.
+    let p = root().join("fuzz/regressions/msi_open/oom-string-pool-4gib.msi");
+    let o = run_os(&["info".as_ref(), p.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("oom-string-pool-4gib.msi") && e.contains("string pool declares"), "{e}");
+}

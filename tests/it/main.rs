@@ -5,6 +5,7 @@ mod admin;
 mod cabs;
 mod cli;
 mod corpus;
+mod fuzz_replay;
 mod tidy;
 mod util;
 mod verify;

@@ -1,0 +1,160 @@
+//! Entry points for the fuzz targets (`fuzz/`) and for the stable test that replays their
+//! corpora. Each takes arbitrary bytes and must neither panic nor run unbounded.
+#![allow(missing_docs)]
+
+use crate::cab::{CabHeader, CabSet, Compression, Decoder, MemSource, OpenCab};
+use std::io::Cursor;
+use std::sync::Arc;
+
+/// Most decoded bytes one fuzz input may produce.
+pub const MAX_OUTPUT: u64 = 64 << 20;
+
+pub fn cab_header(data: &[u8]) {
+    let _ = CabHeader::read(&mut Cursor::new(data));
+}
+
+/// Parse a cabinet and decode every folder, discarding output.
+pub fn cab_extract(data: &[u8]) {
+    let src = Arc::new(MemSource::new("fuzz.cab", data.to_vec()));
+    let Ok(header) = CabHeader::read(&mut Cursor::new(data)) else { return };
+    let set = CabSet::assemble(vec![OpenCab { source: src, header }], Vec::new());
+    let mut total = 0u64;
+    for i in 0..set.folders.len() {
+        let _ = set.decode_folder(i, &mut |_, d| {
+            total += d.len() as u64;
+            Ok(total < MAX_OUTPUT)
+        });
+    }
+}
+
+/// Feed a raw decoder: byte 0 picks the method and window, then blocks of
+/// (u16 length, u16 output size, data).
+pub fn decoder(data: &[u8]) {
+    if data.len() < 2 {
+        return;
+    }
+    let comp = match data[0] % 3 {
+        0 => Compression::MsZip,
+        1 => Compression::Lzx { window_bits: 15 + data[1] % 7 },
+        _ => Compression::Quantum { level: 0, window_bits: 10 + data[1] % 12 },
+    };
+    let Ok(mut d) = Decoder::new(comp) else { return };
+    let mut rest = &data[2..];
+    let mut out = Vec::new();
+    let mut total = 0u64;
+    while rest.len() >= 4 && total < MAX_OUTPUT {
+        let len = usize::from(u16::from_le_bytes([rest[0], rest[1]])) % 40000;
+        let olen = usize::from(u16::from_le_bytes([rest[2], rest[3]])) % 32769;
+        rest = &rest[4..];
+        let take = len.min(rest.len());
+        if d.decode(&rest[..take], olen, &mut out).is_err() {
+            return;
+        }
+        total += out.len() as u64;
+        rest = &rest[take..];
+    }
+}
+
+pub fn pe_version(data: &[u8]) {
+    let _ = crate::pe::pe_info(data);
+    let _ = crate::pe::parse_version_info(data);
+}
+
+pub fn summary(data: &[u8]) {
+    let _ = crate::msi::summary::Summary::parse(data);
+}
+
+/// Open bytes as a package (written to a temporary file) and plan its admin image.
+pub fn msi_open(data: &[u8]) {
+    let Ok(dir) = tempdir() else { return };
+    let p = dir.join("fuzz.msi");
+    if std::fs::write(&p, data).is_err() {
+        return;
+    }
+    if let Ok(db) = crate::msi::Database::open(&p) {
+        let _ = crate::extract::plan_msi(&db);
+        let _ = crate::info::describe(&p);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn tempdir() -> std::io::Result<std::path::PathBuf> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let p = std::env::temp_dir().join(format!("hotfixkit-fuzz-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    std::fs::create_dir_all(&p)?;
+    Ok(p)
+}
+
+/// Property: an accepted path stays under the root, and re-splitting its joined form gives
+/// the same components.
+pub fn path_sanitizer(data: &[u8]) {
+    let Ok(s) = std::str::from_utf8(data) else { return };
+    if let Ok(c) = crate::extract::path::split_relative(s) {
+        for part in &c {
+            assert!(part != ".." && part != "." && !part.is_empty());
+            assert!(!part.contains(['/', '\\', ':', '\0']));
+        }
+        let joined = c.join("/");
+        assert_eq!(crate::extract::path::split_relative(&joined).ok(), Some(c));
+    }
+}
+
+pub fn kb_import(data: &[u8]) {
+    if let Ok(s) = std::str::from_utf8(data) {
+        let _ = crate::manifest::import_kb(s, 1);
+    }
+}
+
+pub fn manifest_yaml(data: &[u8]) {
+    if data.len() > 1 << 16 {
+        return;
+    }
+    if let Ok(s) = std::str::from_utf8(data) {
+        if let Ok(m) = yaml_serde::from_str::<crate::manifest::Manifest>(s) {
+            let _ = m.validate();
+        }
+    }
+}
+
+/// Extract a cabinet to disk inside a fresh directory; a sentinel beside the target must
+/// be untouched and nothing may appear outside the target.
+pub fn extract_to_disk(data: &[u8]) {
+    let Ok(dir) = tempdir() else { return };
+    let sentinel = dir.join("sentinel.txt");
+    if std::fs::write(&sentinel, b"sentinel").is_err() {
+        return;
+    }
+    let cab = dir.join("in.cab");
+    let target_dir = dir.join("target");
+    if std::fs::write(&cab, data).is_ok() {
+        if let Ok(job) = crate::extract::plan_cab(&cab) {
+            let total: u64 = job.plan.entries.iter().map(|e| e.size).sum();
+            if total <= MAX_OUTPUT {
+                if let Ok(t) = crate::extract::write::Target::new(&target_dir, false) {
+                    let _ = crate::extract::execute(&job, &t, &Default::default());
+                }
+            }
+        }
+    }
+    let mut names: Vec<String> =
+        std::fs::read_dir(&dir).map(|r| r.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
+    names.sort();
+    assert!(names.iter().all(|n| n == "in.cab" || n == "sentinel.txt" || n == "target"), "escaped: {names:?}");
+    assert_eq!(std::fs::read(&sentinel).ok().as_deref(), Some(&b"sentinel"[..]), "sentinel changed");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every target by name, for the replay test.
+pub const TARGETS: [(&str, fn(&[u8])); 10] = [
+    ("cab_header", cab_header),
+    ("cab_extract", cab_extract),
+    ("decoder", decoder),
+    ("pe_version", pe_version),
+    ("summary", summary),
+    ("msi_open", msi_open),
+    ("path_sanitizer", path_sanitizer),
+    ("kb_import", kb_import),
+    ("manifest_yaml", manifest_yaml),
+    ("extract_to_disk", extract_to_disk),
+];

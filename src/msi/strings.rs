@@ -1,0 +1,121 @@
+//! The database string pool (`_StringPool` + `_StringData`), read by us: transforms carry
+//! their own pools, and the `msi` crate must not be handed a pool that lies about sizes.
+
+use crate::error::{Error, Result};
+
+/// Sum of the string lengths a `_StringPool` stream declares (long strings included).
+pub fn declared_data_len(pool: &[u8]) -> u64 {
+    let entries: Vec<(u16, u16)> =
+        pool.chunks_exact(4).skip(1).map(|c| (u16::from_le_bytes([c[0], c[1]]), u16::from_le_bytes([c[2], c[3]]))).collect();
+    let mut total = 0u64;
+    let mut i = 0;
+    while i < entries.len() {
+        let (len, refs) = entries[i];
+        if len == 0 && refs != 0 && i + 1 < entries.len() {
+            let (lo, hi) = entries[i + 1];
+            total += (u64::from(hi) << 16) | u64::from(lo);
+            i += 2;
+        } else {
+            total += u64::from(len);
+            i += 1;
+        }
+    }
+    total
+}
+
+/// A decoded string pool: id -> string (id 0 is NULL).
+#[derive(Debug, Clone, Default)]
+pub struct StringPool {
+    /// Strings by id; index 0 unused.
+    pub strings: Vec<Option<String>>,
+    /// Code page.
+    pub codepage: u32,
+    /// String references are 3 bytes wide.
+    pub long_refs: bool,
+}
+
+fn decode(bytes: &[u8], codepage: u32) -> String {
+    if codepage == 65001 {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) if codepage == 0 => s.to_string(),
+        _ => {
+            // 1252 and the neutral code page: Latin-1 for the upper half is close enough
+            // for names; other code pages decode bytewise too (no conversion tables here).
+            bytes.iter().map(|&b| char::from(b)).collect()
+        }
+    }
+}
+
+impl StringPool {
+    /// Parse the two streams.
+    pub fn parse(pool: &[u8], data: &[u8]) -> Result<StringPool> {
+        if pool.len() < 4 {
+            return Ok(StringPool { strings: vec![None], codepage: 0, long_refs: false });
+        }
+        let w0 = u32::from(u16::from_le_bytes([pool[0], pool[1]]));
+        let w1 = u32::from(u16::from_le_bytes([pool[2], pool[3]]));
+        let codepage = w0 | ((w1 & 0x7FFF) << 16);
+        let long_refs = w1 & 0x8000 != 0;
+        if declared_data_len(pool) > data.len() as u64 {
+            return Err(Error::format("string pool declares more string bytes than _StringData holds"));
+        }
+        let entries: Vec<(u16, u16)> =
+            pool.chunks_exact(4).skip(1).map(|c| (u16::from_le_bytes([c[0], c[1]]), u16::from_le_bytes([c[2], c[3]]))).collect();
+        let mut strings = vec![None];
+        let mut off = 0usize;
+        let mut i = 0;
+        while i < entries.len() {
+            let (len, refs) = entries[i];
+            let (n, step) = if len == 0 && refs != 0 && i + 1 < entries.len() {
+                let (lo, hi) = entries[i + 1];
+                (((usize::from(hi)) << 16) | usize::from(lo), 2)
+            } else {
+                (usize::from(len), 1)
+            };
+            let end = off + n;
+            let bytes = data.get(off..end).ok_or_else(|| Error::format("string data shorter than the pool says"))?;
+            strings.push(if n == 0 && refs == 0 { None } else { Some(decode(bytes, codepage)) });
+            off = end;
+            i += step;
+        }
+        Ok(StringPool { strings, codepage, long_refs })
+    }
+
+    /// String `id` (`None` for 0 or an unused id).
+    pub fn get(&self, id: u32) -> Option<&str> {
+        self.strings.get(id as usize).and_then(|s| s.as_deref())
+    }
+
+    /// Width of a string reference in bytes.
+    pub fn ref_width(&self) -> usize {
+        if self.long_refs {
+            3
+        } else {
+            2
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn long_strings_and_sizes() {
+        // header (codepage 1252), "ab" (len 2, 1 ref), long string of 70000 bytes.
+        let mut pool = vec![0xE4, 0x04, 0, 0];
+        pool.extend_from_slice(&[2, 0, 1, 0]);
+        pool.extend_from_slice(&[0, 0, 1, 0]);
+        pool.extend_from_slice(&(70000u32 & 0xFFFF).to_le_bytes()[..2]);
+        pool.extend_from_slice(&((70000u32 >> 16) as u16).to_le_bytes());
+        assert_eq!(declared_data_len(&pool), 70002);
+        let mut data = b"ab".to_vec();
+        data.extend(std::iter::repeat_n(b'x', 70000));
+        let p = StringPool::parse(&pool, &data).unwrap();
+        assert_eq!(p.get(1), Some("ab"));
+        assert_eq!(p.get(2).map(str::len), Some(70000));
+        assert_eq!(p.codepage, 1252);
+        assert!(StringPool::parse(&pool, b"ab").is_err());
+    }
+}
