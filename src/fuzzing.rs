@@ -81,7 +81,11 @@ pub fn msi_open(data: &[u8]) {
 fn tempdir() -> std::io::Result<std::path::PathBuf> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let p = std::env::temp_dir().join(format!("hotfixkit-fuzz-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let p = std::env::temp_dir().join(format!(
+        "hotfixkit-fuzz-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     std::fs::create_dir_all(&p)?;
     Ok(p)
 }
@@ -137,16 +141,20 @@ pub fn extract_to_disk(data: &[u8]) {
             }
         }
     }
-    let mut names: Vec<String> =
-        std::fs::read_dir(&dir).map(|r| r.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map(|r| r.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
     names.sort();
     assert!(names.iter().all(|n| n == "in.cab" || n == "sentinel.txt" || n == "target"), "escaped: {names:?}");
     assert_eq!(std::fs::read(&sentinel).ok().as_deref(), Some(&b"sentinel"[..]), "sentinel changed");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A named fuzz entry point.
+pub type Target = (&'static str, fn(&[u8]));
+
 /// Every target by name, for the replay test.
-pub const TARGETS: [(&str, fn(&[u8])); 10] = [
+pub const TARGETS: [Target; 10] = [
     ("cab_header", cab_header),
     ("cab_extract", cab_extract),
     ("decoder", decoder),

@@ -164,13 +164,26 @@ pub struct Info {
     pub package: Option<PackageInfo>,
     /// PE details.
     pub pe: Option<crate::pe::PeInfo>,
+    /// Patch details (MSP).
+    pub patch: Option<crate::msp::PatchInfo>,
+    /// Transform details (MST).
+    pub transform: Option<crate::msp::TransformInfo>,
 }
 
 /// Describe the file at `path`.
 pub fn describe(path: &Path) -> Result<Info> {
     let kind = crate::sniff(path)?;
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let mut info = Info { file: path.display().to_string(), kind, size, cab: None, package: None, pe: None };
+    let mut info = Info {
+        file: path.display().to_string(),
+        kind,
+        size,
+        cab: None,
+        package: None,
+        pe: None,
+        patch: None,
+        transform: None,
+    };
     match kind {
         FileKind::Cab => {
             let h = crate::cab::read_header(&FileSource::new(path)).map_err(|e| e.with_path(path))?;
@@ -179,6 +192,11 @@ pub fn describe(path: &Path) -> Result<Info> {
         FileKind::Cfb => {
             let db = Database::open(path)?;
             info.package = Some(package_info(&db));
+            match db.kind {
+                crate::msi::PackageKind::Msp => info.patch = Some(crate::msp::Patch::open(path)?.info()),
+                crate::msi::PackageKind::Mst => info.transform = Some(crate::msp::Transform::read(path, "")?.info),
+                _ => {}
+            }
         }
         FileKind::Pe if size <= crate::pe::MAX_PE_SIZE => {
             let data = std::fs::read(path).map_err(|e| crate::Error::io(&e, "reading").with_path(path))?;

@@ -15,6 +15,7 @@ pub mod fuzzing;
 pub mod info;
 pub mod manifest;
 pub mod msi;
+pub mod msp;
 mod panic_guard;
 pub mod pe;
 pub mod tables;

@@ -114,6 +114,15 @@ pub enum Command {
         /// Write one file per table into this directory.
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
+        /// Apply this transform (.mst) first; repeatable, applied in order.
+        #[arg(long = "transform")]
+        transforms: Vec<PathBuf>,
+        /// Apply this patch (.msp); repeatable, applied in order after the transforms.
+        #[arg(long = "patch")]
+        patches: Vec<PathBuf>,
+        /// Apply transforms and patches even when their validation fails.
+        #[arg(long)]
+        force_apply: bool,
     },
     /// Extract: an MSI gives its administrative image, a CAB (or the first of a set) its files.
     Extract {
@@ -133,6 +142,15 @@ pub enum Command {
         /// Write into a non-empty directory, replacing files.
         #[arg(long)]
         force: bool,
+        /// Patch the image with this .msp (as `msiexec /a PKG /p PATCH`); repeatable.
+        #[arg(long = "patch")]
+        patches: Vec<PathBuf>,
+        /// Apply this transform (.mst) to the package first; repeatable.
+        #[arg(long = "transform")]
+        transforms: Vec<PathBuf>,
+        /// Apply transforms and patches even when their validation fails.
+        #[arg(long)]
+        force_apply: bool,
     },
     /// Verify files against a manifest: a tree, a package (streamed in place) or a file.
     Verify {
@@ -202,12 +220,14 @@ pub fn run() -> i32 {
 fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
     match &cli.command {
         Command::Info { file } => cmd_info(cli, file),
-        Command::Tables { package, tables, format, output } => {
-            cmd_tables(cli, package, tables, *format, output.as_deref())
+        Command::Tables { package, tables, format, output, transforms, patches, force_apply } => {
+            cmd_tables(cli, package, tables, *format, output.as_deref(), transforms, patches, *force_apply)
         }
-        Command::Extract { package, targetdir, files, dry_run, force } => {
+        Command::Extract { package, targetdir, files, dry_run, force, patches, transforms, force_apply } => {
             let package = PathBuf::from(package.join(" "));
-            cmd_extract(cli, &package, targetdir, files, *dry_run, *force)
+            let opts =
+                ExtractOpts { files, dry_run: *dry_run, force: *force, patches, transforms, force_apply: *force_apply };
+            cmd_extract(cli, &package, targetdir, &opts)
         }
         Command::Msiexec { args } => cmd_msiexec(cli, args),
         Command::Verify { path, manifest, format, output, strict } => {
@@ -315,16 +335,24 @@ fn render_cab(c: &crate::info::CabInfo, ind: &str) -> String {
     s
 }
 
+#[allow(clippy::too_many_arguments)]
 fn cmd_tables(
     cli: &Cli,
     package: &Path,
     names: &[String],
     format: TableFormat,
     output: Option<&Path>,
+    transforms: &[PathBuf],
+    patches: &[PathBuf],
+    force_apply: bool,
 ) -> anyhow::Result<i32> {
-    let db = Database::open(package)?;
+    let mut db = Database::open(package)?;
     if let Some(e) = &db.table_error {
         bail!("{}: tables could not be read: {e}", package.display());
+    }
+    if !transforms.is_empty() || !patches.is_empty() {
+        let (patched, _) = extract::apply_all(&db, transforms, patches, force_apply)?;
+        db.tables = patched.tables;
     }
     let sel = tables::select(&db, names)?;
     let format = if cli.json { TableFormat::Json } else { format };
@@ -385,23 +413,45 @@ fn dir_is_nonempty(p: &Path) -> bool {
     std::fs::read_dir(p).map(|mut d| d.next().is_some()).unwrap_or(false)
 }
 
-fn cmd_extract(
-    cli: &Cli,
-    package: &Path,
-    targetdir: &Path,
-    files: &[String],
+/// Options of `extract`.
+pub struct ExtractOpts<'a> {
+    files: &'a [String],
     dry_run: bool,
     force: bool,
-) -> anyhow::Result<i32> {
+    patches: &'a [PathBuf],
+    transforms: &'a [PathBuf],
+    force_apply: bool,
+}
+
+fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, o: &ExtractOpts<'_>) -> anyhow::Result<i32> {
+    let (files, dry_run, force) = (o.files, o.dry_run, o.force);
     let kind = crate::sniff(package)?;
+    let mut patched_view = None;
     let mut job = match kind {
-        FileKind::Cab => extract::plan_cab(package)?,
+        FileKind::Cab => {
+            if !o.patches.is_empty() || !o.transforms.is_empty() {
+                bail!("{}: --patch and --transform apply to an installer package, not a cabinet", package.display());
+            }
+            extract::plan_cab(package)?
+        }
         FileKind::Cfb => {
             let db = Database::open(package)?;
             match db.kind {
-                crate::msi::PackageKind::Msi => extract::plan_msi(&db)?,
+                crate::msi::PackageKind::Msi if o.patches.is_empty() && o.transforms.is_empty() => {
+                    extract::plan_msi(&db)?
+                }
+                crate::msi::PackageKind::Msi => {
+                    let pj = extract::plan_patched(&db, o.transforms, o.patches, o.force_apply)?;
+                    let job = pj.job;
+                    patched_view = Some((db, pj.patched));
+                    job
+                }
+                crate::msi::PackageKind::Msp if o.patches.is_empty() => extract::plan_patch_alone(package)?,
                 k => {
-                    bail!("{}: extracting a {k:?} is not an administrative image; use an MSI or CAB", package.display())
+                    bail!(
+                        "{}: a {k:?} holds no files of its own; extract an MSI (with --patch) or a CAB",
+                        package.display()
+                    )
                 }
             }
         }
@@ -462,10 +512,14 @@ fn cmd_extract(
     let mut admin_written = None;
     if let Some(name) = &job.plan.admin_package {
         let dest = targetdir.join(name);
-        match target
-            .claim(std::slice::from_ref(name))
-            .and_then(|_| extract::write_admin_package(package, &dest, &job.plan.dropped_streams, force))
-        {
+        let written = target.claim(std::slice::from_ref(name)).and_then(|_| match &patched_view {
+            Some((db, patched)) => {
+                let changes = extract::admin_changes(db, patched)?;
+                extract::write_admin_package_with(package, &dest, &job.plan.dropped_streams, force, &changes)
+            }
+            None => extract::write_admin_package(package, &dest, &job.plan.dropped_streams, force),
+        });
+        match written {
             Ok(()) => admin_written = Some(dest.display().to_string()),
             Err(e) => errors.push(format!("administrative package copy: {e}")),
         }
@@ -500,8 +554,9 @@ fn cmd_extract(
 }
 
 /// Parse an msiexec command line into (package, targetdir, quiet).
-pub fn parse_msiexec(args: &[String]) -> anyhow::Result<(PathBuf, PathBuf)> {
+pub fn parse_msiexec(args: &[String]) -> anyhow::Result<(PathBuf, PathBuf, Vec<PathBuf>)> {
     let mut package = None;
+    let mut patches = Vec::new();
     let mut targetdir = None;
     let mut i = 0;
     while i < args.len() {
@@ -515,8 +570,12 @@ pub fn parse_msiexec(args: &[String]) -> anyhow::Result<(PathBuf, PathBuf)> {
                     i += 1;
                 }
                 "qb" | "qn" | "q" | "qr" | "qf" | "passive" | "qb-" | "qb+" | "qb!" | "qn+" | "qb!-" | "quiet" | "norestart" => {}
-                "p" => bail!("msiexec: /p (patch an administrative image) needs MSP support, which this build does not include"),
-                other => bail!("msiexec: switch /{other} is not supported here (only /a with /qb, /qn, /passive, /quiet, /norestart)"),
+                "p" => {
+                    let p = args.get(i + 1).ok_or_else(|| anyhow!("msiexec: /p needs a patch"))?;
+                    patches.extend(p.split(';').filter(|s| !s.is_empty()).map(PathBuf::from));
+                    i += 1;
+                }
+                other => bail!("msiexec: switch /{other} is not supported here (only /a and /p with /qb, /qn, /passive, /quiet, /norestart)"),
             }
         } else if let Some((k, v)) = a.split_once('=') {
             let v = v.trim_matches('"');
@@ -532,12 +591,20 @@ pub fn parse_msiexec(args: &[String]) -> anyhow::Result<(PathBuf, PathBuf)> {
     }
     let package = package.ok_or_else(|| anyhow!("msiexec: only /a PACKAGE is supported; give /a"))?;
     let targetdir = targetdir.ok_or_else(|| anyhow!("msiexec: TARGETDIR=DIR is required with /a"))?;
-    Ok((package, targetdir))
+    Ok((package, targetdir, patches))
 }
 
 fn cmd_msiexec(cli: &Cli, args: &[String]) -> anyhow::Result<i32> {
-    let (package, targetdir) = parse_msiexec(args)?;
-    cmd_extract(cli, &package, &targetdir, &[], false, false)
+    let (package, targetdir, patches) = parse_msiexec(args)?;
+    let opts = ExtractOpts {
+        files: &[],
+        dry_run: false,
+        force: false,
+        patches: &patches,
+        transforms: &[],
+        force_apply: false,
+    };
+    cmd_extract(cli, &package, &targetdir, &opts)
 }
 
 fn write_or_print(output: Option<&Path>, text: &str) -> anyhow::Result<()> {

@@ -20,9 +20,33 @@ pub fn admin_word_count(wc: i32) -> i32 {
     (wc & !(WC_SHORT_NAMES | WC_COMPRESSED)) | WC_ADMIN
 }
 
+/// What a patched image changes in the package copy.
+#[derive(Default)]
+pub struct AdminChanges<'a> {
+    /// Tables to write instead of the package's own (every table, re-encoded).
+    pub tables: Option<&'a std::collections::BTreeMap<String, crate::msi::TableData>>,
+    /// Code page for re-encoded strings.
+    pub codepage: u32,
+    /// Root streams to add or replace (decoded name, bytes): binary cells from transforms.
+    pub streams: Vec<(String, Vec<u8>)>,
+    /// Summary properties to set besides Word Count.
+    pub summary: Vec<(u32, crate::msi::summary::NewValue)>,
+}
+
 /// Write the administrative copy of `package` to `dest` (via a temporary file and rename),
 /// leaving out the root streams named in `drop_streams` (decoded names).
 pub fn write_admin_package(package: &Path, dest: &Path, drop_streams: &[String], overwrite: bool) -> Result<()> {
+    write_admin_package_with(package, dest, drop_streams, overwrite, &AdminChanges::default())
+}
+
+/// [`write_admin_package`] with the changes a patched image makes.
+pub fn write_admin_package_with(
+    package: &Path,
+    dest: &Path,
+    drop_streams: &[String],
+    overwrite: bool,
+    changes: &AdminChanges<'_>,
+) -> Result<()> {
     if dest.exists() && !overwrite {
         return Err(Error::new(ErrorKind::Exists, "already exists (use --force to replace)").with_path(dest));
     }
@@ -53,6 +77,12 @@ pub fn write_admin_package(package: &Path, dest: &Path, drop_streams: &[String],
             if at_root && !is_table && drop_streams.iter().any(|d| d == &decoded) {
                 continue;
             }
+            if at_root && is_table && changes.tables.is_some() {
+                continue; // re-encoded below
+            }
+            if at_root && !is_table && changes.streams.iter().any(|(n, _)| n == &decoded) {
+                continue; // replaced below
+            }
             let mut data = Vec::new();
             cfbio::catch(|| src.open_stream(&p))?
                 .io_ctx(format_args!("opening stream {decoded:?}"))?
@@ -63,9 +93,24 @@ pub fn write_admin_package(package: &Path, dest: &Path, drop_streams: &[String],
                 if let (Some(off), Some(wc)) = (s.word_count_offset, s.word_count()) {
                     data[off..off + 4].copy_from_slice(&admin_word_count(wc).to_le_bytes());
                 }
+                if !changes.summary.is_empty() {
+                    data = crate::msi::summary::rewrite(&data, &changes.summary)?;
+                }
             }
             let mut w = dst.create_stream(&p).io_ctx(format_args!("creating stream {decoded:?}"))?;
             w.write_all(&data).io_ctx(format_args!("writing stream {decoded:?}"))?;
+        }
+        let mut extra: Vec<(String, Vec<u8>)> = Vec::new();
+        if let Some(t) = changes.tables {
+            extra.extend(crate::msi::write::encode_tables(t, changes.codepage)?);
+        }
+        for (name, data) in &changes.streams {
+            extra.push((crate::msi::cfbio::encode_name(name, false), data.clone()));
+        }
+        for (raw, data) in extra {
+            let p = format!("/{raw}");
+            let mut w = dst.create_stream(&p).io_ctx(format_args!("creating stream {}", decode_name(&raw).0))?;
+            w.write_all(&data).io_ctx("writing stream")?;
         }
         dst.flush().io_ctx("flushing compound file")?;
         let f = dst.into_inner();

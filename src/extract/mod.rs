@@ -3,10 +3,12 @@
 
 mod admin;
 mod exec;
+mod patched;
 pub mod path;
 mod plan;
 pub mod write;
 
-pub use admin::write_admin_package;
+pub use admin::{write_admin_package, write_admin_package_with, AdminChanges};
 pub use exec::{execute, ExecOptions, Outcome, WrittenEntry};
+pub use patched::*;
 pub use plan::*;

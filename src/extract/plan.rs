@@ -5,8 +5,8 @@ use crate::cab::{find_beside, CabResolver, CabSet, CabSource, DirResolver, FileS
 use crate::error::{Error, ErrorKind, Result};
 use crate::msi::cfbio::StreamSource;
 use crate::msi::directory::{pick_name, source_half, Directories};
-use crate::msi::{Database, PackageKind, Val};
-use std::collections::HashMap;
+use crate::msi::{Database, PackageKind, TableData, Val};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -61,6 +61,13 @@ pub struct PlanEntry {
     pub mtime: Option<String>,
     /// Source.
     pub source: Source,
+    /// How the path was chosen, for patch contents: `file-table` (the transforms name the
+    /// file and its folder) or `file-key` (only the File key is known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub named_by: Option<String>,
+    /// For patch contents: whether the entry is a binary delta rather than a whole file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta: Option<bool>,
     /// Checked components.
     #[serde(skip)]
     pub components: Vec<String>,
@@ -151,6 +158,8 @@ fn cab_entry(set_idx: usize, set: &CabSet, folder: usize, file: (usize, usize)) 
         Err(e) => (Vec::new(), Source::Unavailable { reason: e.message().to_string() }),
     };
     PlanEntry {
+        named_by: None,
+        delta: None,
         path: components.join("/"),
         key: f.name.clone(),
         size: u64::from(f.size),
@@ -192,6 +201,8 @@ pub fn plan_cab(path: &Path) -> Result<Job> {
     for u in &set.unreachable {
         let f = set.file(u.file);
         entries.push(PlanEntry {
+            named_by: None,
+            delta: None,
             path: split_relative(&f.name).map(|c| c.join("/")).unwrap_or_default(),
             key: f.name.clone(),
             size: u64::from(f.size),
@@ -263,9 +274,23 @@ fn source_path(root: &Path, comps: &[String]) -> Option<PathBuf> {
 /// File.Attributes bits that decide compression per file.
 const ATTR_NONCOMPRESSED: i32 = 0x2000;
 const ATTR_COMPRESSED: i32 = 0x4000;
+const ATTR_PATCH_ADDED: i32 = 0x1000;
 
 /// Plan the administrative image of an installer package.
 pub fn plan_msi(db: &Database) -> Result<Job> {
+    plan_msi_with(db, &db.tables, &BTreeMap::new())
+}
+
+/// Cabinet streams of a patch: the patch file and its (stream name, stored path) list.
+pub type PatchStreams = (PathBuf, Vec<(String, String)>);
+
+/// Plan the administrative image from `tables` (the package's own, or a patched view);
+/// Media rows listed in `patch_media` take their `#cabinet` from that patch.
+pub fn plan_msi_with(
+    db: &Database,
+    tables: &BTreeMap<String, TableData>,
+    patch_media: &BTreeMap<i32, PatchStreams>,
+) -> Result<Job> {
     let path = &db.path;
     if db.kind != PackageKind::Msi {
         return Err(Error::new(
@@ -286,13 +311,13 @@ pub fn plan_msi(db: &Database) -> Result<Job> {
             t.actual, t.expected
         ));
     }
-    let target_dirs = Directories::resolve(db, false);
-    let source_dirs = Directories::resolve(db, src_short);
+    let target_dirs = Directories::resolve_tables(tables, false);
+    let source_dirs = Directories::resolve_tables(tables, src_short);
     warnings.extend(target_dirs.notes.iter().cloned());
 
     // Media rows in LastSequence order.
     let mut media: Vec<(i32, i32, String)> = Vec::new(); // (last_seq, disk_id, cabinet)
-    if let Some(t) = db.table("Media") {
+    if let Some(t) = tables.get("Media") {
         for r in &t.rows {
             let disk = t.get(r, "DiskId").as_int().unwrap_or(0);
             let last = t.get(r, "LastSequence").as_int().unwrap_or(0);
@@ -307,6 +332,17 @@ pub fn plan_msi(db: &Database) -> Result<Job> {
         dir: dir.clone(),
         streams: db.streams.iter().map(|s| (s.name.clone(), s.cfb_path.clone())).collect(),
     };
+    let patch_resolvers: BTreeMap<i32, MsiResolver> = patch_media
+        .iter()
+        .map(|(d, (p, streams))| {
+            let pdir = p.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+            (*d, MsiResolver { package: p.clone(), dir: pdir, streams: streams.clone() })
+        })
+        .collect();
+    let set_key = |disk: i32, cab: &str| -> String {
+        let pkg = patch_media.get(&disk).map(|(p, _)| p.display().to_string()).unwrap_or_default();
+        format!("{pkg}|{}", cab.trim_start_matches('#').to_lowercase())
+    };
     // Open each cabinet chain once.
     let mut sets: Vec<CabSet> = Vec::new();
     let mut cab_to_set: HashMap<String, usize> = HashMap::new();
@@ -315,25 +351,30 @@ pub fn plan_msi(db: &Database) -> Result<Job> {
         if cab.is_empty() {
             continue;
         }
+        let from_patch = patch_media.contains_key(disk);
         if let Some(n) = cab.strip_prefix('#') {
-            if !dropped_streams.contains(&n.to_string()) {
+            if !from_patch && !dropped_streams.contains(&n.to_string()) {
                 dropped_streams.push(n.to_string());
             }
         }
-        let key = cab.trim_start_matches('#').to_lowercase();
+        let key = set_key(*disk, cab);
         if cab_to_set.contains_key(&key) {
             continue;
         }
-        let Some(src) = resolver.source_for(cab) else {
+        let res = patch_resolvers.get(disk).unwrap_or(&resolver);
+        let Some(src) = res.source_for(cab) else {
             warnings.push(format!("Media row {disk}: cabinet {cab:?} not found"));
             continue;
         };
-        match CabSet::open_chain(src, &resolver) {
+        match CabSet::open_chain(src, res) {
             Ok(set) => {
                 let idx = sets.len();
                 for c in &set.cabs {
-                    cab_to_set.entry(c.source.cab_name().to_lowercase()).or_insert(idx);
-                    if c.source.display().contains(":#") && !dropped_streams.contains(&c.source.cab_name()) {
+                    cab_to_set.entry(set_key(*disk, &c.source.cab_name())).or_insert(idx);
+                    if !from_patch
+                        && c.source.display().contains(":#")
+                        && !dropped_streams.contains(&c.source.cab_name())
+                    {
                         dropped_streams.push(c.source.cab_name());
                     }
                 }
@@ -351,12 +392,19 @@ pub fn plan_msi(db: &Database) -> Result<Job> {
         .map(|s| s.unreachable.iter().map(|u| (s.file(u.file).name.clone(), u.reason.clone())).collect())
         .collect();
 
-    let comp_dir: HashMap<String, String> = db
-        .table("Component")
+    let comp_dir: HashMap<String, String> = tables
+        .get("Component")
         .map(|c| c.rows.iter().map(|r| (c.get(r, "Component").text(), c.get(r, "Directory_").text())).collect())
         .unwrap_or_default();
+    // Files a patch updates with a binary delta (Patch rows).
+    let deltas: HashMap<String, i32> = tables
+        .get("Patch")
+        .map(|p| {
+            p.rows.iter().map(|r| (p.get(r, "File_").text(), p.get(r, "Sequence").as_int().unwrap_or(0))).collect()
+        })
+        .unwrap_or_default();
     let mut entries = Vec::new();
-    if let Some(t) = db.table("File") {
+    if let Some(t) = tables.get("File") {
         let mut rows: Vec<&Vec<Val>> = t.rows.iter().collect();
         rows.sort_by_key(|r| t.get(r, "Sequence").as_int().unwrap_or(0));
         for r in rows {
@@ -368,6 +416,8 @@ pub fn plan_msi(db: &Database) -> Result<Job> {
             let attrs = t.get(r, "Attributes").as_int().unwrap_or(0);
             let dir_key = comp_dir.get(&comp).cloned();
             let make = |components: Vec<String>, source: Source, mtime: Option<i64>| PlanEntry {
+                named_by: None,
+                delta: None,
                 path: components.join("/"),
                 key: key.clone(),
                 size,
@@ -397,7 +447,21 @@ pub fn plan_msi(db: &Database) -> Result<Job> {
                 ));
                 continue;
             }
-            let compressed = if attrs & ATTR_COMPRESSED != 0 {
+            if let Some(seq) = deltas.get(&key) {
+                entries.push(make(
+                    components,
+                    Source::Unavailable {
+                        reason: format!(
+                            "File {key} is updated by a binary delta (PA19, patch sequence {seq}); applying deltas is not supported yet, so it is not written"
+                        ),
+                    },
+                    None,
+                ));
+                continue;
+            }
+            // A file a patch delivers (msidbFileAttributesPatchAdded) always comes from the
+            // patch's cabinet, whatever the package's source type.
+            let compressed = if attrs & ATTR_COMPRESSED != 0 || attrs & ATTR_PATCH_ADDED != 0 {
                 true
             } else if attrs & ATTR_NONCOMPRESSED != 0 {
                 false
@@ -426,7 +490,7 @@ pub fn plan_msi(db: &Database) -> Result<Job> {
                     ));
                     continue;
                 }
-                let ckey = cab.trim_start_matches('#').to_lowercase();
+                let ckey = set_key(*disk, cab);
                 let Some(&si) = cab_to_set.get(&ckey) else {
                     entries.push(make(
                         components,

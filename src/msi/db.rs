@@ -24,7 +24,7 @@ pub enum PackageKind {
 }
 
 /// A cell value.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(untagged)]
 pub enum Val {
     /// NULL.

@@ -51,8 +51,13 @@ impl Directories {
     /// Resolve the Directory table of `db` (absent table: nothing to resolve).
     /// `short` picks short names from each `short|long` pair.
     pub fn resolve(db: &Database, short: bool) -> Directories {
+        Self::resolve_tables(&db.tables, short)
+    }
+
+    /// Resolve a Directory table taken from a set of tables (a patched view, say).
+    pub fn resolve_tables(tables: &std::collections::BTreeMap<String, super::TableData>, short: bool) -> Directories {
         let mut rows: HashMap<String, Row> = HashMap::new();
-        if let Some(t) = db.table("Directory") {
+        if let Some(t) = tables.get("Directory") {
             for r in &t.rows {
                 let key = t.get(r, "Directory").text();
                 let parent = match t.get(r, "Directory_Parent") {

@@ -6,5 +6,6 @@ mod db;
 pub mod directory;
 pub mod strings;
 pub mod summary;
+pub mod write;
 
 pub use db::*;

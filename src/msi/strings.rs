@@ -5,8 +5,11 @@ use crate::error::{Error, Result};
 
 /// Sum of the string lengths a `_StringPool` stream declares (long strings included).
 pub fn declared_data_len(pool: &[u8]) -> u64 {
-    let entries: Vec<(u16, u16)> =
-        pool.chunks_exact(4).skip(1).map(|c| (u16::from_le_bytes([c[0], c[1]]), u16::from_le_bytes([c[2], c[3]]))).collect();
+    let entries: Vec<(u16, u16)> = pool
+        .chunks_exact(4)
+        .skip(1)
+        .map(|c| (u16::from_le_bytes([c[0], c[1]]), u16::from_le_bytes([c[2], c[3]])))
+        .collect();
     let mut total = 0u64;
     let mut i = 0;
     while i < entries.len() {
@@ -34,18 +37,36 @@ pub struct StringPool {
     pub long_refs: bool,
 }
 
-fn decode(bytes: &[u8], codepage: u32) -> String {
-    if codepage == 65001 {
+/// The encoding of a Windows code page (the neutral code page 0 reads as 1252).
+pub fn encoding_for(codepage: u32) -> &'static encoding_rs::Encoding {
+    use encoding_rs::*;
+    match codepage {
+        65001 => UTF_8,
+        932 => SHIFT_JIS,
+        936 => GBK,
+        949 => EUC_KR,
+        950 => BIG5,
+        874 => WINDOWS_874,
+        1250 => WINDOWS_1250,
+        1251 => WINDOWS_1251,
+        1253 => WINDOWS_1253,
+        1254 => WINDOWS_1254,
+        1255 => WINDOWS_1255,
+        1256 => WINDOWS_1256,
+        1257 => WINDOWS_1257,
+        1258 => WINDOWS_1258,
+        866 => IBM866,
+        _ => WINDOWS_1252,
+    }
+}
+
+/// Decode bytes stored in `codepage`.
+pub fn decode(bytes: &[u8], codepage: u32) -> String {
+    if bytes.is_ascii() {
+        // Plain ASCII is the same in every code page.
         return String::from_utf8_lossy(bytes).into_owned();
     }
-    match std::str::from_utf8(bytes) {
-        Ok(s) if codepage == 0 => s.to_string(),
-        _ => {
-            // 1252 and the neutral code page: Latin-1 for the upper half is close enough
-            // for names; other code pages decode bytewise too (no conversion tables here).
-            bytes.iter().map(|&b| char::from(b)).collect()
-        }
-    }
+    encoding_for(codepage).decode_without_bom_handling(bytes).0.into_owned()
 }
 
 impl StringPool {
@@ -61,8 +82,11 @@ impl StringPool {
         if declared_data_len(pool) > data.len() as u64 {
             return Err(Error::format("string pool declares more string bytes than _StringData holds"));
         }
-        let entries: Vec<(u16, u16)> =
-            pool.chunks_exact(4).skip(1).map(|c| (u16::from_le_bytes([c[0], c[1]]), u16::from_le_bytes([c[2], c[3]]))).collect();
+        let entries: Vec<(u16, u16)> = pool
+            .chunks_exact(4)
+            .skip(1)
+            .map(|c| (u16::from_le_bytes([c[0], c[1]]), u16::from_le_bytes([c[2], c[3]])))
+            .collect();
         let mut strings = vec![None];
         let mut off = 0usize;
         let mut i = 0;

@@ -128,11 +128,7 @@ impl Summary {
                         .get(off + 8..off + 8 + n)
                         .ok_or_else(|| Error::format(format!("summary property {pid} string runs past the end")))?;
                     let raw = raw.split(|&c| c == 0).next().unwrap_or(&[]);
-                    let s = if codepage == 65001 {
-                        String::from_utf8_lossy(raw).into_owned()
-                    } else {
-                        raw.iter().map(|&c| char::from(c)).collect()
-                    };
+                    let s = super::strings::decode(raw, codepage as u32);
                     PropValue::Str(s)
                 }
                 64 => {
@@ -172,4 +168,81 @@ impl Summary {
             _ => None,
         }
     }
+}
+
+/// A new value for [`rewrite`].
+#[derive(Debug, Clone)]
+pub enum NewValue {
+    /// VT_LPSTR in the stream's code page.
+    Str(String),
+    /// VT_I4.
+    I4(i32),
+}
+
+/// Rebuild a summary stream with some properties replaced or added (first section only;
+/// every other property keeps its bytes).
+pub fn rewrite(b: &[u8], changes: &[(u32, NewValue)]) -> crate::error::Result<Vec<u8>> {
+    if u16at(b, 0)? != 0xFFFE || u32at(b, 24)? == 0 {
+        return Err(Error::format("summary information is not a property set"));
+    }
+    let sec = u32at(b, 44)? as usize;
+    let sec_size = u32at(b, sec)? as usize;
+    let n = u32at(b, sec + 4)? as usize;
+    if n > 1024 || sec.checked_add(sec_size).is_none_or(|e| e > b.len()) {
+        return Err(Error::format("summary information section out of bounds"));
+    }
+    let mut props: Vec<(u32, usize)> = (0..n)
+        .map(|i| Ok((u32at(b, sec + 8 + i * 8)?, u32at(b, sec + 12 + i * 8)? as usize)))
+        .collect::<crate::error::Result<_>>()?;
+    let mut by_off: Vec<usize> = props.iter().map(|p| p.1).collect();
+    by_off.sort_unstable();
+    let codepage = props.iter().find(|p| p.0 == 1).and_then(|p| u16at(b, sec + p.1 + 4).ok()).unwrap_or(1252) as u32;
+    let mut values: Vec<(u32, Vec<u8>)> = Vec::new();
+    for (pid, off) in props.drain(..) {
+        let next = by_off.iter().find(|&&o| o > off).copied().unwrap_or(sec_size);
+        let raw = b.get(sec + off..sec + next).ok_or_else(|| Error::format("summary property out of bounds"))?;
+        values.push((pid, raw.to_vec()));
+    }
+    for (pid, v) in changes {
+        let mut raw = Vec::new();
+        match v {
+            NewValue::Str(s) => {
+                let mut bytes = super::strings::encoding_for(codepage).encode(s).0.into_owned();
+                bytes.push(0);
+                raw.extend_from_slice(&30u32.to_le_bytes());
+                raw.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+                raw.extend_from_slice(&bytes);
+            }
+            NewValue::I4(i) => {
+                raw.extend_from_slice(&3u32.to_le_bytes());
+                raw.extend_from_slice(&i.to_le_bytes());
+            }
+        }
+        while raw.len() % 4 != 0 {
+            raw.push(0);
+        }
+        match values.iter_mut().find(|x| x.0 == *pid) {
+            Some(x) => x.1 = raw,
+            None => values.push((*pid, raw)),
+        }
+    }
+    let count = values.len();
+    let mut section = Vec::new();
+    let header_len = 8 + 8 * count;
+    let mut offsets = Vec::new();
+    let mut body = Vec::new();
+    for (pid, raw) in &values {
+        offsets.push((*pid, (header_len + body.len()) as u32));
+        body.extend_from_slice(raw);
+    }
+    section.extend_from_slice(&((header_len + body.len()) as u32).to_le_bytes());
+    section.extend_from_slice(&(count as u32).to_le_bytes());
+    for (pid, off) in offsets {
+        section.extend_from_slice(&pid.to_le_bytes());
+        section.extend_from_slice(&off.to_le_bytes());
+    }
+    section.extend_from_slice(&body);
+    let mut out = b[..sec].to_vec();
+    out.extend_from_slice(&section);
+    Ok(out)
 }

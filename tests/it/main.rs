@@ -6,6 +6,7 @@ mod cabs;
 mod cli;
 mod corpus;
 mod fuzz_replay;
+mod msp;
 mod tidy;
 mod util;
 mod verify;
