@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod hotfix;
 pub mod info;
 pub mod manifest;
 pub mod msi;

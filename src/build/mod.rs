@@ -4,9 +4,13 @@
 //! against third-party writers wherever one exists.
 
 mod cabw;
+mod dir;
 mod msiw;
+mod mst;
 mod pe;
 
 pub use cabw::*;
+pub use dir::*;
 pub use msiw::*;
+pub use mst::*;
 pub use pe::*;

@@ -192,9 +192,35 @@ pub fn write_database(spec: &DatabaseSpec) -> Result<Vec<u8>> {
         w.write_all(data).io_ctx(format_args!("writing stream {name}"))?;
     }
     pkg.flush().io_ctx("writing database")?;
-    let mut bytes = pkg.into_inner().io_ctx("finishing database")?.into_inner();
+    let bytes = pkg.into_inner().io_ctx("finishing database")?.into_inner();
+    let mut bytes = to_v3(&bytes)?;
     clear_cfb_root_times(&mut bytes);
     Ok(bytes)
+}
+
+/// Re-write a compound file with 512-byte sectors (version 3, what Windows Installer
+/// writes), keeping every storage, stream and CLSID; the `msi` crate writes version 4.
+pub fn to_v3(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut src = cfb::CompoundFile::open(Cursor::new(bytes)).io_ctx("reading compound file")?;
+    let mut dst = cfb::CompoundFile::create_with_version(cfb::Version::V3, Cursor::new(Vec::new()))
+        .io_ctx("creating compound file")?;
+    dst.set_storage_clsid("/", *src.root_entry().clsid()).io_ctx("CLSID")?;
+    let entries: Vec<(std::path::PathBuf, bool, uuid::Uuid)> =
+        src.walk().filter(|e| !e.is_root()).map(|e| (e.path().to_path_buf(), e.is_storage(), *e.clsid())).collect();
+    for (p, is_storage, clsid) in entries {
+        if is_storage {
+            dst.create_storage(&p).io_ctx("storage")?;
+            dst.set_storage_clsid(&p, clsid).io_ctx("CLSID")?;
+            dst.set_modified_time(&p, std::time::UNIX_EPOCH).io_ctx("time")?;
+            dst.set_created_time(&p, std::time::UNIX_EPOCH).io_ctx("time")?;
+            continue;
+        }
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut src.open_stream(&p).io_ctx("stream")?, &mut data).io_ctx("stream")?;
+        dst.create_stream(&p).io_ctx("stream")?.write_all(&data).io_ctx("stream")?;
+    }
+    dst.flush().io_ctx("flushing")?;
+    Ok(dst.into_inner().into_inner())
 }
 
 fn c(name: &'static str, kind: &'static str, key: bool) -> ColSpec {

@@ -94,6 +94,45 @@ pub enum ManifestCommand {
     },
 }
 
+/// Cabinet compression for `build cab`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CabMethod {
+    /// Stored.
+    None,
+    /// MSZIP.
+    Mszip,
+}
+
+/// `build` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum BuildCommand {
+    /// A cabinet of every file under DIR.
+    Cab {
+        /// Folder.
+        dir: PathBuf,
+        /// Output cabinet.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// Compression.
+        #[arg(long, value_enum, default_value = "mszip")]
+        compression: CabMethod,
+    },
+    /// A hotfix-style MSI: one component per folder, one embedded cabinet.
+    Msi {
+        /// Folder.
+        dir: PathBuf,
+        /// Output package.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// ProductName.
+        #[arg(long, default_value = "Hotfix")]
+        product_name: String,
+        /// ProductVersion.
+        #[arg(long, default_value = "1.0.0")]
+        version: String,
+    },
+}
+
 /// Subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -169,6 +208,56 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// Find CCMCertFix.exe in a KB977203 hotfix (package, image, cabinet, nested), write
+    /// it, verify it, and say how to run it.
+    Ccmcertfix {
+        /// Hotfix MSI, admin image folder, cabinet.
+        input: PathBuf,
+        /// Where to write CCMCertFix.exe.
+        #[arg(long = "targetdir", visible_alias = "target")]
+        targetdir: PathBuf,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Stage a hotfix the way distribution points serve it (verified first).
+    Stage {
+        /// Hotfix package or its extracted tree.
+        path: PathBuf,
+        /// Layout file (e.g. manifests/layouts/configmgr2007.yaml).
+        #[arg(long)]
+        layout: PathBuf,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write a deterministic zip.
+        #[arg(long)]
+        zip: Option<PathBuf>,
+        /// ConfigMgr package ID for the PATCH= line (site code + 5 hex digits).
+        #[arg(long)]
+        package_id: Option<String>,
+        /// Drive letter of the task-sequence cache (default C).
+        #[arg(long)]
+        drive: Option<char>,
+        /// UNC path of the client package instead of the local cache.
+        #[arg(long)]
+        unc: Option<String>,
+        /// Manifest to verify against (default: the KB977203 one the CCMCertFix version names).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Stage even when verification has findings.
+        #[arg(long)]
+        no_verify: bool,
+        /// Print the plan, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write into a non-empty output folder.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Build a cabinet or a hotfix-style MSI from a folder.
+    #[command(subcommand)]
+    Build(BuildCommand),
     /// Manifest tools: import a KB file table, lock a payload.
     #[command(subcommand)]
     Manifest(ManifestCommand),
@@ -237,6 +326,32 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
             cmd_import_kb(cli, file, *format, output.as_deref(), *kb, split.as_deref())
         }
         Command::Manifest(ManifestCommand::Lock { path, output, product, kb }) => cmd_lock(path, output, product, *kb),
+        Command::Ccmcertfix { input, targetdir, force } => cmd_ccmcertfix(cli, input, targetdir, *force),
+        Command::Stage { path, layout, out, zip, package_id, drive, unc, manifest, no_verify, dry_run, force } => {
+            let opts = crate::hotfix::stage::StageOptions {
+                zip: zip.clone(),
+                package_id: package_id.clone(),
+                drive: *drive,
+                unc: unc.clone(),
+                no_verify: *no_verify,
+                manifest: manifest.clone(),
+                dry_run: *dry_run,
+                force: *force,
+            };
+            cmd_stage(cli, path, layout, out, &opts)
+        }
+        Command::Build(BuildCommand::Cab { dir, output, compression }) => {
+            let c = match compression {
+                CabMethod::None => crate::build::CabCompression::None,
+                CabMethod::Mszip => crate::build::CabCompression::MsZip,
+            };
+            write_atomic(output, &crate::build::build_cab(dir, c)?)?;
+            Ok(0)
+        }
+        Command::Build(BuildCommand::Msi { dir, output, product_name, version }) => {
+            write_atomic(output, &crate::build::build_msi(dir, product_name, version)?)?;
+            Ok(0)
+        }
     }
 }
 
@@ -704,4 +819,63 @@ fn cmd_lock(path: &Path, output: &Path, product: &str, kb: u32) -> anyhow::Resul
     let m = crate::manifest::lock(&observed, product, kb);
     write_atomic(output, m.to_yaml().as_bytes())?;
     Ok(0)
+}
+
+fn cmd_ccmcertfix(cli: &Cli, input: &Path, targetdir: &Path, force: bool) -> anyhow::Result<i32> {
+    let r = crate::hotfix::ccmcertfix::extract_ccmcertfix(input, targetdir, force)?;
+    if cli.json {
+        json_out(&r)?;
+    } else {
+        let mut s = format!(
+            "found {}\nwrote {} ({} bytes, version {}, {})\n",
+            r.found_in,
+            r.written,
+            r.size,
+            r.version.as_deref().unwrap_or("none"),
+            r.machine.as_deref().unwrap_or("not a PE file")
+        );
+        match (&r.service_pack, r.verified) {
+            (Some(sp), true) => s.push_str(&format!("verified against KB977203 {sp}\n")),
+            (Some(sp), false) => s.push_str(&format!("DOES NOT MATCH KB977203 {sp}\n")),
+            (None, _) => {}
+        }
+        for f in &r.findings {
+            s.push_str(&format!("  {f}\n"));
+        }
+        s.push_str("how to run it:\n");
+        for i in &r.instructions {
+            s.push_str(&format!("  - {i}\n"));
+        }
+        out(&s);
+    }
+    Ok(if r.verified { 0 } else { 1 })
+}
+
+fn cmd_stage(
+    cli: &Cli,
+    path: &Path,
+    layout: &Path,
+    outdir: &Path,
+    opts: &crate::hotfix::stage::StageOptions,
+) -> anyhow::Result<i32> {
+    let layout = crate::hotfix::stage::Layout::load(layout)?;
+    let plan = crate::hotfix::stage::stage(path, &layout, outdir, opts)?;
+    if cli.json {
+        json_out(&plan)?;
+    } else {
+        let mut s =
+            format!("{}: {} files{}\n", plan.manifest, plan.files.len(), if opts.dry_run { " (dry run)" } else { "" });
+        for f in &plan.files {
+            s.push_str(&format!("  {:<48} <- {}\n", f.to, f.from));
+        }
+        for o in &plan.outputs {
+            s.push_str(&format!("  {o}\n"));
+        }
+        s.push_str(&format!("{}\n", plan.patch_line));
+        for f in &plan.findings {
+            s.push_str(&format!("finding (staged with --no-verify): {f}\n"));
+        }
+        out(&s);
+    }
+    Ok(if plan.findings.is_empty() { 0 } else { 1 })
 }

@@ -6,6 +6,7 @@ mod cabs;
 mod cli;
 mod corpus;
 mod fuzz_replay;
+mod kb977203;
 mod msp;
 mod tidy;
 mod util;

@@ -73,8 +73,9 @@ fn cab_inputs(files: &[PackageFile]) -> Vec<CabInput> {
 }
 
 /// Every fixture: relative path -> bytes.
-pub fn all() -> Result<BTreeMap<String, Vec<u8>>> {
+pub fn all(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     let mut out = BTreeMap::new();
+    crate::kb977203::all(root, &mut out)?;
     admin_tree(&mut out)?;
     admin_external(&mut out)?;
     admin_spanned(&mut out)?;
@@ -246,8 +247,8 @@ fn cabs(out: &mut BTreeMap<String, Vec<u8>>) -> Result<()> {
 }
 
 /// Write (or with `check`, compare) every fixture under `dir`.
-pub fn run(dir: &Path, check: bool) -> Result<()> {
-    let all = all()?;
+pub fn run(root: &Path, dir: &Path, check: bool) -> Result<()> {
+    let all = all(root)?;
     let mut stale = Vec::new();
     for (rel, bytes) in &all {
         let p = dir.join(rel);

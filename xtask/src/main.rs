@@ -1,6 +1,7 @@
 //! Project tasks: `cargo xtask fixtures [--check]`, `man`, `completions`.
 
 mod fixtures;
+mod kb977203;
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ fn main() -> Result<()> {
     match cmd {
         "fixtures" => {
             let check = args.iter().any(|a| a == "--check");
-            fixtures::run(&root().join("fixtures"), check)
+            fixtures::run(&root(), &root().join("fixtures"), check)
         }
         "man" => {
             let out = root().join("target/man");

@@ -1,0 +1,446 @@
+//! `stage`: lay out a verified hotfix the way distribution points serve it, from a layout
+//! file (data, not code), with SHA256SUMS, a deterministic zip, the task-sequence PATCH=
+//! line and a package definition file for the CCMCertFix program.
+
+use crate::error::{Error, ErrorKind, IoResultExt, Result};
+use crate::manifest::{Manifest, Platform};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// One layout rule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// File-name pattern (`*`, `?`), case-insensitive.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// PE platform.
+    #[serde(default)]
+    pub platform: Option<Platform>,
+    /// Destination folder (`/`-separated; `{kb}` is replaced).
+    pub to: String,
+}
+
+/// The program a package definition file describes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Program {
+    /// Program name.
+    pub name: String,
+    /// The file it runs.
+    pub file: String,
+    /// Command line.
+    pub command_line: String,
+}
+
+/// A staging layout.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layout {
+    /// Name.
+    pub name: String,
+    /// Rules, first match wins.
+    pub rules: Vec<Rule>,
+    /// The client patch folder relative to the client package root.
+    pub patch_dir: String,
+    /// The program for the package definition file.
+    #[serde(default)]
+    pub program: Option<Program>,
+}
+
+impl Layout {
+    /// Read a layout file.
+    pub fn load(path: &Path) -> Result<Layout> {
+        let text = std::fs::read_to_string(path).io_ctx("reading layout").map_err(|e| e.with_path(path))?;
+        let l: Layout = yaml_serde::from_str(&text)
+            .map_err(|e| Error::format(format!("not a valid layout: {e}")).with_path(path))?;
+        for r in &l.rules {
+            crate::extract::path::split_relative(&r.to.replace("{kb}", "0")).map_err(|e| e.with_path(path))?;
+        }
+        Ok(l)
+    }
+}
+
+/// Case-insensitive glob with `*` and `?`.
+pub fn glob(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    let n: Vec<char> = name.to_lowercase().chars().collect();
+    let (mut pi, mut ni, mut star, mut mark) = (0usize, 0usize, None, 0usize);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// Staging options.
+#[derive(Debug, Clone, Default)]
+pub struct StageOptions {
+    /// Write this zip too.
+    pub zip: Option<PathBuf>,
+    /// Package ID for the PATCH= line (site code + 5 hex digits).
+    pub package_id: Option<String>,
+    /// Drive letter of the task-sequence cache (default C).
+    pub drive: Option<char>,
+    /// UNC path of the client package instead of the local cache.
+    pub unc: Option<String>,
+    /// Stage even when verification has findings.
+    pub no_verify: bool,
+    /// The manifest (default: the KB977203 manifest whose CCMCertFix version matches).
+    pub manifest: Option<PathBuf>,
+    /// Only plan.
+    pub dry_run: bool,
+    /// Write into a non-empty output folder.
+    pub force: bool,
+}
+
+/// One staged file.
+#[derive(Debug, Clone, Serialize)]
+pub struct StagedFile {
+    /// Source path in the extracted tree.
+    pub from: String,
+    /// Destination relative to the output.
+    pub to: String,
+    /// Size.
+    pub size: u64,
+    /// SHA-256.
+    pub sha256: String,
+    /// Platform.
+    pub platform: String,
+}
+
+/// The staging plan and result.
+#[derive(Debug, Clone, Serialize)]
+pub struct StagePlan {
+    /// Product / KB / SP of the manifest used.
+    pub manifest: String,
+    /// Files.
+    pub files: Vec<StagedFile>,
+    /// Files left out (not in the manifest).
+    pub skipped: Vec<String>,
+    /// The PATCH= line.
+    pub patch_line: String,
+    /// Extra outputs (SHA256SUMS, task-sequence.txt, package definition, staged manifest).
+    pub outputs: Vec<String>,
+    /// Verification findings (when staged with --no-verify).
+    pub findings: Vec<String>,
+}
+
+/// Validate a ConfigMgr package ID: a three-character site code and five hex digits.
+pub fn check_package_id(id: &str) -> Result<()> {
+    let ok = id.len() == 8
+        && id[..3].chars().all(|c| c.is_ascii_alphanumeric())
+        && id[3..].chars().all(|c| c.is_ascii_hexdigit());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::Usage,
+            format!("package ID {id:?} is not a site code followed by 5 hex digits (e.g. ABC00012)"),
+        ))
+    }
+}
+
+/// The PATCH= property for a task sequence.
+pub fn patch_line(layout: &Layout, kb: u32, msp: &str, opts: &StageOptions) -> Result<String> {
+    let rel = layout.patch_dir.replace("{kb}", &kb.to_string()).replace('/', "\\");
+    let path = if let Some(unc) = &opts.unc {
+        if !unc.starts_with("\\\\") || unc.len() < 5 || unc.contains(['"', '\n']) {
+            return Err(Error::new(ErrorKind::Usage, format!("UNC path {unc:?} must start with \\\\server\\share")));
+        }
+        format!("{}\\{rel}\\{msp}", unc.trim_end_matches('\\'))
+    } else {
+        let drive = opts.drive.unwrap_or('C').to_ascii_uppercase();
+        if !drive.is_ascii_alphabetic() {
+            return Err(Error::new(ErrorKind::Usage, format!("drive {drive:?} is not a letter")));
+        }
+        let id = match &opts.package_id {
+            Some(id) => {
+                check_package_id(id)?;
+                id.to_uppercase()
+            }
+            None => "<PackageID>".to_string(),
+        };
+        format!("{drive}:\\_SMSTaskSequence\\OSD\\{id}\\{rel}\\{msp}")
+    };
+    Ok(format!("PATCH=\"{path}\""))
+}
+
+fn package_definition(program: &Program, kb: u32, version: &str) -> String {
+    [
+        "[PDF]".to_string(),
+        "Version=2.0".into(),
+        String::new(),
+        "[Package Definition]".into(),
+        format!("Name=KB{kb} {}", program.name),
+        format!("Version={version}"),
+        "Publisher=Microsoft Corporation".into(),
+        "Language=ENU".into(),
+        format!("Comment=Repairs ConfigMgr 2007 client certificates (KB{kb}); run on every client"),
+        format!("Programs={}", program.name),
+        String::new(),
+        format!("[{}]", program.name),
+        format!("Name={}", program.name),
+        format!("CommandLine={}", program.command_line),
+        "StartIn=".into(),
+        "Run=Hidden".into(),
+        "CanRunWhen=AnyUserStatus".into(),
+        "UserInputRequired=False".into(),
+        "AdminRightsRequired=True".into(),
+        "UseInstallAccount=True".into(),
+        "DriveLetterConnection=False".into(),
+        "EstimatedDiskSpace=1MB".into(),
+        "EstimatedRunTime=5".into(),
+        "Comment=Runs hidden with administrative rights, whether or not a user is logged on".into(),
+        String::new(),
+    ]
+    .join("\r\n")
+}
+
+/// Stage `input` (a hotfix package or its extracted tree) into `out`.
+pub fn stage(input: &Path, layout: &Layout, out: &Path, opts: &StageOptions) -> Result<StagePlan> {
+    let scratch = super::find::Scratch::new()?;
+    // 1. A tree to stage from.
+    let tree = if input.is_dir() {
+        input.to_path_buf()
+    } else {
+        let job = match crate::sniff(input)? {
+            crate::FileKind::Cab => crate::extract::plan_cab(input)?,
+            crate::FileKind::Cfb => crate::extract::plan_msi(&crate::msi::Database::open(input)?)?,
+            _ => return Err(Error::new(ErrorKind::Usage, "not a hotfix package or folder").with_path(input)),
+        };
+        let dir = scratch.0.join("image");
+        let t = crate::extract::write::Target::new(&dir, false)?;
+        let outcome = crate::extract::execute(&job, &t, &Default::default());
+        if let Some(e) = outcome.errors.into_iter().next() {
+            return Err(e);
+        }
+        dir
+    };
+    let (observed, errors) = crate::manifest::observe(&tree)?;
+    if let Some(e) = errors.into_iter().next() {
+        return Err(e);
+    }
+    // 2. The manifest.
+    let manifest = match &opts.manifest {
+        Some(p) => Manifest::load(p)?,
+        None => {
+            let v = observed
+                .iter()
+                .find(|o| o.path.rsplit('/').next().is_some_and(|n| n.eq_ignore_ascii_case("ccmcertfix.exe")))
+                .and_then(|o| o.version.clone());
+            super::ccmcertfix::builtin_manifests()
+                .into_iter()
+                .find(|m| m.files.iter().any(|r| r.name.eq_ignore_ascii_case("ccmcertfix.exe") && r.version == v))
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Missing,
+                        "cannot tell the service pack (no known CCMCertFix.exe version); give --manifest",
+                    )
+                    .with_path(input)
+                })?
+        }
+    };
+    let report = crate::manifest::verify(&manifest, &observed, &input.display().to_string(), false, &[]);
+    let mut findings = Vec::new();
+    for r in &report.rows {
+        if r.status != crate::manifest::RowStatus::Ok {
+            let what: Vec<String> = r
+                .checks
+                .iter()
+                .filter(|c| !c.ok)
+                .map(|c| format!("{} expected {} found {}", c.field, c.expected, c.actual))
+                .collect();
+            findings.push(format!("{} ({}): {:?} {}", r.name, r.platform.as_str(), r.status, what.join("; ")));
+        }
+    }
+    if !findings.is_empty() && !opts.no_verify {
+        return Err(Error::new(
+            ErrorKind::Format,
+            format!(
+                "verification against KB{} {} failed ({}); use --no-verify to stage anyway",
+                manifest.kb,
+                manifest.service_pack.as_deref().unwrap_or(""),
+                findings.join("; ")
+            ),
+        )
+        .with_path(input));
+    }
+    // 3. Place every file the manifest names.
+    let kb = manifest.kb.to_string();
+    let mut files = Vec::new();
+    let mut staged_rows = Vec::new();
+    let mut skipped = Vec::new();
+    let mut msp_name = None;
+    for o in &observed {
+        let name = o.path.rsplit('/').next().unwrap_or(&o.path).to_string();
+        let row = report.rows.iter().position(|r| r.path.as_deref() == Some(o.path.as_str()));
+        let Some(ri) = row else {
+            skipped.push(o.path.clone());
+            continue;
+        };
+        let platform = o.platform.unwrap_or(Platform::None);
+        let rule = layout
+            .rules
+            .iter()
+            .find(|r| r.name.as_ref().is_none_or(|p| glob(p, &name)) && r.platform.is_none_or(|p| p == platform))
+            .ok_or_else(|| Error::new(ErrorKind::Missing, format!("no layout rule places {name}")))?;
+        let dir = rule.to.replace("{kb}", &kb);
+        let to = format!("{}/{name}", dir.trim_end_matches('/'));
+        crate::extract::path::split_relative(&to)?;
+        if files.iter().any(|f: &StagedFile| f.to.eq_ignore_ascii_case(&to)) {
+            return Err(Error::new(ErrorKind::Exists, format!("two files would be staged as {to}")));
+        }
+        if name.to_lowercase().ends_with(".msp") {
+            msp_name = Some(name.clone());
+        }
+        let mut row = manifest.files[ri].clone();
+        row.destination = Some(dir.clone());
+        staged_rows.push(row);
+        files.push(StagedFile {
+            from: o.path.clone(),
+            to,
+            size: o.size,
+            sha256: o.sha256.clone(),
+            platform: platform.as_str().into(),
+        });
+    }
+    files.sort_by(|a, b| a.to.cmp(&b.to));
+    let patch = patch_line(layout, manifest.kb, msp_name.as_deref().unwrap_or("<patch>.msp"), opts)?;
+    let sp = manifest.service_pack.clone().unwrap_or_default().to_lowercase();
+    let staged_manifest_name = format!("kb{kb}-{sp}.staged.yaml");
+    let mut outputs = vec!["SHA256SUMS".to_string(), "task-sequence.txt".into(), staged_manifest_name.clone()];
+    let pdf = layout.program.as_ref().and_then(|p| {
+        files.iter().find(|f| glob(&p.file, f.to.rsplit('/').next().unwrap_or(""))).map(|f| (p, f.to.clone()))
+    });
+    if let Some((p, to)) = &pdf {
+        let dir = to.rsplit_once('/').map(|x| x.0).unwrap_or("");
+        outputs.push(format!("{dir}/{}.sms", p.name));
+    }
+    let plan = StagePlan {
+        manifest: format!("{} KB{} {}", manifest.product, manifest.kb, manifest.service_pack.as_deref().unwrap_or("")),
+        files,
+        skipped,
+        patch_line: patch.clone(),
+        outputs,
+        findings,
+    };
+    if opts.dry_run {
+        return Ok(plan);
+    }
+    // 4. Write.
+    if out.exists() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(false) && !opts.force {
+        return Err(Error::new(ErrorKind::Exists, "output folder is not empty (use --force)").with_path(out));
+    }
+    let target = crate::extract::write::Target::new(out, opts.force)?;
+    let mut outputs_written: Vec<(String, Vec<u8>)> = Vec::new();
+    for f in &plan.files {
+        let src = tree.join(&f.from);
+        let data = std::fs::read(&src).io_ctx(format_args!("reading {}", src.display()))?;
+        let mtime = observed.iter().find(|o| o.path == f.from).and_then(|o| o.mtime);
+        let comps: Vec<String> = f.to.split('/').map(str::to_string).collect();
+        let mut w = target.create(&comps, mtime)?;
+        w.write(&data)?;
+        w.finish()?;
+    }
+    let sums: String = plan.files.iter().map(|f| format!("{}  {}\n", f.sha256, f.to)).collect();
+    outputs_written.push(("SHA256SUMS".into(), sums.into_bytes()));
+    let version = staged_rows
+        .iter()
+        .find(|r| r.name.eq_ignore_ascii_case("ccmcertfix.exe"))
+        .and_then(|r| r.version.clone())
+        .unwrap_or_default();
+    let ts = format!(
+        "; ConfigMgr task sequence: property for the \"Setup Windows and ConfigMgr\" step\r\n; (installation properties), KB{kb} {}\r\n{patch}\r\n",
+        manifest.service_pack.as_deref().unwrap_or("")
+    );
+    outputs_written.push(("task-sequence.txt".into(), ts.into_bytes()));
+    let staged = Manifest {
+        product: manifest.product.clone(),
+        kb: manifest.kb,
+        service_pack: manifest.service_pack.clone(),
+        files: staged_rows,
+    };
+    outputs_written.push((staged_manifest_name, staged.to_yaml().into_bytes()));
+    if let Some((p, to)) = &pdf {
+        let dir = to.rsplit_once('/').map(|x| x.0).unwrap_or("");
+        outputs_written
+            .push((format!("{dir}/{}.sms", p.name), package_definition(p, manifest.kb, &version).into_bytes()));
+    }
+    for (name, data) in &outputs_written {
+        let comps: Vec<String> = name.split('/').map(str::to_string).collect();
+        let mut w = target.create(&comps, Some(crate::cab::dos_to_unix(0x21, 0).unwrap_or(315_532_800)))?;
+        w.write(data)?;
+        w.finish()?;
+    }
+    if let Some(z) = &opts.zip {
+        write_zip(out, &plan, &outputs_written, z)?;
+    }
+    Ok(plan)
+}
+
+/// A zip of the staged tree: entries sorted by path, fixed times and permissions, deflate.
+fn write_zip(out: &Path, plan: &StagePlan, extra: &[(String, Vec<u8>)], zip_path: &Path) -> Result<()> {
+    let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
+    for f in &plan.files {
+        let data = std::fs::read(out.join(&f.to)).io_ctx(format_args!("reading {}", f.to))?;
+        entries.push((f.to.clone(), data));
+    }
+    entries.extend(extra.iter().cloned());
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let dir = zip_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).io_ctx("creating zip folder")?;
+    let tmp = dir.join(format!(".hotfixkit-{}-zip.part", std::process::id()));
+    let result = (|| -> Result<()> {
+        let file = std::fs::File::create(&tmp).io_ctx("creating zip")?;
+        let mut z = zip::ZipWriter::new(std::io::BufWriter::new(file));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(zip::DateTime::default())
+            .unix_permissions(0o644);
+        for (name, data) in &entries {
+            z.start_file(name.as_str(), opts).map_err(|e| Error::new(ErrorKind::Io, format!("zip: {e}")))?;
+            z.write_all(data).io_ctx("writing zip")?;
+        }
+        let w = z.finish().map_err(|e| Error::new(ErrorKind::Io, format!("zip: {e}")))?;
+        w.into_inner().map_err(|e| Error::io(e.error(), "writing zip"))?.sync_all().io_ctx("syncing zip")?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => std::fs::rename(&tmp, zip_path).io_ctx(format_args!("renaming into {}", zip_path.display())),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e.with_path(zip_path))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn globs_and_ids() {
+        assert!(glob("*.msp", "SCCM2007AC-SP2-KB977203-x86.MSP"));
+        assert!(glob("ccmsetup*", "Ccmsetup-sup.cab"));
+        assert!(!glob("ccmcertfix.exe", "ccmcertfix.exe.bak"));
+        assert!(check_package_id("ABC00012").is_ok());
+        assert!(check_package_id("ABC0001G").is_err());
+        assert!(check_package_id("AB00012").is_err());
+    }
+}

@@ -1,0 +1,437 @@
+//! KB977203 fixture packages: for SP1 and SP2, a hotfix MSI whose administrative image
+//! holds the 13 documented files (PE files of the documented machine, version and size;
+//! MSI databases, a cabinet and a patch of the documented sizes; cabinet times equal to
+//! the documented UTC times), and the small client MSI the patches apply to.
+
+use crate::fixtures::payload;
+use anyhow::{Context, Result};
+use hotfixkit::build::*;
+use hotfixkit::manifest::{FileEntry, Manifest, Platform};
+use std::collections::BTreeMap;
+
+/// The client package's identity (both service packs' patches target it).
+pub const CLIENT_PRODUCT: &str = "{8864FB91-94EE-4F16-A144-0D82A232049D}";
+pub const CLIENT_UPGRADE: &str = "{252DA259-82CA-4177-B8D0-49C78937BA3E}";
+
+fn dt(f: &FileEntry) -> (i32, u8, u8, u8, u8, u8) {
+    let d: Vec<i32> = f.date.split('-').map(|x| x.parse().unwrap_or(1)).collect();
+    let t: Vec<u8> = f.time.split(':').map(|x| x.parse().unwrap_or(0)).collect();
+    (d[0], d[1] as u8, d[2] as u8, t[0], t[1], t.get(2).copied().unwrap_or(0))
+}
+
+fn machine(p: Platform) -> u16 {
+    match p {
+        Platform::X86 => 0x14c,
+        Platform::X64 => 0x8664,
+        Platform::Ia64 => 0x200,
+        Platform::None => 0x14c,
+    }
+}
+
+fn pe(name: &str, platform: Platform, version: &str, size: usize) -> Result<Vec<u8>> {
+    let v: Vec<u16> = version.split('.').map(|x| x.parse().unwrap_or(0)).collect();
+    let fv = format!("{}.{:02}.{}.{}", v[0], v[1], v[2], v[3]);
+    Ok(write_pe(&PeSpec {
+        machine: machine(platform),
+        version: (v[0], v[1], v[2], v[3]),
+        strings: vec![
+            ("CompanyName".into(), "Microsoft Corporation".into()),
+            ("FileDescription".into(), format!("{name} (hotfixkit fixture)")),
+            ("FileVersion".into(), fv.clone()),
+            ("OriginalFilename".into(), name.into()),
+            ("ProductName".into(), "System Center Configuration Manager".into()),
+            ("ProductVersion".into(), fv),
+        ],
+        size,
+        seed: format!("{name}-{}", platform.as_str()),
+        dll: name.to_lowercase().ends_with(".dll"),
+    })?)
+}
+
+fn summary(subject: &str, code: &str, wc: i32) -> SummarySpec {
+    SummarySpec {
+        title: "Installation Database".into(),
+        subject: subject.into(),
+        author: "Microsoft Corporation (hotfixkit fixture)".into(),
+        comments: format!("{subject}: fixture made by cargo xtask fixtures"),
+        arch: "Intel".into(),
+        language: 1033,
+        package_code: code.into(),
+        word_count: wc,
+        page_count: 200,
+        creating_application: "hotfixkit xtask".into(),
+        created: 1_264_400_000,
+    }
+}
+
+/// A valid installer database of exactly `size` bytes (padded with a stream).
+fn sized_msi(name: &str, code: &str, size: u64) -> Result<Vec<u8>> {
+    let spec = PackageSpec {
+        summary: summary(name, code, 2),
+        properties: vec![
+            ("ProductName".into(), name.into()),
+            ("ProductCode".into(), code.into()),
+            ("ProductVersion".into(), "4.0.0.0".into()),
+        ],
+        directories: vec![("TARGETDIR".into(), None, "SourceDir".into())],
+        components: Vec::new(),
+        files: Vec::new(),
+        media: vec![(1, 0, String::new())],
+        streams: Vec::new(),
+    };
+    let base = write_database(&spec.database())?;
+    Ok(pad_to(size, base.len() as u64, |n| {
+        let mut s = spec.clone();
+        s.streams = vec![("Padding".into(), vec![0u8; n])];
+        write_database(&s.database())
+    })?)
+}
+
+/// A valid stored cabinet of exactly `size` bytes.
+fn sized_cab(size: u64, when: (i32, u8, u8, u8, u8, u8)) -> Result<Vec<u8>> {
+    // Stored: every byte of payload is a byte of cabinet, plus 8 per 32 KiB block.
+    for name_len in 8..40 {
+        let name = format!("{:x<width$}.dat", "sup", width = name_len);
+        let mk = |n: usize| {
+            write_cab(
+                &[vec![CabInput { name: name.clone(), data: payload("sup", n), datetime: when }]],
+                CabCompression::None,
+            )
+        };
+        let overhead = mk(0)?.len() as u64;
+        let mut n = size.saturating_sub(overhead) as usize;
+        for _ in 0..8 {
+            let len = mk(n)?.len() as u64;
+            if len == size {
+                return Ok(mk(n)?);
+            }
+            if len > size {
+                n = n.saturating_sub((len - size) as usize);
+            } else {
+                n += (size - len) as usize;
+            }
+        }
+    }
+    anyhow::bail!("no stored cabinet of exactly {size} bytes")
+}
+
+fn client_file(sp: u32) -> (&'static str, String) {
+    let v = if sp == 1 { "4.0.6221.1000" } else { "4.0.6487.2000" };
+    ("ccmgencert.dll", v.to_string())
+}
+
+/// The client MSI both patches apply to.
+pub fn client_msi() -> Result<Vec<u8>> {
+    let when = (2009, 12, 1, 0, 0, 0);
+    let files = vec![
+        PackageFile {
+            key: "ccmexec.exe".into(),
+            component: "C_Client".into(),
+            file_name: "CCMEXEC.EXE|CcmExec.exe".into(),
+            data: pe("CcmExec.exe", Platform::X86, "4.0.6487.2000", 9000)?,
+            datetime: when,
+            attributes: 0,
+            version: Some("4.0.6487.2000".into()),
+            language: Some("1033".into()),
+            sequence: 1,
+        },
+        PackageFile {
+            key: "ccmgencert.dll".into(),
+            component: "C_Client".into(),
+            file_name: "CCMGENCE.DLL|CcmGenCert.dll".into(),
+            data: pe("CcmGenCert.dll", Platform::X86, "4.0.6487.2000", 12000)?,
+            datetime: when,
+            attributes: 0,
+            version: Some("4.0.6487.2000".into()),
+            language: Some("1033".into()),
+            sequence: 2,
+        },
+    ];
+    let cab = write_cab(
+        &[files.iter().map(|f| CabInput { name: f.key.clone(), data: f.data.clone(), datetime: f.datetime }).collect()],
+        CabCompression::MsZip,
+    )?;
+    let spec = PackageSpec {
+        summary: summary("Configuration Manager Client (fixture)", "{0F2B9A52-1AF8-4E35-9D0C-4B7F1E22C001}", 2),
+        properties: vec![
+            ("Manufacturer".into(), "Microsoft Corporation".into()),
+            ("ProductCode".into(), CLIENT_PRODUCT.into()),
+            ("ProductLanguage".into(), "1033".into()),
+            ("ProductName".into(), "Configuration Manager Client (fixture)".into()),
+            ("ProductVersion".into(), "4.00.6487.2000".into()),
+            ("UpgradeCode".into(), CLIENT_UPGRADE.into()),
+        ],
+        directories: vec![
+            ("TARGETDIR".into(), None, "SourceDir".into()),
+            ("SystemFolder".into(), Some("TARGETDIR".into()), ".:System32".into()),
+            ("CCMDIR".into(), Some("SystemFolder".into()), "CCM".into()),
+        ],
+        components: vec![("C_Client".into(), "{A9B3E4D2-6C1F-4B8A-9E2D-1F3C5B7A9D01}".into(), "CCMDIR".into())],
+        files,
+        media: vec![(1, 2, "#client.cab".into())],
+        streams: vec![("client.cab".into(), cab)],
+    };
+    Ok(write_database(&spec.database())?)
+}
+
+fn col(name: &'static str, kind: &'static str, key: bool) -> ColSpec {
+    ColSpec { name, kind, key }
+}
+
+/// The client patch of service pack `sp`: replaces CcmGenCert.dll with the SP's version.
+fn client_msp(sp: u32, version: &str, size: u64, patch_code: &str) -> Result<Vec<u8>> {
+    let (key, _) = client_file(sp);
+    let new_dll = pe("CcmGenCert.dll", Platform::X86, version, 14000)?;
+    let cab_name = format!("PCW_CAB_KB977203_SP{sp}");
+    let cab = write_cab(
+        &[vec![CabInput { name: key.into(), data: new_dll.clone(), datetime: (2010, 1, 25, 6, 27, 0) }]],
+        CabCompression::MsZip,
+    )?;
+    let flags = (0x0802 << 16) | 0x001F; // product + upgrade code; suppress row/table errors
+    let tsum = |name: &str| -> Vec<(u32, Prop)> {
+        vec![
+            (1, Prop::I2(1252)),
+            (2, Prop::Str(format!("Transform {name}"))),
+            (7, Prop::Str("Intel;1033".into())),
+            (8, Prop::Str("Intel;1033".into())),
+            (9, Prop::Str(format!("{CLIENT_PRODUCT}4.00.6487.2000;{CLIENT_PRODUCT}4.00.6487.2000;{CLIENT_UPGRADE}"))),
+            (16, Prop::I4(flags)),
+        ]
+    };
+    let file_cols = std_columns("File");
+    let x = transform_streams(
+        &tsum("KB977203"),
+        &[TableOps {
+            name: "File".into(),
+            columns: file_cols.clone(),
+            create: false,
+            ops: vec![Op::Update(vec![key.into()], vec![(3, Cell::Int(new_dll.len() as i32)), (4, version.into())])],
+        }],
+    );
+    let hx = transform_streams(
+        &tsum("#KB977203"),
+        &[
+            TableOps {
+                name: "PatchPackage".into(),
+                columns: vec![col("PatchId", "s38", true), col("Media_", "i2", false)],
+                create: true,
+                ops: vec![Op::Insert(vec![patch_code.into(), 2.into()])],
+            },
+            TableOps {
+                name: "Media".into(),
+                columns: std_columns("Media"),
+                create: false,
+                ops: vec![Op::Insert(vec![
+                    2.into(),
+                    10000.into(),
+                    Cell::Null,
+                    format!("#{cab_name}").into(),
+                    Cell::Null,
+                    "PATCHMediaSrcProp".into(),
+                ])],
+            },
+            TableOps {
+                name: "File".into(),
+                columns: file_cols,
+                create: false,
+                ops: vec![Op::Update(vec![key.into()], vec![(6, Cell::Int(0x1000)), (7, Cell::Int(10000))])],
+            },
+            TableOps {
+                name: "Property".into(),
+                columns: std_columns("Property"),
+                create: false,
+                ops: vec![
+                    Op::Insert(vec![
+                        "PATCHNEWPACKAGECODE".into(),
+                        format!("{{F1E2D3C4-0977-4203-8000-00000000000{sp}}}").into(),
+                    ]),
+                    Op::Insert(vec![
+                        "PATCHNEWSUMMARYSUBJECT".into(),
+                        format!("Configuration Manager Client with KB977203 (SP{sp})").into(),
+                    ]),
+                    Op::Insert(vec![
+                        "PATCHNEWSUMMARYCOMMENTS".into(),
+                        "Hotfix KB977203: certificate friendly names with embedded NUL".into(),
+                    ]),
+                ],
+            },
+        ],
+    );
+    let mut root = BTreeMap::new();
+    let s = |n: &str, key: bool, nullable: bool| hotfixkit::msi::ColInfo {
+        name: n.into(),
+        kind: hotfixkit::msi::ColKind::Str(72),
+        nullable,
+        localizable: false,
+        key,
+    };
+    root.insert(
+        "MsiPatchMetadata".to_string(),
+        hotfixkit::msi::TableData {
+            name: "MsiPatchMetadata".into(),
+            columns: vec![s("Company", true, true), s("Property", true, false), s("Value", false, false)],
+            rows: [
+                ("Classification", "Hotfix"),
+                ("DisplayName", "Hotfix for Configuration Manager 2007 (KB977203)"),
+                ("ManufacturerName", "Microsoft Corporation"),
+                ("MoreInfoURL", "KB977203"),
+                ("AllowRemoval", "1"),
+            ]
+            .iter()
+            .map(|(p, v)| {
+                vec![
+                    hotfixkit::msi::Val::Null,
+                    hotfixkit::msi::Val::Str((*p).into()),
+                    hotfixkit::msi::Val::Str((*v).into()),
+                ]
+            })
+            .collect(),
+        },
+    );
+    root.insert(
+        "MsiPatchSequence".to_string(),
+        hotfixkit::msi::TableData {
+            name: "MsiPatchSequence".into(),
+            columns: vec![
+                s("PatchFamily", true, false),
+                s("ProductCode", true, true),
+                s("Sequence", false, false),
+                hotfixkit::msi::ColInfo {
+                    name: "Attributes".into(),
+                    kind: hotfixkit::msi::ColKind::Int32,
+                    nullable: true,
+                    localizable: false,
+                    key: false,
+                },
+            ],
+            rows: vec![vec![
+                hotfixkit::msi::Val::Str("KB977203".into()),
+                hotfixkit::msi::Val::Null,
+                hotfixkit::msi::Val::Str(version.into()),
+                hotfixkit::msi::Val::Int(0),
+            ]],
+        },
+    );
+    let spec = PatchSpec {
+        summary: vec![
+            (1, Prop::I2(1252)),
+            (2, Prop::Str("Patch".into())),
+            (3, Prop::Str(format!("SCCM2007AC-SP{sp}-KB977203-x86"))),
+            (4, Prop::Str("Microsoft Corporation (hotfixkit fixture)".into())),
+            (7, Prop::Str(CLIENT_PRODUCT.into())),
+            (8, Prop::Str(":KB977203;:#KB977203".into())),
+            (9, Prop::Str(patch_code.into())),
+            (15, Prop::I4(4)),
+            (18, Prop::Str("hotfixkit xtask".into())),
+        ],
+        root_tables: hotfixkit::msi::write::encode_tables(&root, 1252)?,
+        streams: vec![(cab_name, cab)],
+        transforms: vec![("KB977203".into(), x), ("#KB977203".into(), hx)],
+        size: Some(size),
+    };
+    Ok(write_patch(&spec)?)
+}
+
+/// Where each documented file goes in the hotfix's administrative image.
+fn folder(f: &FileEntry) -> &'static str {
+    let n = f.name.to_lowercase();
+    if n.ends_with(".msp") || n.starts_with("ccmsetup") {
+        return "CLIENT_I386";
+    }
+    match f.platform {
+        Platform::X64 => "BIN_X64",
+        Platform::Ia64 => "BIN_IA64",
+        _ => "BIN_I386",
+    }
+}
+
+/// The hotfix MSI of service pack `sp`.
+pub fn hotfix_msi(sp: u32, m: &Manifest) -> Result<Vec<u8>> {
+    let mut files = Vec::new();
+    for (i, f) in m.files.iter().enumerate() {
+        let size = f.size as usize;
+        let lower = f.name.to_lowercase();
+        let data = if let (Some(v), true) = (&f.version, f.platform != Platform::None) {
+            pe(&f.name, f.platform, v, size)?
+        } else if lower.ends_with(".msp") {
+            let code = format!("{{B4E6C0F2-0977-4203-9000-00000000000{sp}}}");
+            let v = m
+                .files
+                .iter()
+                .find(|x| x.name.eq_ignore_ascii_case("ccmcertfix.exe"))
+                .and_then(|x| x.version.clone())
+                .unwrap_or_default();
+            client_msp(sp, &v, f.size, &code)?
+        } else if lower.ends_with(".msi") {
+            sized_msi(&f.name, &format!("{{C0DE0000-0977-4203-A000-{:04}{:08}}}", sp, i), f.size)?
+        } else if lower.ends_with(".cab") {
+            sized_cab(f.size, dt(f))?
+        } else {
+            payload(&f.name, size)
+        };
+        anyhow::ensure!(data.len() == size, "{}: made {} bytes, documented {}", f.name, data.len(), size);
+        let key = format!("{}.{}", lower, f.platform.as_str());
+        files.push(PackageFile {
+            key,
+            component: format!("C_{}", folder(f)),
+            file_name: f.name.clone(),
+            data,
+            datetime: dt(f),
+            attributes: 0,
+            version: f.version.clone(),
+            language: f.version.as_ref().map(|_| "1033".to_string()),
+            sequence: i as i32 + 1,
+        });
+    }
+    let cab = write_cab(
+        &[files.iter().map(|f| CabInput { name: f.key.clone(), data: f.data.clone(), datetime: f.datetime }).collect()],
+        CabCompression::MsZip,
+    )?;
+    let d = |k: &str, p: &str, dd: &str| (k.to_string(), Some(p.to_string()), dd.to_string());
+    let version = if sp == 1 { "4.00.6221.1193" } else { "4.00.6487.2111" };
+    let spec = PackageSpec {
+        summary: summary(
+            &format!("ConfigMgr 2007 SP{sp} Hotfix (KB977203)"),
+            &format!("{{D1A0C0DE-0977-4203-B000-00000000000{sp}}}"),
+            2,
+        ),
+        properties: vec![
+            ("Manufacturer".into(), "Microsoft Corporation".into()),
+            ("ProductCode".into(), format!("{{E0977203-0000-4000-8000-00000000000{sp}}}")),
+            ("ProductLanguage".into(), "1033".into()),
+            ("ProductName".into(), format!("ConfigMgr 2007 SP{sp} Hotfix (KB977203)")),
+            ("ProductVersion".into(), version.into()),
+        ],
+        directories: vec![
+            ("TARGETDIR".into(), None, "SourceDir".into()),
+            d("HOTFIXDIR", "TARGETDIR", "KB977203"),
+            d("BIN", "HOTFIXDIR", "bin"),
+            d("BIN_I386", "BIN", "i386"),
+            d("BIN_X64", "BIN", "x64"),
+            d("BIN_IA64", "BIN", "ia64"),
+            d("CLIENT", "HOTFIXDIR", "CLIENT|Client"),
+            d("CLIENT_I386", "CLIENT", "i386"),
+        ],
+        components: ["BIN_I386", "BIN_X64", "BIN_IA64", "CLIENT_I386"]
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (format!("C_{f}"), format!("{{F0977203-0000-4000-8000-0000000000{sp}{i}}}"), f.to_string()))
+            .collect(),
+        files,
+        media: vec![(1, m.files.len() as i32, "#kb977203.cab".into())],
+        streams: vec![("kb977203.cab".into(), cab)],
+    };
+    Ok(write_database(&spec.database())?)
+}
+
+/// Every KB977203 fixture: relative path -> bytes.
+pub fn all(root: &std::path::Path, out: &mut BTreeMap<String, Vec<u8>>) -> Result<()> {
+    for sp in [1u32, 2] {
+        let p = root.join(format!("manifests/kb977203-sp{sp}.yaml"));
+        let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+        let m: Manifest = yaml_serde::from_str(&text)?;
+        out.insert(format!("kb977203/sp{sp}/SCCM2007-SP{sp}-KB977203-ENU.msi"), hotfix_msi(sp, &m)?);
+    }
+    out.insert("kb977203/client/client.msi".into(), client_msi()?);
+    Ok(())
+}
