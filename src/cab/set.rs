@@ -494,6 +494,11 @@ impl CabSet {
     }
 }
 
+/// Folders with less data than this are decoded on the calling thread.
+const PIPELINE_MIN: u64 = 4 << 20;
+/// Decoded blocks in flight between the decoding and the writing thread (32 KiB each).
+const PIPELINE_DEPTH: usize = 16;
+
 /// One destination for a file's bytes.
 pub trait EntrySink {
     /// More bytes, in order.
@@ -535,50 +540,75 @@ pub fn extract_folder(set: &CabSet, index: usize, targets: Vec<Target<'_>>) -> V
     let mut active: Vec<usize> = Vec::new();
     let mut remaining = order.len();
     let mut end_pos = 0u64;
-    let outcome = if remaining == 0 {
-        Ok(())
-    } else {
-        set.decode_folder(index, &mut |pos, data| {
-            let chunk_end = pos + data.len() as u64;
-            end_pos = chunk_end;
-            while next < order.len() {
-                let i = order[next];
-                match &targets[i] {
-                    Some(t) if t.start < chunk_end => {
-                        active.push(i);
-                        next += 1;
-                    }
-                    _ => break,
+    let total: u64 = order.iter().filter_map(|&i| targets[i].as_ref().map(|t| t.len)).sum();
+    let nothing_to_do = remaining == 0;
+    let mut consume = |pos: u64, data: &[u8]| -> Result<bool> {
+        let chunk_end = pos + data.len() as u64;
+        end_pos = chunk_end;
+        while next < order.len() {
+            let i = order[next];
+            match &targets[i] {
+                Some(t) if t.start < chunk_end => {
+                    active.push(i);
+                    next += 1;
                 }
+                _ => break,
             }
-            let mut k = 0;
-            while k < active.len() {
-                let i = active[k];
-                let mut done = false;
-                if let Some(t) = targets[i].as_mut() {
-                    let s = t.start.max(pos);
-                    let e = (t.start + t.len).min(chunk_end);
-                    if s < e {
-                        let slice = &data[(s - pos) as usize..(e - pos) as usize];
-                        if let Err(err) = t.sink.write(slice) {
-                            results[i] = Some(Err(err));
-                            done = true;
-                        }
-                    }
-                    if !done && t.start + t.len <= chunk_end {
-                        results[i] = Some(t.sink.finish());
+        }
+        let mut k = 0;
+        while k < active.len() {
+            let i = active[k];
+            let mut done = false;
+            if let Some(t) = targets[i].as_mut() {
+                let s = t.start.max(pos);
+                let e = (t.start + t.len).min(chunk_end);
+                if s < e {
+                    let slice = &data[(s - pos) as usize..(e - pos) as usize];
+                    if let Err(err) = t.sink.write(slice) {
+                        results[i] = Some(Err(err));
                         done = true;
                     }
                 }
-                if done {
-                    targets[i] = None;
-                    active.swap_remove(k);
-                    remaining -= 1;
-                } else {
-                    k += 1;
+                if !done && t.start + t.len <= chunk_end {
+                    results[i] = Some(t.sink.finish());
+                    done = true;
                 }
             }
-            Ok(remaining > 0)
+            if done {
+                targets[i] = None;
+                active.swap_remove(k);
+                remaining -= 1;
+            } else {
+                k += 1;
+            }
+        }
+        Ok(remaining > 0)
+    };
+    let outcome = if nothing_to_do {
+        Ok(())
+    } else if total < PIPELINE_MIN {
+        set.decode_folder(index, &mut consume)
+    } else {
+        // Decode on a second thread while this one hashes and writes: the two halves of
+        // the work overlap, and memory stays bounded by the channel's depth.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(u64, Vec<u8>)>(PIPELINE_DEPTH);
+        std::thread::scope(|scope| {
+            let decoder = scope
+                .spawn(move || set.decode_folder(index, &mut |pos, data| Ok(tx.send((pos, data.to_vec())).is_ok())));
+            let mut result = Ok(());
+            for (pos, data) in rx.iter() {
+                match consume(pos, &data) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            drop(rx);
+            let decoded = decoder.join().unwrap_or_else(|_| Err(Error::format("decoder thread failed")));
+            result.and(decoded)
         })
     };
     for (i, t) in targets.iter().enumerate() {

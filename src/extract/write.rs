@@ -123,7 +123,7 @@ impl Target {
             .open(&tmp)
             .io_ctx(format_args!("creating {}", tmp.display()))?;
         Ok(AtomicFile {
-            file: Some(std::io::BufWriter::with_capacity(1 << 18, file)),
+            file: Some(std::io::BufWriter::with_capacity(1 << 16, file)),
             tmp,
             final_path,
             rel: components.join("/"),

@@ -18,7 +18,13 @@ pub struct Padded {
     len: u64,
     pos: u64,
     fill: u8,
+    /// Read-ahead: the `cfb` crate reads one 512-byte sector at a time with a seek before
+    /// each; serving those from a buffer saves two system calls per sector.
+    buf: Vec<u8>,
+    buf_start: u64,
 }
+
+const READ_AHEAD: usize = 256 * 1024;
 
 impl Read for Padded {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -31,8 +37,35 @@ impl Read for Padded {
             self.pos += n as u64;
             return Ok(n);
         }
-        let max = (self.real_len - self.pos).min(buf.len() as u64) as usize;
-        let n = self.inner.read(&mut buf[..max])?;
+        let in_buf = self.pos >= self.buf_start && self.pos < self.buf_start + self.buf.len() as u64;
+        if !in_buf {
+            if buf.len() >= READ_AHEAD {
+                // Large reads bypass the buffer.
+                self.inner.seek(SeekFrom::Start(self.pos))?;
+                let max = (self.real_len - self.pos).min(buf.len() as u64) as usize;
+                let n = self.inner.read(&mut buf[..max])?;
+                self.pos += n as u64;
+                return Ok(n);
+            }
+            self.inner.seek(SeekFrom::Start(self.pos))?;
+            let want = (self.real_len - self.pos).min(READ_AHEAD as u64) as usize;
+            self.buf.resize(want, 0);
+            let mut got = 0;
+            while got < want {
+                match self.inner.read(&mut self.buf[got..])? {
+                    0 => break,
+                    k => got += k,
+                }
+            }
+            self.buf.truncate(got);
+            self.buf_start = self.pos;
+            if got == 0 {
+                return Ok(0);
+            }
+        }
+        let off = (self.pos - self.buf_start) as usize;
+        let n = (self.buf.len() - off).min(buf.len());
+        buf[..n].copy_from_slice(&self.buf[off..off + n]);
         self.pos += n as u64;
         Ok(n)
     }
@@ -49,9 +82,6 @@ impl Seek for Padded {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "seek before start"));
         }
         self.pos = new as u64;
-        if self.pos < self.real_len {
-            self.inner.seek(SeekFrom::Start(self.pos))?;
-        }
         Ok(self.pos)
     }
 }
@@ -98,7 +128,7 @@ pub fn open_padded_with(path: &Path, fill: u8) -> Result<(Padded, Option<Truncat
         }
     }
     f.seek(SeekFrom::Start(0)).io_ctx("rewinding package").map_err(|e| e.with_path(path))?;
-    Ok((Padded { inner: f, real_len, len, pos: 0, fill }, trunc))
+    Ok((Padded { inner: f, real_len, len, pos: 0, fill, buf: Vec::new(), buf_start: 0 }, trunc))
 }
 
 /// Open a compound file (lenient on truncation).

@@ -1,5 +1,6 @@
 //! Project tasks: `cargo xtask fixtures [--check]`, `man`, `completions`.
 
+mod bench;
 mod fixtures;
 mod kb977203;
 
@@ -41,6 +42,16 @@ fn main() -> Result<()> {
             println!("completions in {}", out.display());
             Ok(())
         }
+        "bench" => {
+            let quick = args.iter().any(|a| a == "--quick");
+            let rounds = args
+                .iter()
+                .position(|a| a == "--rounds")
+                .and_then(|i| args.get(i + 1))
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(if quick { 3 } else { 5 });
+            bench::run(&root(), quick, rounds)
+        }
         "schema" => {
             let schema = schemars::schema_for!(hotfixkit::manifest::Manifest);
             let p = root().join("manifests/manifest.schema.json");
@@ -62,7 +73,7 @@ fn main() -> Result<()> {
             pe_crosscheck(&dir)
         }
         _ => {
-            bail!("usage: cargo xtask fixtures [--check] | schema [--check] | man | completions | pe-crosscheck [DIR]")
+            bail!("usage: cargo xtask fixtures [--check] | schema [--check] | man | completions | pe-crosscheck [DIR] | bench [--quick] [--rounds N]")
         }
     }
 }
