@@ -364,14 +364,20 @@ pub fn verify(
 ) -> VerifyReport {
     let mut used = vec![false; observed.len()];
     let mut matched: Vec<Option<usize>> = vec![None; manifest.files.len()];
+    let mut by_name: std::collections::HashMap<String, Vec<usize>> = std::collections::HashMap::new();
+    for (i, o) in observed.iter().enumerate() {
+        by_name.entry(o.name().to_lowercase()).or_default().push(i);
+    }
     let candidates = |row: &FileEntry| -> Vec<usize> {
-        observed
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| o.name().eq_ignore_ascii_case(&row.name))
-            .filter(|(_, o)| row.destination.as_ref().is_none_or(|d| o.dir().eq_ignore_ascii_case(d.trim_matches('/'))))
-            .map(|(i, _)| i)
-            .collect()
+        by_name
+            .get(&row.name.to_lowercase())
+            .map(|v| {
+                v.iter()
+                    .copied()
+                    .filter(|&i| row.destination.as_ref().is_none_or(|d| observed[i].dir().eq_ignore_ascii_case(d.trim_matches('/'))))
+                    .collect()
+            })
+            .unwrap_or_default()
     };
     // Rows sharing a name (one per platform) are told apart by PE machine. Pass 0 pairs a
     // row with a file of the same name, platform and size; pass 1 with the same name and
