@@ -18,6 +18,12 @@ pub struct Target {
     claimed: Mutex<HashMap<String, String>>,
     overwrite: bool,
     counter: AtomicU64,
+    /// Directories (relative components joined by `/`) verified or created this run, and
+    /// whether this run created them empty (then nothing else can be in them).
+    dirs: Mutex<HashMap<String, bool>>,
+    /// The target was empty when this run began.
+    fresh: bool,
+    pid: u32,
 }
 
 /// What was written.
@@ -40,11 +46,17 @@ impl Target {
         if !meta.is_dir() {
             return Err(Error::new(ErrorKind::UnsafePath, "target is not a directory").with_path(root));
         }
+        let fresh = fs::read_dir(root).map(|mut d| d.next().is_none()).unwrap_or(false);
+        let mut dirs = HashMap::new();
+        dirs.insert(String::new(), fresh);
         Ok(Target {
             root: root.to_path_buf(),
             claimed: Mutex::new(HashMap::new()),
             overwrite,
             counter: AtomicU64::new(0),
+            dirs: Mutex::new(dirs),
+            fresh,
+            pid: std::process::id(),
         })
     }
 
@@ -71,10 +83,25 @@ impl Target {
 
     /// Create the directories of `components` (all of them) under the root, refusing links.
     pub fn make_dirs(&self, components: &[String]) -> Result<PathBuf> {
+        let key = components.join("/");
+        if self.dirs.lock().map(|d| d.contains_key(&key)).unwrap_or(false) {
+            let mut p = self.root.clone();
+            p.extend(components);
+            return Ok(p);
+        }
         let mut p = self.root.clone();
+        let mut rel = String::new();
         for c in components {
             super::path::check_component(c)?;
             p.push(c);
+            if !rel.is_empty() {
+                rel.push('/');
+            }
+            rel.push_str(c);
+            if self.dirs.lock().map(|d| d.contains_key(&rel)).unwrap_or(false) {
+                continue;
+            }
+            let mut created = false;
             match fs::symlink_metadata(&p) {
                 Ok(m) if m.is_dir() => {}
                 Ok(m) if m.file_type().is_symlink() => {
@@ -87,13 +114,22 @@ impl Target {
                     return Err(Error::new(ErrorKind::Exists, format!("{} exists and is not a directory", p.display())))
                 }
                 Err(_) => match fs::create_dir(&p) {
-                    Ok(()) => {}
+                    Ok(()) => created = true,
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && p.is_dir() => {}
                     Err(e) => return Err(Error::io(&e, format_args!("creating {}", p.display()))),
                 },
             }
+            if let Ok(mut d) = self.dirs.lock() {
+                d.insert(rel.clone(), created);
+            }
         }
         Ok(p)
+    }
+
+    /// Whether `dir` (relative) was created empty by this run (or is the target that was
+    /// empty when the run began): a file claimed in it cannot already exist.
+    fn fresh_dir(&self, rel: &str) -> bool {
+        self.dirs.lock().ok().and_then(|d| d.get(rel).copied()).unwrap_or(false) && (rel.is_empty() == self.fresh || !rel.is_empty())
     }
 
     /// Start writing the file at relative `components`, with the expected size.
@@ -103,7 +139,8 @@ impl Target {
         super::path::check_component(name)?;
         let dir = self.make_dirs(dirs)?;
         let final_path = dir.join(name);
-        match fs::symlink_metadata(&final_path) {
+        let known_absent = self.fresh_dir(&dirs.join("/"));
+        match if known_absent { Err(std::io::Error::from(std::io::ErrorKind::NotFound)) } else { fs::symlink_metadata(&final_path) } {
             Ok(m) if m.is_dir() => {
                 return Err(Error::new(ErrorKind::Exists, format!("{} is a directory", final_path.display())))
             }
@@ -116,7 +153,7 @@ impl Target {
             _ => {}
         }
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let tmp = dir.join(format!(".hotfixkit-{}-{n}.part", std::process::id()));
+        let tmp = dir.join(format!(".hotfixkit-{}-{n}.part", self.pid));
         let file = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
