@@ -190,6 +190,15 @@ pub enum Command {
         /// Apply transforms and patches even when their validation fails.
         #[arg(long)]
         force_apply: bool,
+        /// Refuse to write more than this many bytes in all (default 64 GiB).
+        #[arg(long)]
+        max_output_bytes: Option<u64>,
+        /// Refuse to write more than this many files (default 1,000,000).
+        #[arg(long)]
+        max_entries: Option<usize>,
+        /// Refuse any single file larger than this (default 8 GiB).
+        #[arg(long)]
+        max_entry_bytes: Option<u64>,
     },
     /// Verify files against a manifest: a tree, a package (streamed in place) or a file.
     Verify {
@@ -312,10 +321,35 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Command::Tables { package, tables, format, output, transforms, patches, force_apply } => {
             cmd_tables(cli, package, tables, *format, output.as_deref(), transforms, patches, *force_apply)
         }
-        Command::Extract { package, targetdir, files, dry_run, force, patches, transforms, force_apply } => {
+        Command::Extract {
+            package,
+            targetdir,
+            files,
+            dry_run,
+            force,
+            patches,
+            transforms,
+            force_apply,
+            max_output_bytes,
+            max_entries,
+            max_entry_bytes,
+        } => {
             let package = PathBuf::from(package.join(" "));
-            let opts =
-                ExtractOpts { files, dry_run: *dry_run, force: *force, patches, transforms, force_apply: *force_apply };
+            let d = extract::Limits::default();
+            let limits = extract::Limits {
+                max_output: max_output_bytes.unwrap_or(d.max_output),
+                max_entries: max_entries.unwrap_or(d.max_entries),
+                max_entry: max_entry_bytes.unwrap_or(d.max_entry),
+            };
+            let opts = ExtractOpts {
+                files,
+                dry_run: *dry_run,
+                force: *force,
+                patches,
+                transforms,
+                force_apply: *force_apply,
+                limits,
+            };
             cmd_extract(cli, &package, targetdir, &opts)
         }
         Command::Msiexec { args } => cmd_msiexec(cli, args),
@@ -536,6 +570,7 @@ pub struct ExtractOpts<'a> {
     patches: &'a [PathBuf],
     transforms: &'a [PathBuf],
     force_apply: bool,
+    limits: extract::Limits,
 }
 
 fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, o: &ExtractOpts<'_>) -> anyhow::Result<i32> {
@@ -573,6 +608,7 @@ fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, o: &ExtractOpts<'_>)
         _ => bail!("{}: not a cabinet or Windows Installer package", package.display()),
     };
     extract::filter_entries(&mut job.plan, files)?;
+    extract::check_limits(&job.plan, &o.limits).map_err(|e| e.with_path(package))?;
     if !files.is_empty() {
         job.plan.admin_package = None;
     }
@@ -718,6 +754,7 @@ fn cmd_msiexec(cli: &Cli, args: &[String]) -> anyhow::Result<i32> {
         patches: &patches,
         transforms: &[],
         force_apply: false,
+        limits: extract::Limits::default(),
     };
     cmd_extract(cli, &package, &targetdir, &opts)
 }

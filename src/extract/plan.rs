@@ -630,3 +630,54 @@ pub fn plan_stream_cabinets(db: &Database) -> Result<Job> {
         sets,
     })
 }
+
+/// Resource limits for an extraction, checked on the plan before anything is written
+/// (sizes come from the headers; every file is also cut to exactly its declared size
+/// while writing, so the plan's total bounds the output).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most bytes written in all.
+    pub max_output: u64,
+    /// Most files written.
+    pub max_entries: usize,
+    /// Largest single file.
+    pub max_entry: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_output: 64 << 30, max_entries: 1_000_000, max_entry: 8 << 30 }
+    }
+}
+
+/// Refuse a plan that exceeds `limits`, naming the first entry over a limit.
+pub fn check_limits(plan: &Plan, limits: &Limits) -> Result<()> {
+    let writable: Vec<&PlanEntry> =
+        plan.entries.iter().filter(|e| !matches!(e.source, Source::Unavailable { .. })).collect();
+    if writable.len() > limits.max_entries {
+        return Err(Error::new(
+            ErrorKind::Limit,
+            format!("{} files exceed the limit of {} (--max-entries)", writable.len(), limits.max_entries),
+        ));
+    }
+    let mut total = 0u64;
+    for e in writable {
+        if e.size > limits.max_entry {
+            return Err(Error::new(
+                ErrorKind::Limit,
+                format!(
+                    "{} declares {} bytes, over the per-file limit of {} (--max-entry-bytes)",
+                    e.key, e.size, limits.max_entry
+                ),
+            ));
+        }
+        total = total.saturating_add(e.size);
+        if total > limits.max_output {
+            return Err(Error::new(
+                ErrorKind::Limit,
+                format!("output would exceed {} bytes at {} (--max-output-bytes)", limits.max_output, e.key),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -129,7 +129,8 @@ impl Target {
     /// Whether `dir` (relative) was created empty by this run (or is the target that was
     /// empty when the run began): a file claimed in it cannot already exist.
     fn fresh_dir(&self, rel: &str) -> bool {
-        self.dirs.lock().ok().and_then(|d| d.get(rel).copied()).unwrap_or(false) && (rel.is_empty() == self.fresh || !rel.is_empty())
+        self.dirs.lock().ok().and_then(|d| d.get(rel).copied()).unwrap_or(false)
+            && (rel.is_empty() == self.fresh || !rel.is_empty())
     }
 
     /// Start writing the file at relative `components`, with the expected size.
@@ -140,7 +141,11 @@ impl Target {
         let dir = self.make_dirs(dirs)?;
         let final_path = dir.join(name);
         let known_absent = self.fresh_dir(&dirs.join("/"));
-        match if known_absent { Err(std::io::Error::from(std::io::ErrorKind::NotFound)) } else { fs::symlink_metadata(&final_path) } {
+        match if known_absent {
+            Err(std::io::Error::from(std::io::ErrorKind::NotFound))
+        } else {
+            fs::symlink_metadata(&final_path)
+        } {
             Ok(m) if m.is_dir() => {
                 return Err(Error::new(ErrorKind::Exists, format!("{} is a directory", final_path.display())))
             }
@@ -154,11 +159,15 @@ impl Target {
         }
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let tmp = dir.join(format!(".hotfixkit-{}-{n}.part", self.pid));
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .io_ctx(format_args!("creating {}", tmp.display()))?;
+        let mut oo = fs::OpenOptions::new();
+        oo.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Never through a link, even one planted between the checks and the open.
+            oo.custom_flags(libc_o_nofollow());
+        }
+        let file = oo.open(&tmp).io_ctx(format_args!("creating {}", tmp.display()))?;
         Ok(AtomicFile {
             file: Some(std::io::BufWriter::with_capacity(1 << 16, file)),
             tmp,
@@ -225,4 +234,20 @@ pub fn hex(bytes: &[u8]) -> String {
         s.push(char::from(H[usize::from(b & 15)]));
     }
     s
+}
+
+#[cfg(unix)]
+fn libc_o_nofollow() -> i32 {
+    // O_NOFOLLOW: 0o400000 on Linux (x86, arm), 0x100 on the BSDs and macOS.
+    if cfg!(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "netbsd"
+    )) {
+        0x0100
+    } else {
+        0o400000
+    }
 }

@@ -374,7 +374,11 @@ pub fn verify(
             .map(|v| {
                 v.iter()
                     .copied()
-                    .filter(|&i| row.destination.as_ref().is_none_or(|d| observed[i].dir().eq_ignore_ascii_case(d.trim_matches('/'))))
+                    .filter(|&i| {
+                        row.destination
+                            .as_ref()
+                            .is_none_or(|d| observed[i].dir().eq_ignore_ascii_case(d.trim_matches('/')))
+                    })
                     .collect()
             })
             .unwrap_or_default()

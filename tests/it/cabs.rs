@@ -74,3 +74,62 @@ fn truncated_cabinet_is_a_clear_error() {
     assert!(e.contains("short.cab") && e.contains("truncated"), "{e}");
     assert_eq!(e.lines().count(), 1, "{e}");
 }
+
+#[test]
+fn output_limits_are_checked_at_their_edge_before_writing() {
+    let t = tempdir();
+    let cab = fixture("cab/two-folders.cab");
+    // 9,000 + 120 + 100,000 bytes, 3 files.
+    let total = 109_120u64;
+    let ok = |extra: &[&str], out: &str| {
+        let o = t.path().join(out);
+        let mut a: Vec<&std::ffi::OsStr> =
+            vec!["extract".as_ref(), cab.as_os_str(), "--targetdir".as_ref(), o.as_os_str()];
+        a.extend(extra.iter().map(std::ffi::OsStr::new));
+        (run_os(&a), o)
+    };
+    let at = total.to_string();
+    let below = (total - 1).to_string();
+    let (o, _) = ok(&["--max-output-bytes", &at, "--max-entries", "3", "--max-entry-bytes", "100000"], "a");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (o, dir) = ok(&["--max-output-bytes", &below], "b");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("output would exceed 109119 bytes"), "{}", stderr(&o));
+    assert!(!dir.exists(), "nothing may be written when a limit is exceeded");
+    let (o, _) = ok(&["--max-entries", "2"], "c");
+    assert!(stderr(&o).contains("3 files exceed the limit of 2"), "{}", stderr(&o));
+    let (o, _) = ok(&["--max-entry-bytes", "99999"], "d");
+    assert!(
+        stderr(&o).contains("bin\\tool.dat declares 100000 bytes, over the per-file limit of 99999"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_planted_symlink_in_the_target_is_never_followed() {
+    let t = tempdir();
+    let outside = t.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("sentinel"), b"keep").unwrap();
+    let target = t.path().join("target");
+    std::fs::create_dir_all(&target).unwrap();
+    // target/docs -> ../outside: the cabinet has docs\readme.txt and docs\notes.txt.
+    std::os::unix::fs::symlink("../outside", target.join("docs")).unwrap();
+    let o = run_os(&[
+        "extract".as_ref(),
+        fixture("cab/two-folders.cab").as_os_str(),
+        "--targetdir".as_ref(),
+        target.as_os_str(),
+        "--force".as_ref(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is a symbolic link; not followed"), "{}", stderr(&o));
+    let names: Vec<String> =
+        std::fs::read_dir(&outside).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["sentinel"]);
+    assert_eq!(std::fs::read(outside.join("sentinel")).unwrap(), b"keep");
+    // The file outside the link still extracts.
+    assert!(target.join("bin/tool.dat").is_file());
+}
