@@ -220,3 +220,60 @@ impl MsZip {
         Ok(())
     }
 }
+
+thread_local! {
+    static INFLATE: std::cell::RefCell<Option<flate2::Decompress>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Inflate one MSZIP block on its own. With `dict = None` the block is decoded as if no
+/// earlier output existed: a back-reference into the previous block then fails, and the
+/// caller retries with the dictionary. A block that decodes without one decodes to the
+/// same bytes with it, so independent blocks can be decoded in parallel.
+pub fn inflate_mszip(input: &[u8], out_len: usize, dict: Option<&[u8]>) -> Result<Vec<u8>> {
+    INFLATE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let inflate = slot.get_or_insert_with(|| flate2::Decompress::new(false));
+        let mut z = MsZip {
+            inflate: std::mem::replace(inflate, flate2::Decompress::new(false)),
+            history: dict.map(<[u8]>::to_vec).unwrap_or_default(),
+        };
+        let mut out = Vec::with_capacity(out_len);
+        let r = z.decode(input, out_len, &mut out);
+        *inflate = z.inflate;
+        r.map(|_| out)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deflate(data: &[u8], dict: Option<&[u8]>) -> Vec<u8> {
+        let mut c = flate2::Compress::new(flate2::Compression::best(), false);
+        if let Some(d) = dict {
+            c.set_dictionary(d).unwrap();
+        }
+        let mut out = Vec::with_capacity(data.len() + 64);
+        c.compress_vec(data, &mut out, flate2::FlushCompress::Finish).unwrap();
+        let mut block = b"CK".to_vec();
+        block.extend_from_slice(&out);
+        block
+    }
+
+    #[test]
+    fn a_block_that_needs_history_fails_alone_and_decodes_with_it() {
+        let first: Vec<u8> = (0..32768u32).map(|i| (i * 7 % 251) as u8).collect();
+        let second = first[1000..5000].to_vec();
+        let b1 = deflate(&first, None);
+        let b2 = deflate(&second, Some(&first));
+        assert_eq!(inflate_mszip(&b1, first.len(), None).unwrap(), first);
+        assert!(inflate_mszip(&b2, second.len(), None).is_err(), "needs the previous block");
+        assert_eq!(inflate_mszip(&b2, second.len(), Some(&first)).unwrap(), second);
+        // The stateful decoder agrees.
+        let mut d = Decoder::new(Compression::MsZip).unwrap();
+        let mut out = Vec::new();
+        d.decode(&b1, first.len(), &mut out).unwrap();
+        d.decode(&b2, second.len(), &mut out).unwrap();
+        assert_eq!(out, second);
+    }
+}

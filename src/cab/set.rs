@@ -427,6 +427,11 @@ impl CabSet {
         let mut pos: u64 = 0;
         let mut pending: Vec<u8> = Vec::new();
         let mut block_no = 0usize;
+        // MSZIP: blocks are batched and decoded in parallel, each first without the
+        // previous block's history; the few that need it are redone in order.
+        let batched = lf.compression == Compression::MsZip;
+        let mut batch: Batch = Vec::new();
+        let mut history: Vec<u8> = Vec::new();
         for (si, &(ci, fi)) in lf.segments.iter().enumerate() {
             let cab = &self.cabs[ci];
             let folder = &cab.header.folders[fi];
@@ -479,10 +484,18 @@ impl CabSet {
                     pending.extend_from_slice(&data);
                     &pending
                 };
+                if batched {
+                    batch.push((input.to_vec(), usize::from(cb_uncomp), at()));
+                    pending.clear();
+                    if batch.len() >= MSZIP_BATCH && !flush_batch(&mut batch, &mut pos, &mut history, sink)? {
+                        return Ok(());
+                    }
+                    continue;
+                }
                 decoder.decode(input, usize::from(cb_uncomp), &mut out).map_err(|e| e.context(at()))?;
                 pending.clear();
                 block_no += 1;
-                let keep_going = sink(pos, &out)?;
+                let keep_going = flush_sink(sink, pos, &out)?;
                 pos += out.len() as u64;
                 if !keep_going {
                     return Ok(());
@@ -490,9 +503,54 @@ impl CabSet {
             }
         }
         let _ = block_no;
+        if batched && !batch.is_empty() {
+            flush_batch(&mut batch, &mut pos, &mut history, sink)?;
+        }
         Ok(())
     }
 }
+
+type Batch = Vec<(Vec<u8>, usize, String)>;
+
+/// Decode a batch of MSZIP blocks (in parallel, then in order where history is needed)
+/// and hand them to `sink`; `false` when the sink wants no more.
+fn flush_batch(
+    batch: &mut Batch,
+    pos: &mut u64,
+    history: &mut Vec<u8>,
+    sink: &mut dyn FnMut(u64, &[u8]) -> Result<bool>,
+) -> Result<bool> {
+    use rayon::prelude::*;
+    let spec: Vec<Option<Vec<u8>>> =
+        batch.par_iter().map(|(inp, n, _)| super::decode::inflate_mszip(inp, *n, None).ok()).collect();
+    for ((inp, n, at), got) in batch.drain(..).zip(spec) {
+        let data = match got {
+            Some(d) => d,
+            None => super::decode::inflate_mszip(&inp, n, Some(history.as_slice())).map_err(|e| e.context(&at))?,
+        };
+        if data.len() >= super::decode::MAX_BLOCK {
+            history.clear();
+            history.extend_from_slice(&data[data.len() - super::decode::MAX_BLOCK..]);
+        } else {
+            history.extend_from_slice(&data);
+            let cut = history.len().saturating_sub(super::decode::MAX_BLOCK);
+            history.drain(..cut);
+        }
+        let keep = sink(*pos, &data)?;
+        *pos += data.len() as u64;
+        if !keep {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn flush_sink(sink: &mut dyn FnMut(u64, &[u8]) -> Result<bool>, pos: u64, data: &[u8]) -> Result<bool> {
+    sink(pos, data)
+}
+
+/// MSZIP blocks decoded together (32 KiB each).
+const MSZIP_BATCH: usize = 32;
 
 /// Folders with less data than this are decoded on the calling thread.
 const PIPELINE_MIN: u64 = 4 << 20;
