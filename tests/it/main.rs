@@ -6,6 +6,7 @@ mod cabs;
 mod cli;
 mod corpus;
 mod fuzz_replay;
+mod hostile;
 mod kb977203;
 mod msp;
 mod tidy;

@@ -76,6 +76,7 @@ fn cab_inputs(files: &[PackageFile]) -> Vec<CabInput> {
 pub fn all(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     let mut out = BTreeMap::new();
     crate::kb977203::all(root, &mut out)?;
+    crate::hostile::all(&mut out)?;
     admin_tree(&mut out)?;
     admin_external(&mut out)?;
     admin_spanned(&mut out)?;

@@ -2,6 +2,7 @@
 
 mod bench;
 mod fixtures;
+mod hostile;
 mod kb977203;
 
 use anyhow::{bail, Context, Result};
