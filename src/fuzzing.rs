@@ -121,6 +121,20 @@ pub fn manifest_yaml(data: &[u8]) {
     }
 }
 
+/// Parse and apply a PA19 patch (the first byte picks an old file size from the rest).
+pub fn pa19(data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    let split = usize::from(data[0]) * 4;
+    let rest = &data[1..];
+    let (old, patch) = rest.split_at(split.min(rest.len()));
+    let _ = crate::delta::pa19::parse(patch);
+    // The CRC check guards the decoder; decode raw LZX as well so it is fuzzed too.
+    let _ = crate::delta::pa19::apply(patch, Some(old));
+    let _ = crate::delta::lzx::decode(patch, old, patch.len().min(1 << 16), false);
+}
+
 /// Extract a cabinet to disk inside a fresh directory; a sentinel beside the target must
 /// be untouched and nothing may appear outside the target.
 pub fn extract_to_disk(data: &[u8]) {
@@ -154,7 +168,8 @@ pub fn extract_to_disk(data: &[u8]) {
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every target by name, for the replay test.
-pub const TARGETS: [Target; 10] = [
+pub const TARGETS: [Target; 11] = [
+    ("pa19", pa19),
     ("cab_header", cab_header),
     ("cab_extract", cab_extract),
     ("decoder", decoder),

@@ -103,6 +103,28 @@ pub enum CabMethod {
     Mszip,
 }
 
+/// `delta` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum DeltaCommand {
+    /// Show a PA19 patch's header: options, sizes, CRCs, old files and their ranges.
+    Info {
+        /// The patch.
+        patch: PathBuf,
+    },
+    /// Rebuild the new file from the old one.
+    Apply {
+        /// The old file (omit for a patch made without one).
+        #[arg(long)]
+        old: Option<PathBuf>,
+        /// The patch.
+        #[arg(long)]
+        patch: PathBuf,
+        /// The new file to write.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
+}
+
 /// `build` subcommands.
 #[derive(Subcommand, Debug)]
 pub enum BuildCommand {
@@ -264,6 +286,9 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Binary delta patches (PA19).
+    #[command(subcommand)]
+    Delta(DeltaCommand),
     /// Build a cabinet or a hotfix-style MSI from a folder.
     #[command(subcommand)]
     Build(BuildCommand),
@@ -373,6 +398,47 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
                 force: *force,
             };
             cmd_stage(cli, path, layout, out, &opts)
+        }
+        Command::Delta(DeltaCommand::Info { patch }) => {
+            let data = std::fs::read(patch).with_context(|| format!("reading {}", patch.display()))?;
+            let h = crate::delta::pa19::parse(&data).map_err(|e| e.with_path(patch))?;
+            if cli.json {
+                json_out(&h)?;
+            } else {
+                let mut s = format!(
+                    "{}: PA19, options 0x{:08x}, extra 0x{:08x}, new file {} bytes, CRC-32 0x{:08x}{}{}\n",
+                    patch.display(),
+                    h.options,
+                    h.extra_flags,
+                    h.new_size,
+                    h.new_crc32,
+                    if h.crc_ok { "" } else { ", PATCH CRC FAILS" },
+                    if h.complete { "" } else { ", header only" }
+                );
+                for (i, f) in h.old_files.iter().enumerate() {
+                    s.push_str(&format!(
+                        "  old file {i}: {} bytes, CRC-32 0x{:08x}, {} ignore and {} retain ranges, {} RVA map entries, {} bytes of LZX data\n",
+                        f.size,
+                        f.crc32,
+                        f.ignore.len(),
+                        f.retain.len(),
+                        f.rva_map,
+                        f.stream_size
+                    ));
+                }
+                out(&s);
+            }
+            Ok(0)
+        }
+        Command::Delta(DeltaCommand::Apply { old, patch, output }) => {
+            let p = std::fs::read(patch).with_context(|| format!("reading {}", patch.display()))?;
+            let o = match old {
+                Some(o) => Some(std::fs::read(o).with_context(|| format!("reading {}", o.display()))?),
+                None => None,
+            };
+            let new = crate::delta::pa19::apply(&p, o.as_deref()).map_err(|e| e.with_path(patch))?;
+            write_atomic(output, &new)?;
+            Ok(0)
         }
         Command::Build(BuildCommand::Cab { dir, output, compression }) => {
             let c = match compression {

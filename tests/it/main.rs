@@ -5,6 +5,7 @@ mod admin;
 mod cabs;
 mod cli;
 mod corpus;
+mod delta;
 mod fuzz_replay;
 mod hostile;
 mod kb977203;

@@ -1,0 +1,601 @@
+//! LZX with a reference buffer (the LZX DELTA variant PatchAPI uses): the old file sits
+//! in front of the output, matches may reach into it, chunks carry a 16-bit size prefix,
+//! and long matches have an extended length. Our own decoder: `lzxd` has no way to
+//! preset the window.
+
+use crate::error::{Error, Result};
+
+const CHUNK: usize = 32768;
+
+fn bad(m: &str) -> Error {
+    Error::format(format!("LZX delta stream: {m}"))
+}
+
+struct Bits<'a> {
+    d: &'a [u8],
+    pos: usize,
+    buf: u64,
+    n: u32,
+    over: usize,
+}
+
+impl<'a> Bits<'a> {
+    fn new(d: &'a [u8], pos: usize) -> Self {
+        Bits { d, pos, buf: 0, n: 0, over: 0 }
+    }
+    fn fill(&mut self) {
+        while self.n <= 48 {
+            let w = if self.pos + 1 < self.d.len() {
+                u16::from_le_bytes([self.d[self.pos], self.d[self.pos + 1]])
+            } else {
+                self.over += 1;
+                0
+            };
+            self.pos += 2;
+            self.buf |= u64::from(w) << (48 - self.n);
+            self.n += 16;
+        }
+    }
+    fn read(&mut self, k: u32) -> u32 {
+        if k == 0 {
+            return 0;
+        }
+        if self.n < k {
+            self.fill();
+        }
+        let v = (self.buf >> (64 - k)) as u32;
+        self.buf <<= k;
+        self.n -= k;
+        v
+    }
+    /// Byte offset where raw data of an uncompressed block starts (see the format notes:
+    /// the rest of the current 16-bit word, or one padding word when aligned, is skipped).
+    fn raw_start(&self) -> usize {
+        let consumed_bits = self.pos * 8 - self.n as usize;
+        (consumed_bits / 16 + 1) * 2
+    }
+}
+
+/// A canonical Huffman code.
+struct Tree {
+    lens: Vec<u8>,
+    count: [u16; 17],
+    sorted: Vec<u16>,
+}
+
+impl Tree {
+    fn new(n: usize) -> Tree {
+        Tree { lens: vec![0; n], count: [0; 17], sorted: Vec::new() }
+    }
+    fn build(&mut self) -> Result<()> {
+        self.count = [0; 17];
+        for &l in &self.lens {
+            if l > 16 {
+                return Err(bad("code length over 16"));
+            }
+            self.count[usize::from(l)] += 1;
+        }
+        self.count[0] = 0;
+        let mut left: i64 = 1;
+        for l in 1..=16 {
+            left = (left << 1) - i64::from(self.count[l]);
+            if left < 0 {
+                return Err(bad("over-subscribed Huffman code"));
+            }
+        }
+        let mut offs = [0u16; 18];
+        for l in 1..=16 {
+            offs[l + 1] = offs[l] + self.count[l];
+        }
+        self.sorted = vec![0; usize::from(offs[17])];
+        for (s, &l) in self.lens.iter().enumerate() {
+            if l > 0 {
+                let o = &mut offs[usize::from(l)];
+                self.sorted[usize::from(*o)] = s as u16;
+                *o += 1;
+            }
+        }
+        Ok(())
+    }
+    fn decode(&self, b: &mut Bits<'_>) -> Result<u16> {
+        let mut code: i32 = 0;
+        let mut first: i32 = 0;
+        let mut index: i32 = 0;
+        for l in 1..=16 {
+            code |= b.read(1) as i32;
+            let count = i32::from(self.count[l]);
+            if code - count < first {
+                return self
+                    .sorted
+                    .get((index + (code - first)) as usize)
+                    .copied()
+                    .ok_or_else(|| bad("bad Huffman code"));
+            }
+            index += count;
+            first += count;
+            first <<= 1;
+            code <<= 1;
+        }
+        Err(bad("invalid Huffman code"))
+    }
+}
+
+fn read_lengths(b: &mut Bits<'_>, lens: &mut [u8], from: usize, to: usize) -> Result<()> {
+    let mut pre = Tree::new(20);
+    for i in 0..20 {
+        pre.lens[i] = b.read(4) as u8;
+    }
+    pre.build()?;
+    let mut x = from;
+    while x < to {
+        let z = pre.decode(b)?;
+        match z {
+            0..=16 => {
+                lens[x] = ((u16::from(lens[x]) + 17 - z) % 17) as u8;
+                x += 1;
+            }
+            17 => {
+                let n = 4 + b.read(4) as usize;
+                for _ in 0..n.min(to - x) {
+                    lens[x] = 0;
+                    x += 1;
+                }
+            }
+            18 => {
+                let n = 20 + b.read(5) as usize;
+                for _ in 0..n.min(to - x) {
+                    lens[x] = 0;
+                    x += 1;
+                }
+            }
+            19 => {
+                let n = 4 + b.read(1) as usize;
+                let z2 = pre.decode(b)?;
+                if z2 > 16 {
+                    return Err(bad("bad pre-tree run"));
+                }
+                let v = ((u16::from(lens[x]) + 17 - z2) % 17) as u8;
+                for _ in 0..n.min(to - x) {
+                    lens[x] = v;
+                    x += 1;
+                }
+            }
+            _ => return Err(bad("bad pre-tree symbol")),
+        }
+    }
+    Ok(())
+}
+
+/// Position slots for a window covering `total` bytes, and the window size.
+pub fn slots_for(total: u64, large: bool) -> Result<(usize, u64)> {
+    let limit: u64 = if large { 32 << 20 } else { 8 << 20 };
+    let mut window: u64 = 1 << 17;
+    let mut slots = 34usize;
+    let mut step = 2usize;
+    while window < total {
+        if window >= limit {
+            return Err(Error::new(
+                crate::ErrorKind::Unsupported,
+                "old and new files exceed the LZX window (interleaved streams are not supported)",
+            ));
+        }
+        window <<= 1;
+        if window <= 1 << 19 {
+            slots += 2;
+        } else {
+            step *= 2;
+            slots += step;
+        }
+    }
+    Ok((slots, window))
+}
+
+fn position_tables(slots: usize) -> (Vec<u32>, Vec<u8>) {
+    let mut extra = Vec::with_capacity(slots);
+    let mut base = Vec::with_capacity(slots);
+    let mut b: u32 = 0;
+    for i in 0..slots {
+        let e = if i < 4 { 0 } else { ((i / 2) - 1).min(17) as u8 };
+        extra.push(e);
+        base.push(b);
+        b = b.wrapping_add(1 << e);
+    }
+    (base, extra)
+}
+
+/// Decode `stream` into `new_len` bytes, with `reference` (the prepared old file) in
+/// front of the output.
+pub fn decode(stream: &[u8], reference: &[u8], new_len: usize, large: bool) -> Result<Vec<u8>> {
+    let r = reference.len();
+    let total = (r as u64).div_ceil(CHUNK as u64) * CHUNK as u64 + new_len as u64;
+    let (slots, _) = slots_for(total, large)?;
+    let (pbase, pextra) = position_tables(slots);
+    let main_size = 256 + 8 * slots;
+    let mut buf = Vec::with_capacity(r + new_len);
+    buf.extend_from_slice(reference);
+    let mut main = Tree::new(main_size);
+    let mut length = Tree::new(249);
+    let mut aligned = Tree::new(8);
+    let (mut r0, mut r1, mut r2) = (1u32, 1u32, 1u32);
+    let mut e8: Option<i32> = None;
+    let mut header_read = false;
+    let mut block_type = 0u32;
+    let mut block_remaining = 0usize;
+    let mut cpos = 0usize; // position of the next chunk header in `stream`
+    let mut out_done = 0usize;
+    while out_done < new_len {
+        let size = stream
+            .get(cpos..cpos + 2)
+            .map(|s| usize::from(u16::from_le_bytes([s[0], s[1]])))
+            .ok_or_else(|| bad("chunk header missing"))?;
+        let start = cpos + 2;
+        let end =
+            start.checked_add(size).filter(|&e| e <= stream.len()).ok_or_else(|| bad("chunk runs past the end"))?;
+        let chunk = &stream[..end];
+        let mut b = Bits::new(chunk, start);
+        let chunk_target = ((out_done / CHUNK) + 1) * CHUNK;
+        let chunk_target = chunk_target.min(new_len);
+        if !header_read {
+            if b.read(1) == 1 {
+                let hi = b.read(16);
+                let lo = b.read(16);
+                e8 = Some(((hi << 16) | lo) as i32);
+            }
+            header_read = true;
+        }
+        cpos = end;
+        while out_done < chunk_target {
+            if block_remaining == 0 {
+                block_type = b.read(3);
+                let hi = b.read(16);
+                let lo = b.read(8);
+                block_remaining = ((hi << 8) | lo) as usize;
+                match block_type {
+                    2 => {
+                        for i in 0..8 {
+                            aligned.lens[i] = b.read(3) as u8;
+                        }
+                        aligned.build()?;
+                        read_lengths(&mut b, &mut main.lens, 0, 256)?;
+                        read_lengths(&mut b, &mut main.lens, 256, main_size)?;
+                        main.build()?;
+                        read_lengths(&mut b, &mut length.lens, 0, 249)?;
+                        length.build()?;
+                    }
+                    1 => {
+                        read_lengths(&mut b, &mut main.lens, 0, 256)?;
+                        read_lengths(&mut b, &mut main.lens, 256, main_size)?;
+                        main.build()?;
+                        read_lengths(&mut b, &mut length.lens, 0, 249)?;
+                        length.build()?;
+                    }
+                    3 => {
+                        let mut p = b.raw_start();
+                        let word = |p: &mut usize| -> Result<u32> {
+                            let s = chunk.get(*p..*p + 4).ok_or_else(|| bad("uncompressed block header truncated"))?;
+                            *p += 4;
+                            Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+                        };
+                        r0 = word(&mut p)?;
+                        r1 = word(&mut p)?;
+                        r2 = word(&mut p)?;
+                        // Raw bytes, possibly running into the following chunks.
+                        let mut left = block_remaining;
+                        let odd = left % 2 == 1;
+                        let mut data_end = end;
+                        let mut cur = p;
+                        loop {
+                            let room = ((buf.len() - r) / CHUNK + 1) * CHUNK - (buf.len() - r);
+                            let take = left.min(room).min(data_end.saturating_sub(cur));
+                            buf.extend_from_slice(&stream[cur..cur + take]);
+                            cur += take;
+                            left -= take;
+                            if left == 0 {
+                                break;
+                            }
+                            if cur >= data_end {
+                                // Next chunk.
+                                let s = stream
+                                    .get(data_end..data_end + 2)
+                                    .ok_or_else(|| bad("uncompressed block truncated"))?;
+                                let sz = usize::from(u16::from_le_bytes([s[0], s[1]]));
+                                cur = data_end + 2;
+                                data_end = cur + sz;
+                                if data_end > stream.len() {
+                                    return Err(bad("uncompressed block truncated"));
+                                }
+                                cpos = data_end;
+                            }
+                        }
+                        if odd {
+                            cur += 1;
+                        }
+                        out_done = buf.len() - r;
+                        block_remaining = 0;
+                        if out_done >= new_len {
+                            break;
+                        }
+                        // Continue with the bit reader after the raw bytes.
+                        let chunk_now = &stream[..data_end.max(cur)];
+                        let nb = Bits::new(chunk_now, cur);
+                        // Re-establish the chunk view for the rest of this chunk.
+                        return decode_rest(
+                            stream,
+                            reference,
+                            new_len,
+                            large,
+                            buf,
+                            State {
+                                main,
+                                length,
+                                aligned,
+                                r: [r0, r1, r2],
+                                e8,
+                                bits_pos: nb.pos,
+                                chunk_end: data_end,
+                                next_chunk: if cur >= data_end { data_end } else { cpos.max(data_end) },
+                            },
+                        );
+                    }
+                    _ => return Err(bad(&format!("block type {block_type}"))),
+                }
+            }
+            decode_symbols(
+                &mut b,
+                &mut buf,
+                r,
+                chunk_target,
+                &mut block_remaining,
+                block_type,
+                &main,
+                &length,
+                &aligned,
+                &mut r0,
+                &mut r1,
+                &mut r2,
+                &pbase,
+                &pextra,
+            )?;
+            out_done = buf.len() - r;
+            if b.over > 2 {
+                return Err(bad("data ends inside a chunk"));
+            }
+        }
+    }
+    finish(buf, r, new_len, e8)
+}
+
+/// Decoder state carried into [`decode_rest`] after an uncompressed block.
+struct State {
+    main: Tree,
+    length: Tree,
+    aligned: Tree,
+    r: [u32; 3],
+    e8: Option<i32>,
+    bits_pos: usize,
+    chunk_end: usize,
+    next_chunk: usize,
+}
+
+/// Continue decoding after an uncompressed block (the bit reader restarts at a byte).
+fn decode_rest(
+    stream: &[u8],
+    reference: &[u8],
+    new_len: usize,
+    large: bool,
+    mut buf: Vec<u8>,
+    st: State,
+) -> Result<Vec<u8>> {
+    let r = reference.len();
+    let total = (r as u64).div_ceil(CHUNK as u64) * CHUNK as u64 + new_len as u64;
+    let (slots, _) = slots_for(total, large)?;
+    let (pbase, pextra) = position_tables(slots);
+    let main_size = 256 + 8 * slots;
+    let State { mut main, mut length, mut aligned, r: [mut r0, mut r1, mut r2], e8, bits_pos, chunk_end, .. } = st;
+    let mut block_remaining = 0usize;
+    let mut block_type;
+    let mut end = chunk_end;
+    let mut first = true;
+    let mut cpos = chunk_end;
+    let _ = st.next_chunk;
+    let mut out_done = buf.len() - r;
+    while out_done < new_len {
+        let (mut b, chunk): (Bits<'_>, &[u8]) = if first {
+            first = false;
+            (Bits::new(&stream[..end], bits_pos), &stream[..end])
+        } else {
+            let size = stream
+                .get(cpos..cpos + 2)
+                .map(|s| usize::from(u16::from_le_bytes([s[0], s[1]])))
+                .ok_or_else(|| bad("chunk header missing"))?;
+            let start = cpos + 2;
+            end =
+                start.checked_add(size).filter(|&e| e <= stream.len()).ok_or_else(|| bad("chunk runs past the end"))?;
+            cpos = end;
+            (Bits::new(&stream[..end], start), &stream[..end])
+        };
+        let _ = chunk;
+        let chunk_target = (((out_done / CHUNK) + 1) * CHUNK).min(new_len);
+        while out_done < chunk_target {
+            if block_remaining == 0 {
+                block_type = b.read(3);
+                let hi = b.read(16);
+                let lo = b.read(8);
+                block_remaining = ((hi << 8) | lo) as usize;
+                match block_type {
+                    1 | 2 => {
+                        if block_type == 2 {
+                            for i in 0..8 {
+                                aligned.lens[i] = b.read(3) as u8;
+                            }
+                            aligned.build()?;
+                        }
+                        read_lengths(&mut b, &mut main.lens, 0, 256)?;
+                        read_lengths(&mut b, &mut main.lens, 256, main_size)?;
+                        main.build()?;
+                        read_lengths(&mut b, &mut length.lens, 0, 249)?;
+                        length.build()?;
+                    }
+                    _ => {
+                        return Err(Error::new(
+                            crate::ErrorKind::Unsupported,
+                            "an uncompressed LZX block after another is not supported",
+                        ))
+                    }
+                }
+                decode_symbols(
+                    &mut b,
+                    &mut buf,
+                    r,
+                    chunk_target,
+                    &mut block_remaining,
+                    block_type,
+                    &main,
+                    &length,
+                    &aligned,
+                    &mut r0,
+                    &mut r1,
+                    &mut r2,
+                    &pbase,
+                    &pextra,
+                )?;
+            } else {
+                return Err(bad("block state lost"));
+            }
+            out_done = buf.len() - r;
+        }
+    }
+    finish(buf, r, new_len, e8)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decode_symbols(
+    b: &mut Bits<'_>,
+    buf: &mut Vec<u8>,
+    r: usize,
+    chunk_target: usize,
+    block_remaining: &mut usize,
+    block_type: u32,
+    main: &Tree,
+    length: &Tree,
+    aligned: &Tree,
+    r0: &mut u32,
+    r1: &mut u32,
+    r2: &mut u32,
+    pbase: &[u32],
+    pextra: &[u8],
+) -> Result<()> {
+    while *block_remaining > 0 && buf.len() - r < chunk_target {
+        let s = main.decode(b)?;
+        if s < 256 {
+            buf.push(s as u8);
+            *block_remaining -= 1;
+            continue;
+        }
+        let s = usize::from(s - 256);
+        let mut len = s & 7;
+        if len == 7 {
+            len += usize::from(length.decode(b)?);
+        }
+        len += 2;
+        let slot = s >> 3;
+        let dist = match slot {
+            0 => *r0,
+            1 => {
+                std::mem::swap(r0, r1);
+                *r0
+            }
+            2 => {
+                std::mem::swap(r0, r2);
+                *r0
+            }
+            _ => {
+                let extra = u32::from(*pextra.get(slot).ok_or_else(|| bad("position slot out of range"))?);
+                let footer = if block_type == 2 && extra >= 3 {
+                    let v = b.read(extra - 3) << 3;
+                    v + u32::from(aligned.decode(b)?)
+                } else {
+                    b.read(extra)
+                };
+                let d = pbase[slot].wrapping_add(footer).wrapping_sub(2);
+                *r2 = *r1;
+                *r1 = *r0;
+                *r0 = d;
+                d
+            }
+        };
+        if len == 257 {
+            len = if b.read(1) == 0 {
+                b.read(8) as usize + 257
+            } else if b.read(1) == 0 {
+                b.read(10) as usize + 513
+            } else if b.read(1) == 0 {
+                b.read(12) as usize + 1537
+            } else {
+                b.read(15) as usize + 257
+            };
+        }
+        let dist = dist as usize;
+        if dist == 0 {
+            return Err(bad("zero match distance"));
+        }
+        let first = buf.len() as i64 - dist as i64;
+        for k in 0..len as i64 {
+            let src = first + k;
+            // Before the reference there are only zeros.
+            let v = if src < 0 { 0 } else { buf[src as usize] };
+            buf.push(v);
+        }
+        *block_remaining = block_remaining.saturating_sub(len);
+        if b.over > 2 {
+            return Err(bad("data ends inside a block"));
+        }
+    }
+    Ok(())
+}
+
+fn finish(mut buf: Vec<u8>, r: usize, new_len: usize, e8: Option<i32>) -> Result<Vec<u8>> {
+    if buf.len() < r + new_len {
+        return Err(bad("stream ends before the new file is complete"));
+    }
+    buf.truncate(r + new_len);
+    let mut out = buf.split_off(r);
+    if let Some(size) = e8 {
+        let n = out.len();
+        let mut chunk = 0usize;
+        while chunk < n {
+            let cend = (chunk + CHUNK).min(n);
+            let stop = cend.saturating_sub(10).min(n.saturating_sub(10)).min(1 << 30);
+            let mut i = chunk;
+            while i < stop {
+                if out[i] == 0xE8 {
+                    let v = i32::from_le_bytes([out[i + 1], out[i + 2], out[i + 3], out[i + 4]]);
+                    let pos = i as i32;
+                    if v >= -pos && v < size {
+                        let nv = if v >= 0 { v - pos } else { v + size };
+                        out[i + 1..i + 5].copy_from_slice(&nv.to_le_bytes());
+                    }
+                    i += 5;
+                } else {
+                    i += 1;
+                }
+            }
+            chunk = cend;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn window_slots_follow_the_table() {
+        assert_eq!(slots_for(100_000, false).unwrap().0, 34);
+        assert_eq!(slots_for(200_000, false).unwrap().0, 36);
+        assert_eq!(slots_for(1 << 19, false).unwrap().0, 38);
+        assert_eq!(slots_for((1 << 19) + 1, false).unwrap().0, 42);
+        assert_eq!(slots_for(3 << 20, false).unwrap().0, 66);
+        assert!(slots_for(9 << 20, false).is_err());
+    }
+}

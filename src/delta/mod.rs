@@ -1,0 +1,4 @@
+//! Binary delta patches: PA19 (PatchAPI), with our own LZX DELTA decoder.
+
+pub mod lzx;
+pub mod pa19;

@@ -1,0 +1,342 @@
+//! PA19 (PatchAPI) delta patches: header, old-file matching, LZX DELTA decoding, CRC checks.
+
+use super::lzx;
+use crate::error::{Error, ErrorKind, Result};
+
+/// Option bits.
+pub mod opt {
+    /// LZX with a large window (32 MB).
+    pub const USE_LZX_LARGE: u32 = 0x4;
+    /// No bound-import fix-up.
+    pub const NO_BINDFIX: u32 = 0x10000;
+    /// No lock-prefix fix-up.
+    pub const NO_LOCKFIX: u32 = 0x20000;
+    /// No rebase.
+    pub const NO_REBASE: u32 = 0x40000;
+    /// No PE checksum fix-up.
+    pub const NO_CHECKSUM: u32 = 0x200000;
+    /// No resource timestamp fix-up.
+    pub const NO_RESTIMEFIX: u32 = 0x400000;
+    /// A timestamp is present (the bit is named NO_TIMESTAMP, inverted on decode).
+    pub const TIMESTAMP: u32 = 0x800000;
+    /// Interleaved streams.
+    pub const INTERLEAVE_FILES: u32 = 0x40000000;
+    /// The extra-flags dword follows.
+    pub const EXTRA_FLAGS: u32 = 0x80000000;
+}
+
+/// A range of the old file ignored when matching.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Ignore {
+    /// Offset.
+    pub offset: u64,
+    /// Length.
+    pub length: u64,
+}
+
+/// A range copied from the old file into the new file unchanged.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Retain {
+    /// Offset in the old file.
+    pub old_offset: u64,
+    /// Offset in the new file.
+    pub new_offset: u64,
+    /// Length.
+    pub length: u64,
+}
+
+/// One old file a patch accepts.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OldFile {
+    /// Size.
+    pub size: u64,
+    /// CRC-32 after normalisation with ignore and retain ranges zeroed.
+    pub crc32: u32,
+    /// Ignore ranges.
+    pub ignore: Vec<Ignore>,
+    /// Retain ranges.
+    pub retain: Vec<Retain>,
+    /// RVA map (PE patch transforms) entries.
+    pub rva_map: usize,
+    /// Size of its LZX DELTA stream (0: the new file is the old file).
+    pub stream_size: u64,
+    /// Offset of that stream in the patch.
+    #[serde(skip)]
+    pub stream_offset: usize,
+}
+
+/// A parsed PA19 header.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Header {
+    /// Option flags.
+    pub options: u32,
+    /// Extra flags.
+    pub extra_flags: u32,
+    /// New file time (Unix seconds), when present.
+    pub new_file_time: Option<u32>,
+    /// New image base (PE), when present.
+    pub new_image_base: Option<u32>,
+    /// New image time (PE).
+    pub new_image_time: Option<u32>,
+    /// New resource time (PE).
+    pub new_res_time: Option<u32>,
+    /// New file size.
+    pub new_size: u64,
+    /// New file CRC-32 (retain ranges zeroed).
+    pub new_crc32: u32,
+    /// Old files.
+    pub old_files: Vec<OldFile>,
+    /// Whether the whole-patch CRC holds.
+    pub crc_ok: bool,
+    /// Whether every stream is present (a header-only patch lacks them).
+    pub complete: bool,
+}
+
+struct Rd<'a> {
+    b: &'a [u8],
+    p: usize,
+}
+
+impl Rd<'_> {
+    fn u8(&mut self) -> Result<u8> {
+        let v = *self.b.get(self.p).ok_or_else(|| Error::format("PA19 header truncated"))?;
+        self.p += 1;
+        Ok(v)
+    }
+    fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from(self.u8()?) | (u16::from(self.u8()?) << 8))
+    }
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from(self.u16()?) | (u32::from(self.u16()?) << 16))
+    }
+    fn uvli(&mut self) -> Result<u64> {
+        let mut v: u64 = 0;
+        for i in 0..9 {
+            let b = self.u8()?;
+            v |= u64::from(b & 0x7F) << (7 * i);
+            if b & 0x80 != 0 {
+                return Ok(v);
+            }
+        }
+        Err(Error::format("PA19 variable-length integer too long"))
+    }
+    fn svli(&mut self) -> Result<i64> {
+        let b = self.u8()?;
+        let neg = b & 0x40 != 0;
+        let mut v: i64 = i64::from(b & 0x3F);
+        if b & 0x80 == 0 {
+            let mut shift = 6;
+            loop {
+                let b = self.u8()?;
+                v |= i64::from(b & 0x7F) << shift;
+                shift += 7;
+                if b & 0x80 != 0 {
+                    break;
+                }
+                if shift > 62 {
+                    return Err(Error::format("PA19 variable-length integer too long"));
+                }
+            }
+        }
+        Ok(if neg { -v } else { v })
+    }
+}
+
+fn add(a: u64, d: i64) -> Result<u64> {
+    (a as i64)
+        .checked_add(d)
+        .filter(|v| *v >= 0)
+        .map(|v| v as u64)
+        .ok_or_else(|| Error::format("PA19 range out of bounds"))
+}
+
+/// Most bytes a new file may have.
+pub const MAX_NEW: u64 = 1 << 31;
+
+/// Parse a patch.
+pub fn parse(p: &[u8]) -> Result<Header> {
+    if p.len() < 8 || &p[..4] != b"PA19" {
+        return Err(Error::format("not a PA19 patch (no PA19 signature)"));
+    }
+    let crc_ok = crc32fast::hash(p) == 0xFFFF_FFFF;
+    let mut r = Rd { b: p, p: 4 };
+    let options = r.u32()?;
+    let extra_flags = if options & opt::EXTRA_FLAGS != 0 { r.u32()? } else { 0 };
+    let new_file_time = if options & opt::TIMESTAMP != 0 { Some(r.u32()?) } else { None };
+    let (mut new_image_base, mut new_image_time, mut new_res_time) = (None, None, None);
+    if options & opt::NO_REBASE == 0 {
+        new_image_base = Some(u32::from(r.u16()?) << 16);
+        let t = match new_file_time {
+            Some(ft) if ft != 0 => (i64::from(ft) - r.svli()?) as u32,
+            _ => r.u32()?,
+        };
+        new_image_time = Some(t);
+    }
+    if options & opt::NO_RESTIMEFIX == 0 {
+        let t = match new_image_time {
+            Some(it) if it != 0 => (i64::from(it) - r.svli()?) as u32,
+            _ => r.u32()?,
+        };
+        new_res_time = Some(t);
+    }
+    let new_size = r.uvli()?;
+    if new_size > MAX_NEW {
+        return Err(Error::new(ErrorKind::Limit, format!("PA19 new file of {new_size} bytes is over the 2 GiB limit")));
+    }
+    let new_crc32 = r.u32()?;
+    if extra_flags & 0x10000 != 0 {
+        r.u8()?;
+    }
+    let count = r.u8()?;
+    let mut old_files = Vec::new();
+    for _ in 0..count {
+        let size = add(new_size, r.svli()?)?;
+        let crc32 = r.u32()?;
+        let n = r.u8()?;
+        let mut ignore = Vec::new();
+        let mut prev = 0u64;
+        for _ in 0..n {
+            let offset = add(prev, r.svli()?)?;
+            let length = r.uvli()?;
+            prev = offset + length;
+            ignore.push(Ignore { offset, length });
+        }
+        let n = r.u8()?;
+        let mut retain = Vec::new();
+        let mut prev = 0u64;
+        for _ in 0..n {
+            let old_offset = add(prev, r.svli()?)?;
+            let new_offset = add(old_offset, r.svli()?)?;
+            let length = r.uvli()?;
+            prev = old_offset + length;
+            retain.push(Retain { old_offset, new_offset, length });
+        }
+        let rva_map = r.uvli()? as usize;
+        if rva_map > 1 << 20 {
+            return Err(Error::format("PA19 RVA map too large"));
+        }
+        for _ in 0..rva_map {
+            r.uvli()?;
+            r.svli()?;
+        }
+        if options & opt::INTERLEAVE_FILES != 0 {
+            return Err(Error::new(ErrorKind::Unsupported, "interleaved PA19 streams are not supported"));
+        }
+        let stream_size = r.uvli()?;
+        old_files.push(OldFile { size, crc32, ignore, retain, rva_map, stream_size, stream_offset: 0 });
+    }
+    let mut off = r.p;
+    let mut complete = true;
+    for f in &mut old_files {
+        f.stream_offset = off;
+        off = off.saturating_add(f.stream_size as usize);
+        if off + 4 > p.len() {
+            complete = false;
+        }
+    }
+    Ok(Header {
+        options,
+        extra_flags,
+        new_file_time,
+        new_image_base,
+        new_image_time,
+        new_res_time,
+        new_size,
+        new_crc32,
+        old_files,
+        crc_ok,
+        complete,
+    })
+}
+
+fn zero(data: &mut [u8], off: u64, len: u64) {
+    let s = (off as usize).min(data.len());
+    let e = (off.saturating_add(len) as usize).min(data.len());
+    data[s..e].fill(0);
+}
+
+/// Is `data` a 32-bit PE image that PE normalisation would apply to?
+fn is_pe32(data: &[u8]) -> bool {
+    if data.len() < 0x200 || &data[..2] != b"MZ" {
+        return false;
+    }
+    let off = u32::from_le_bytes([data[0x3c], data[0x3d], data[0x3e], data[0x3f]]) as usize;
+    data.get(off..off + 4) == Some(b"PE\0\0") && data.get(off + 24..off + 26) == Some(&[0x0B, 0x01])
+}
+
+/// Apply `patch` to `old` (`None` = no old file). Returns the new file.
+pub fn apply(patch: &[u8], old: Option<&[u8]>) -> Result<Vec<u8>> {
+    let h = parse(patch)?;
+    if !h.crc_ok {
+        return Err(Error::format("PA19 patch is corrupt (its CRC does not hold)"));
+    }
+    let old = old.unwrap_or(&[]);
+    let mut chosen = None;
+    for (i, f) in h.old_files.iter().enumerate() {
+        if f.size != old.len() as u64 {
+            continue;
+        }
+        let mut work = old.to_vec();
+        for ig in &f.ignore {
+            zero(&mut work, ig.offset, ig.length);
+        }
+        for rt in &f.retain {
+            zero(&mut work, rt.old_offset, rt.length);
+        }
+        if crc32fast::hash(&work) == f.crc32 {
+            chosen = Some((i, work));
+            break;
+        }
+    }
+    let Some((i, mut work)) = chosen else {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "wrong old file: it matches none of the files this patch was made from",
+        ));
+    };
+    let f = &h.old_files[i];
+    if is_pe32(old)
+        && (h.options & (opt::NO_REBASE | opt::NO_BINDFIX | opt::NO_LOCKFIX)
+            != (opt::NO_REBASE | opt::NO_BINDFIX | opt::NO_LOCKFIX)
+            || f.rva_map > 0)
+    {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            "PE normalisation and patch transforms (rift tables) for 32-bit images are not supported yet",
+        ));
+    }
+    let mut new = if f.stream_size == 0 {
+        if h.new_size != old.len() as u64 {
+            return Err(Error::format("PA19 patch has no data but the sizes differ"));
+        }
+        work.clone()
+    } else {
+        let s = patch.get(f.stream_offset..f.stream_offset + f.stream_size as usize).ok_or_else(|| {
+            Error::new(ErrorKind::Missing, "the patch holds only its header (the LZX data is not there)")
+        })?;
+        let large = h.options & opt::USE_LZX_LARGE != 0;
+        std::mem::take(&mut work);
+        let mut reference = old.to_vec();
+        for ig in &f.ignore {
+            zero(&mut reference, ig.offset, ig.length);
+        }
+        for rt in &f.retain {
+            zero(&mut reference, rt.old_offset, rt.length);
+        }
+        lzx::decode(s, &reference, h.new_size as usize, large)?
+    };
+    for rt in &f.retain {
+        zero(&mut new, rt.new_offset, rt.length);
+    }
+    if crc32fast::hash(&new) != h.new_crc32 {
+        return Err(Error::format("PA19 output does not match the new file's CRC (corrupt patch or wrong old file)"));
+    }
+    for rt in &f.retain {
+        let (s, e) = (rt.old_offset as usize, (rt.old_offset + rt.length) as usize);
+        let (ns, ne) = (rt.new_offset as usize, (rt.new_offset + rt.length) as usize);
+        if e <= old.len() && ne <= new.len() {
+            new[ns..ne].copy_from_slice(&old[s..e]);
+        }
+    }
+    Ok(new)
+}

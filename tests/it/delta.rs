@@ -1,0 +1,97 @@
+//! PA19 delta patches: the Windows-made vectors in ../shared/msp/vectors.
+
+use crate::util::*;
+
+fn apply(v: &std::path::Path, patch: &str, old: Option<&str>, out: &std::path::Path) -> std::process::Output {
+    let p = v.join(patch);
+    let mut a: Vec<std::ffi::OsString> =
+        vec!["delta".into(), "apply".into(), "--patch".into(), p.into(), "-o".into(), out.into()];
+    if let Some(o) = old {
+        a.push("--old".into());
+        a.push(v.join(o).into());
+    }
+    let refs: Vec<&std::ffi::OsStr> = a.iter().map(|s| s.as_os_str()).collect();
+    run_os(&refs)
+}
+
+#[test]
+fn every_vector_gives_its_expected_output_or_refusal() {
+    let Some(s) = shared() else { return };
+    let v = s.join("msp/vectors");
+    let t = tempdir();
+    let cases: [(&str, Option<&str>, Option<&str>); 6] = [
+        (
+            "pa19_two_files_ranges/patch.bin",
+            Some("pa19_two_files_ranges/old0.bin"),
+            Some("pa19_two_files_ranges/new.bin"),
+        ),
+        (
+            "pa19_two_files_ranges/patch.bin",
+            Some("pa19_two_files_ranges/old1.bin"),
+            Some("pa19_two_files_ranges/new_from_old1.derived.bin"),
+        ),
+        (
+            "pa19_blocktype2_no_timestamp/patch.bin",
+            Some("pa19_blocktype2_no_timestamp/old.bin"),
+            Some("pa19_blocktype2_no_timestamp/new.derived.bin"),
+        ),
+        ("pa19_null_input_uncompressed/patch.bin", None, Some("pa19_null_input_uncompressed/new.derived.bin")),
+        ("pa19_unnecessary/patch.bin", Some("pa19_unnecessary/old.bin"), Some("pa19_unnecessary/new.bin")),
+        (
+            "pa19_pe32_normalizations/patch.bin",
+            Some("pa19_pe32_normalizations/old.bin"),
+            Some("pa19_pe32_normalizations/new.bin"),
+        ),
+    ];
+    for (i, (patch, old, new)) in cases.iter().enumerate() {
+        let out = t.path().join(format!("new{i}"));
+        let o = apply(&v, patch, *old, &out);
+        assert!(o.status.success(), "{patch}: {}", stderr(&o));
+        assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(v.join(new.unwrap())).unwrap(), "{patch} with {old:?}");
+    }
+    // Refusals: the wrong old file, a header-only patch, a corrupted patch.
+    let out = t.path().join("x");
+    let o = apply(&v, "pa19_two_files_ranges/patch.bin", Some("pa19_blocktype2_no_timestamp/old.bin"), &out);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("wrong old file"), "{}", stderr(&o));
+    let o = apply(&v, "pa19_two_files_ranges/patch_header_only.bin", Some("pa19_two_files_ranges/old0.bin"), &out);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("holds only its header"), "{}", stderr(&o));
+    let o = apply(&v, "pa19_null_input_uncompressed/patch.bin", Some("pa19_unnecessary/old.bin"), &out);
+    assert_eq!(o.status.code(), Some(2), "a non-empty old file for a patch made without one");
+    let mut bad = std::fs::read(v.join("pa19_blocktype2_no_timestamp/patch.bin")).unwrap();
+    bad[200] ^= 0x10;
+    let bp = t.path().join("bad.bin");
+    std::fs::write(&bp, &bad).unwrap();
+    let o = run_os(&[
+        "delta".as_ref(),
+        "apply".as_ref(),
+        "--patch".as_ref(),
+        bp.as_os_str(),
+        "--old".as_ref(),
+        v.join("pa19_blocktype2_no_timestamp/old.bin").as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("corrupt"), "{}", stderr(&o));
+    assert!(!out.exists(), "no output on failure");
+}
+
+#[test]
+fn delta_info_lists_old_files_and_ranges() {
+    let Some(s) = shared() else { return };
+    let p = s.join("msp/vectors/pa19_two_files_ranges/patch.bin");
+    let o = run_os(&["--json".as_ref(), "delta".as_ref(), "info".as_ref(), p.as_os_str()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["options"], 0x00C4_0002);
+    assert_eq!(v["new_size"], 1023);
+    assert_eq!(v["crc_ok"], true);
+    let olds = v["old_files"].as_array().unwrap();
+    assert_eq!(olds.len(), 2);
+    assert_eq!(olds[0]["size"], 1022);
+    assert_eq!(olds[1]["size"], 1024);
+    assert_eq!(olds[0]["ignore"].as_array().unwrap().len(), 20);
+    assert_eq!(olds[0]["retain"].as_array().unwrap().len(), 20);
+}
