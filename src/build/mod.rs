@@ -7,10 +7,12 @@ mod cabw;
 mod dir;
 mod msiw;
 mod mst;
+mod pa19w;
 mod pe;
 
 pub use cabw::*;
 pub use dir::*;
 pub use msiw::*;
 pub use mst::*;
+pub use pa19w::*;
 pub use pe::*;

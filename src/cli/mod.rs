@@ -688,6 +688,12 @@ fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, o: &ExtractOpts<'_>)
                     extract::Source::Cabinet { cabinet, entry, .. } => format!("{cabinet}:{entry}"),
                     extract::Source::Loose { path } => path.display().to_string(),
                     extract::Source::Unavailable { reason } => format!("UNAVAILABLE: {reason}"),
+                    extract::Source::Delta { patch, .. } => match patch.as_ref() {
+                        extract::Source::Cabinet { cabinet, entry, .. } => {
+                            format!("DELTA {cabinet}:{entry} applied to the base file")
+                        }
+                        _ => "DELTA".to_string(),
+                    },
                 };
                 s.push_str(&format!("{}\t{}\t{}\n", e.path, e.size, src));
             }

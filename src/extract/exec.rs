@@ -101,7 +101,7 @@ pub fn execute(job: &Job, target: &Target, opts: &ExecOptions<'_>) -> Outcome {
     for &i in &ok_idx {
         match &job.plan.entries[i].source {
             Source::Cabinet { set, folder, .. } => groups.entry((*set, *folder)).or_default().push(i),
-            Source::Loose { .. } => loose.push(i),
+            Source::Loose { .. } | Source::Delta { .. } => loose.push(i),
             Source::Unavailable { .. } => {}
         }
     }
@@ -153,6 +153,27 @@ pub fn execute(job: &Job, target: &Target, opts: &ExecOptions<'_>) -> Outcome {
         .par_iter()
         .map(|&i| {
             let e = &job.plan.entries[i];
+            if let Source::Delta { base, patch } = &e.source {
+                let r = (|| -> Result<()> {
+                    let old = crate::hotfix::find::read_source(job, base, &e.key)?;
+                    let delta = crate::hotfix::find::read_source(job, patch, &e.key)?;
+                    let new = crate::delta::pa19::apply(&delta, Some(&old))
+                        .map_err(|err| err.context(format!("File {} (binary delta)", e.key)))?;
+                    let mut sink = Sink {
+                        target,
+                        components: e.components.clone(),
+                        mtime: e.mtime_unix,
+                        key: e.key.clone(),
+                        mtime_s: e.mtime.clone(),
+                        file: None,
+                        out: out.clone(),
+                        progress: opts.progress,
+                    };
+                    sink.write(&new)?;
+                    sink.finish()
+                })();
+                return r.err();
+            }
             let Source::Loose { path } = &e.source else { return None };
             let r = (|| -> Result<()> {
                 let mut sink = Sink {

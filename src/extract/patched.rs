@@ -117,7 +117,7 @@ pub fn plan_patch_alone(path: &Path) -> Result<Job> {
         e.delta = Some(is_delta);
         if is_delta {
             e.source = Source::Unavailable {
-                reason: format!("File {key} is a binary delta (PA19) against the target's file; applying deltas is not supported yet, so it is not written"),
+                reason: format!("File {key} is a binary delta (PA19) against the target's file; give the target package (extract TARGET.msi --patch PATCH.msp) to apply it; not written"),
             };
         }
     }

@@ -41,6 +41,13 @@ pub enum Source {
         /// Path on disk.
         path: PathBuf,
     },
+    /// A binary delta (PA19) applied to the base package's file.
+    Delta {
+        /// Where the old bytes come from.
+        base: Box<Source>,
+        /// Where the delta comes from (an entry of the patch's cabinet).
+        patch: Box<Source>,
+    },
     /// The entry cannot be produced; why.
     Unavailable {
         /// The reason.
@@ -447,18 +454,6 @@ pub fn plan_msi_with(
                 ));
                 continue;
             }
-            if let Some(seq) = deltas.get(&key) {
-                entries.push(make(
-                    components,
-                    Source::Unavailable {
-                        reason: format!(
-                            "File {key} is updated by a binary delta (PA19, patch sequence {seq}); applying deltas is not supported yet, so it is not written"
-                        ),
-                    },
-                    None,
-                ));
-                continue;
-            }
             // A file a patch delivers (msidbFileAttributesPatchAdded) always comes from the
             // patch's cabinet, whatever the package's source type.
             let compressed = if attrs & ATTR_COMPRESSED != 0 || attrs & ATTR_PATCH_ADDED != 0 {
@@ -554,6 +549,54 @@ pub fn plan_msi_with(
                     )),
                 }
             }
+        }
+    }
+    // Files a patch updates with a binary delta: the old bytes come from where the base
+    // package has them, the delta from the patch's cabinet (entry named by File key).
+    if !deltas.is_empty() {
+        let patch_sets: Vec<usize> = sets
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                s.cabs.iter().any(|c| {
+                    patch_media.values().any(|(p, _)| c.source.display().starts_with(&format!("{}:#", p.display())))
+                })
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for e in entries.iter_mut() {
+            let Some(seq) = deltas.get(&e.key) else { continue };
+            let found = patch_sets.iter().find_map(|&si| index[si].get(&e.key).map(|&v| (si, v)));
+            e.source = match (found, std::mem::replace(&mut e.source, Source::Unavailable { reason: String::new() })) {
+                (Some((si, (fi, fr))), base @ (Source::Cabinet { .. } | Source::Loose { .. })) => {
+                    let set = &sets[si];
+                    let f = set.file(fr);
+                    e.mtime_unix = f.unix_mtime();
+                    e.mtime = e.mtime_unix.map(crate::msi::summary::unix_string);
+                    Source::Delta {
+                        base: Box::new(base),
+                        patch: Box::new(Source::Cabinet {
+                            cabinet: set.cabs[fr.0].source.cab_name(),
+                            entry: f.name.clone(),
+                            folder: fi,
+                            offset: u64::from(f.offset),
+                            compression: set.folders[fi].compression.label(),
+                            set: si,
+                            file: fr,
+                        }),
+                    }
+                }
+                (None, _) => Source::Unavailable {
+                    reason: format!(
+                        "File {} is updated by a binary delta (patch sequence {seq}) that no patch cabinet holds",
+                        e.key
+                    ),
+                },
+                (_, Source::Unavailable { reason }) => {
+                    Source::Unavailable { reason: format!("{reason} (and a delta needs it as its old file)") }
+                }
+                (_, other) => other,
+            };
         }
     }
     let admin_package = path.file_name().map(|n| n.to_string_lossy().into_owned());

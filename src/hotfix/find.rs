@@ -47,7 +47,17 @@ impl EntrySink for Grab<'_> {
 /// Read one planned entry into memory.
 pub fn read_entry(job: &Job, index: usize) -> Result<Vec<u8>> {
     let e = &job.plan.entries[index];
-    match &e.source {
+    read_source(job, &e.source, &e.key)
+}
+
+/// Read the bytes a source names (a cabinet entry, a loose file, a delta applied).
+pub fn read_source(job: &Job, source: &Source, label: &str) -> Result<Vec<u8>> {
+    match source {
+        Source::Delta { base, patch } => {
+            let old = read_source(job, base, label)?;
+            let d = read_source(job, patch, label)?;
+            crate::delta::pa19::apply(&d, Some(&old))
+        }
         Source::Loose { path } => std::fs::read(path).map_err(|err| Error::io(&err, "reading").with_path(path)),
         Source::Unavailable { reason } => Err(Error::new(ErrorKind::Missing, reason.clone())),
         Source::Cabinet { set, folder, file, .. } => {
@@ -56,13 +66,13 @@ pub fn read_entry(job: &Job, index: usize) -> Result<Vec<u8>> {
             let t = CabTarget {
                 start: u64::from(f.offset),
                 len: u64::from(f.size),
-                label: e.key.clone(),
+                label: label.to_string(),
                 sink: Box::new(Grab { buf: Vec::new(), out: &slot }),
             };
             for r in extract_folder(&job.sets[*set], *folder, vec![t]) {
                 r?;
             }
-            slot.into_inner().ok().flatten().ok_or_else(|| Error::format(format!("{}: no data", e.key)))
+            slot.into_inner().ok().flatten().ok_or_else(|| Error::format(format!("{label}: no data")))
         }
     }
 }

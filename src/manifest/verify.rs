@@ -134,6 +134,21 @@ pub fn observe_job(job: &Job) -> (Vec<Observed>, Vec<Error>) {
         match &e.source {
             Source::Cabinet { set, folder, .. } => groups.entry((*set, *folder)).or_default().push(i),
             Source::Loose { path } => loose.push((i, path.clone())),
+            Source::Delta { .. } => match crate::hotfix::find::read_source(job, &e.source, &e.key) {
+                Ok(data) => {
+                    let mut h = Sha256::new();
+                    h.update(&data);
+                    let o = describe(e.path.clone(), Some(&data), data.len() as u64, e.mtime_unix, hex(&h.finalize()));
+                    if let Ok(mut v) = out.lock() {
+                        v.push(o);
+                    }
+                }
+                Err(err) => {
+                    if let Ok(mut v) = errs.lock() {
+                        v.push(err);
+                    }
+                }
+            },
             Source::Unavailable { reason } => {
                 if let Ok(mut v) = errs.lock() {
                     v.push(Error::new(crate::ErrorKind::Missing, reason.clone()));

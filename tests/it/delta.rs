@@ -95,3 +95,60 @@ fn delta_info_lists_old_files_and_ranges() {
     assert_eq!(olds[0]["ignore"].as_array().unwrap().len(), 20);
     assert_eq!(olds[0]["retain"].as_array().unwrap().len(), 20);
 }
+
+#[test]
+fn a_patch_with_a_binary_delta_patches_the_admin_image() {
+    let t = tempdir();
+    let out = t.path().join("img");
+    let base = fixture("kb977203/client/client.msi");
+    let msp = fixture("kb977203/client/ccmexec-delta.msp");
+    let o = run_os(&[
+        "extract".as_ref(),
+        base.as_os_str(),
+        "--patch".as_ref(),
+        msp.as_os_str(),
+        "--targetdir".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let exe = out.join("System32/CCM/CcmExec.exe");
+    assert_eq!(std::fs::metadata(&exe).unwrap().len(), 9500);
+    let o = run_os(&["--json".as_ref(), "info".as_ref(), exe.as_os_str()]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["pe"]["version"]["file_version"], "4.0.6487.2111");
+    // The untouched file keeps its bytes.
+    assert_eq!(std::fs::metadata(out.join("System32/CCM/CcmGenCert.dll")).unwrap().len(), 12000);
+    // The dry run says which entry is a delta.
+    let o = run_os(&[
+        "extract".as_ref(),
+        base.as_os_str(),
+        "--patch".as_ref(),
+        msp.as_os_str(),
+        "--targetdir".as_ref(),
+        t.path().join("x").as_os_str(),
+        "--dry-run".as_ref(),
+    ]);
+    assert!(stdout(&o).contains("DELTA PCW_DELTA:ccmexec.exe applied to the base file"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_delta_alone_is_listed_and_never_written_as_if_it_were_the_file() {
+    let t = tempdir();
+    let out = t.path().join("o");
+    let msp = fixture("kb977203/client/ccmexec-delta.msp");
+    let o = run_os(&[
+        "--json".as_ref(),
+        "extract".as_ref(),
+        msp.as_os_str(),
+        "--targetdir".as_ref(),
+        out.as_os_str(),
+        "--dry-run".as_ref(),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["entries"][0]["key"], "ccmexec.exe");
+    assert_eq!(v["entries"][0]["delta"], true);
+    let o = run_os(&["extract".as_ref(), msp.as_os_str(), "--targetdir".as_ref(), out.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("File ccmexec.exe is a binary delta (PA19)"), "{}", stderr(&o));
+    assert!(listing(&out).is_empty());
+}

@@ -424,6 +424,101 @@ pub fn hotfix_msi(sp: u32, m: &Manifest) -> Result<Vec<u8>> {
     Ok(write_database(&spec.database())?)
 }
 
+/// A patch for the client MSI that updates CcmExec.exe with a binary delta (PA19).
+pub fn delta_msp() -> Result<Vec<u8>> {
+    let old = pe("CcmExec.exe", Platform::X86, "4.0.6487.2000", 9000)?;
+    let new = pe("CcmExec.exe", Platform::X86, "4.0.6487.2111", 9500)?;
+    let delta = write_pa19(&old, &new);
+    let cab = write_cab(
+        &[vec![CabInput { name: "ccmexec.exe".into(), data: delta.clone(), datetime: (2010, 1, 25, 6, 27, 0) }]],
+        CabCompression::MsZip,
+    )?;
+    let flags = (0x0802 << 16) | 0x001F;
+    let tsum = |name: &str| -> Vec<(u32, Prop)> {
+        vec![
+            (1, Prop::I2(1252)),
+            (2, Prop::Str(format!("Transform {name}"))),
+            (7, Prop::Str("Intel;1033".into())),
+            (8, Prop::Str("Intel;1033".into())),
+            (9, Prop::Str(format!("{CLIENT_PRODUCT}4.00.6487.2000;{CLIENT_PRODUCT}4.00.6487.2000;{CLIENT_UPGRADE}"))),
+            (16, Prop::I4(flags)),
+        ]
+    };
+    let x = transform_streams(
+        &tsum("DELTA"),
+        &[TableOps {
+            name: "File".into(),
+            columns: std_columns("File"),
+            create: false,
+            ops: vec![Op::Update(
+                vec!["ccmexec.exe".into()],
+                vec![(3, Cell::Int(new.len() as i32)), (4, "4.0.6487.2111".into())],
+            )],
+        }],
+    );
+    let code = "{D7E1A0C0-0977-4203-8000-0000000000DE}";
+    let hx = transform_streams(
+        &tsum("#DELTA"),
+        &[
+            TableOps {
+                name: "PatchPackage".into(),
+                columns: vec![col("PatchId", "s38", true), col("Media_", "i2", false)],
+                create: true,
+                ops: vec![Op::Insert(vec![code.into(), 3.into()])],
+            },
+            TableOps {
+                name: "Patch".into(),
+                columns: vec![
+                    col("File_", "s72", true),
+                    col("Sequence", "i4", true),
+                    col("PatchSize", "i4", false),
+                    col("Attributes", "i2", false),
+                    col("Header", "V0", false),
+                    col("StreamRef_", "S72", false),
+                ],
+                create: true,
+                ops: vec![Op::Insert(vec![
+                    "ccmexec.exe".into(),
+                    10001.into(),
+                    (delta.len() as i32).into(),
+                    0.into(),
+                    Cell::Null,
+                    Cell::Null,
+                ])],
+            },
+            TableOps {
+                name: "Media".into(),
+                columns: std_columns("Media"),
+                create: false,
+                ops: vec![Op::Insert(vec![
+                    3.into(),
+                    10001.into(),
+                    Cell::Null,
+                    "#PCW_DELTA".into(),
+                    Cell::Null,
+                    "PATCHMediaSrcProp".into(),
+                ])],
+            },
+        ],
+    );
+    let spec = PatchSpec {
+        summary: vec![
+            (1, Prop::I2(1252)),
+            (2, Prop::Str("Patch".into())),
+            (3, Prop::Str("CcmExec delta (fixture)".into())),
+            (7, Prop::Str(CLIENT_PRODUCT.into())),
+            (8, Prop::Str(":DELTA;:#DELTA".into())),
+            (9, Prop::Str(code.into())),
+            (15, Prop::I4(4)),
+        ],
+        root_tables: Vec::new(),
+        streams: vec![("PCW_DELTA".into(), cab)],
+        transforms: vec![("DELTA".into(), x), ("#DELTA".into(), hx)],
+        size: None,
+    };
+    Ok(write_patch(&spec)?)
+}
+
 /// Every KB977203 fixture: relative path -> bytes.
 pub fn all(root: &std::path::Path, out: &mut BTreeMap<String, Vec<u8>>) -> Result<()> {
     for sp in [1u32, 2] {
@@ -433,5 +528,6 @@ pub fn all(root: &std::path::Path, out: &mut BTreeMap<String, Vec<u8>>) -> Resul
         out.insert(format!("kb977203/sp{sp}/SCCM2007-SP{sp}-KB977203-ENU.msi"), hotfix_msi(sp, &m)?);
     }
     out.insert("kb977203/client/client.msi".into(), client_msi()?);
+    out.insert("kb977203/client/ccmexec-delta.msp".into(), delta_msp()?);
     Ok(())
 }
