@@ -166,6 +166,28 @@ fn read_lengths(b: &mut Bits<'_>, lens: &mut [u8], from: usize, to: usize) -> Re
     Ok(())
 }
 
+/// The trees of a verbatim (1) or aligned-offset (2) block.
+fn read_trees(
+    b: &mut Bits<'_>,
+    block_type: u32,
+    main: &mut Tree,
+    length: &mut Tree,
+    aligned: &mut Tree,
+    main_size: usize,
+) -> Result<()> {
+    if block_type == 2 {
+        for i in 0..8 {
+            aligned.lens[i] = b.read(3) as u8;
+        }
+        aligned.build()?;
+    }
+    read_lengths(b, &mut main.lens, 0, 256)?;
+    read_lengths(b, &mut main.lens, 256, main_size)?;
+    main.build()?;
+    read_lengths(b, &mut length.lens, 0, 249)?;
+    length.build()
+}
+
 /// Position slots for a window covering `total` bytes, and the window size.
 pub fn slots_for(total: u64, large: bool) -> Result<(usize, u64)> {
     let limit: u64 = if large { 32 << 20 } else { 8 << 20 };
@@ -251,24 +273,7 @@ pub fn decode(stream: &[u8], reference: &[u8], new_len: usize, large: bool) -> R
                 let lo = b.read(8);
                 block_remaining = ((hi << 8) | lo) as usize;
                 match block_type {
-                    2 => {
-                        for i in 0..8 {
-                            aligned.lens[i] = b.read(3) as u8;
-                        }
-                        aligned.build()?;
-                        read_lengths(&mut b, &mut main.lens, 0, 256)?;
-                        read_lengths(&mut b, &mut main.lens, 256, main_size)?;
-                        main.build()?;
-                        read_lengths(&mut b, &mut length.lens, 0, 249)?;
-                        length.build()?;
-                    }
-                    1 => {
-                        read_lengths(&mut b, &mut main.lens, 0, 256)?;
-                        read_lengths(&mut b, &mut main.lens, 256, main_size)?;
-                        main.build()?;
-                        read_lengths(&mut b, &mut length.lens, 0, 249)?;
-                        length.build()?;
-                    }
+                    1 | 2 => read_trees(&mut b, block_type, &mut main, &mut length, &mut aligned, main_size)?,
                     3 => {
                         let mut p = b.raw_start();
                         let word = |p: &mut usize| -> Result<u32> {
@@ -423,19 +428,7 @@ fn decode_rest(
                 let lo = b.read(8);
                 block_remaining = ((hi << 8) | lo) as usize;
                 match block_type {
-                    1 | 2 => {
-                        if block_type == 2 {
-                            for i in 0..8 {
-                                aligned.lens[i] = b.read(3) as u8;
-                            }
-                            aligned.build()?;
-                        }
-                        read_lengths(&mut b, &mut main.lens, 0, 256)?;
-                        read_lengths(&mut b, &mut main.lens, 256, main_size)?;
-                        main.build()?;
-                        read_lengths(&mut b, &mut length.lens, 0, 249)?;
-                        length.build()?;
-                    }
+                    1 | 2 => read_trees(&mut b, block_type, &mut main, &mut length, &mut aligned, main_size)?,
                     _ => {
                         return Err(Error::new(
                             crate::ErrorKind::Unsupported,

@@ -49,7 +49,25 @@ struct Sink<'a> {
     progress: Option<&'a (dyn Fn(u64) + Sync)>,
 }
 
-impl Sink<'_> {
+impl<'a> Sink<'a> {
+    fn new(
+        target: &'a Target,
+        e: &super::plan::PlanEntry,
+        out: &Arc<Mutex<Vec<WrittenEntry>>>,
+        opts: &ExecOptions<'a>,
+    ) -> Sink<'a> {
+        Sink {
+            target,
+            components: e.components.clone(),
+            mtime: e.mtime_unix,
+            key: e.key.clone(),
+            mtime_s: e.mtime.clone(),
+            file: None,
+            out: out.clone(),
+            progress: opts.progress,
+        }
+    }
+
     fn file(&mut self) -> Result<&mut super::write::AtomicFile> {
         if self.file.is_none() {
             self.file = Some(self.target.create(&self.components, self.mtime)?);
@@ -128,16 +146,7 @@ pub fn execute(job: &Job, target: &Target, opts: &ExecOptions<'_>) -> Outcome {
                         start: u64::from(f.offset),
                         len: u64::from(f.size),
                         label: if e.key == e.path { e.path.clone() } else { format!("{} ({})", e.key, e.path) },
-                        sink: Box::new(Sink {
-                            target,
-                            components: e.components.clone(),
-                            mtime: e.mtime_unix,
-                            key: e.key.clone(),
-                            mtime_s: e.mtime.clone(),
-                            file: None,
-                            out: out.clone(),
-                            progress: opts.progress,
-                        }),
+                        sink: Box::new(Sink::new(target, e, &out, opts)),
                     }
                 })
                 .collect();
@@ -159,16 +168,7 @@ pub fn execute(job: &Job, target: &Target, opts: &ExecOptions<'_>) -> Outcome {
                     let delta = crate::hotfix::find::read_source(job, patch, &e.key)?;
                     let new = crate::delta::pa19::apply(&delta, Some(&old))
                         .map_err(|err| err.context(format!("File {} (binary delta)", e.key)))?;
-                    let mut sink = Sink {
-                        target,
-                        components: e.components.clone(),
-                        mtime: e.mtime_unix,
-                        key: e.key.clone(),
-                        mtime_s: e.mtime.clone(),
-                        file: None,
-                        out: out.clone(),
-                        progress: opts.progress,
-                    };
+                    let mut sink = Sink::new(target, e, &out, opts);
                     sink.write(&new)?;
                     sink.finish()
                 })();
@@ -176,16 +176,7 @@ pub fn execute(job: &Job, target: &Target, opts: &ExecOptions<'_>) -> Outcome {
             }
             let Source::Loose { path } = &e.source else { return None };
             let r = (|| -> Result<()> {
-                let mut sink = Sink {
-                    target,
-                    components: e.components.clone(),
-                    mtime: e.mtime_unix,
-                    key: e.key.clone(),
-                    mtime_s: e.mtime.clone(),
-                    file: None,
-                    out: out.clone(),
-                    progress: opts.progress,
-                };
+                let mut sink = Sink::new(target, e, &out, opts);
                 let mut f = std::fs::File::open(path).io_ctx(format_args!("opening {}", path.display()))?;
                 let mut buf = vec![0u8; 1 << 16];
                 sink.file()?;
