@@ -171,7 +171,36 @@ pub fn client_msi() -> Result<Vec<u8>> {
         media: vec![(1, 2, "#client.cab".into())],
         streams: vec![("client.cab".into(), cab)],
     };
-    Ok(write_database(&spec.database())?)
+    // A real install sequence, so that Windows Installer (or Wine's msiexec, the oracle
+    // for patched file contents) can install it and apply the patches.
+    let mut db = spec.database();
+    let seq = |rows: &[(&str, i32)]| -> Vec<Vec<Cell>> { rows.iter().map(|(a, n)| vec![(*a).into(), Cell::Null, (*n).into()]).collect() };
+    let cols = vec![col("Action", "s72", true), col("Condition", "S255", false), col("Sequence", "I2", false)];
+    db.tables.push(TableSpec {
+        name: "InstallExecuteSequence".into(),
+        columns: cols.clone(),
+        rows: seq(&[
+            ("CostInitialize", 800),
+            ("FileCost", 900),
+            ("CostFinalize", 1000),
+            ("InstallValidate", 1400),
+            ("InstallInitialize", 1500),
+            ("ProcessComponents", 1600),
+            ("InstallFiles", 4000),
+            ("PatchFiles", 4090),
+            ("RegisterProduct", 6100),
+            ("PublishFeatures", 6300),
+            ("PublishProduct", 6400),
+            ("InstallFinalize", 6600),
+        ]),
+    });
+    db.tables.push(TableSpec {
+        name: "AdminExecuteSequence".into(),
+        columns: cols,
+        rows: seq(&[("CostInitialize", 800), ("FileCost", 900), ("CostFinalize", 1000), ("InstallValidate", 1400), ("InstallInitialize", 1500), ("InstallAdminPackage", 3900), ("InstallFiles", 4000), ("PatchFiles", 4090), ("InstallFinalize", 6600)]),
+    });
+    db.tables.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(write_database(&db)?)
 }
 
 fn col(name: &'static str, kind: &'static str, key: bool) -> ColSpec {
