@@ -167,14 +167,14 @@ pub fn parse(p: &[u8]) -> Result<Header> {
     if options & opt::NO_REBASE == 0 {
         new_image_base = Some(u32::from(r.u16()?) << 16);
         let t = match new_file_time {
-            Some(ft) if ft != 0 => (i64::from(ft) - r.svli()?) as u32,
+            Some(ft) if ft != 0 => i64::from(ft).wrapping_sub(r.svli()?) as u32,
             _ => r.u32()?,
         };
         new_image_time = Some(t);
     }
     if options & opt::NO_RESTIMEFIX == 0 {
         let t = match new_image_time {
-            Some(it) if it != 0 => (i64::from(it) - r.svli()?) as u32,
+            Some(it) if it != 0 => i64::from(it).wrapping_sub(r.svli()?) as u32,
             _ => r.u32()?,
         };
         new_res_time = Some(t);
@@ -198,7 +198,7 @@ pub fn parse(p: &[u8]) -> Result<Header> {
         for _ in 0..n {
             let offset = add(prev, r.svli()?)?;
             let length = r.uvli()?;
-            prev = offset + length;
+            prev = offset.checked_add(length).ok_or_else(|| Error::format("PA19 range out of bounds"))?;
             ignore.push(Ignore { offset, length });
         }
         let n = r.u8()?;
@@ -208,7 +208,7 @@ pub fn parse(p: &[u8]) -> Result<Header> {
             let old_offset = add(prev, r.svli()?)?;
             let new_offset = add(old_offset, r.svli()?)?;
             let length = r.uvli()?;
-            prev = old_offset + length;
+            prev = old_offset.checked_add(length).ok_or_else(|| Error::format("PA19 range out of bounds"))?;
             retain.push(Retain { old_offset, new_offset, length });
         }
         let rva_map = r.uvli()? as usize;
@@ -229,8 +229,8 @@ pub fn parse(p: &[u8]) -> Result<Header> {
     let mut complete = true;
     for f in &mut old_files {
         f.stream_offset = off;
-        off = off.saturating_add(f.stream_size as usize);
-        if off + 4 > p.len() {
+        off = off.saturating_add(usize::try_from(f.stream_size).unwrap_or(usize::MAX));
+        if off.saturating_add(4) > p.len() {
             complete = false;
         }
     }
@@ -332,9 +332,9 @@ pub fn apply(patch: &[u8], old: Option<&[u8]>) -> Result<Vec<u8>> {
         return Err(Error::format("PA19 output does not match the new file's CRC (corrupt patch or wrong old file)"));
     }
     for rt in &f.retain {
-        let (s, e) = (rt.old_offset as usize, (rt.old_offset + rt.length) as usize);
-        let (ns, ne) = (rt.new_offset as usize, (rt.new_offset + rt.length) as usize);
-        if e <= old.len() && ne <= new.len() {
+        let (s, e) = (rt.old_offset as usize, rt.old_offset.saturating_add(rt.length) as usize);
+        let (ns, ne) = (rt.new_offset as usize, rt.new_offset.saturating_add(rt.length) as usize);
+        if e <= old.len() && ne <= new.len() && e - s == ne - ns {
             new[ns..ne].copy_from_slice(&old[s..e]);
         }
     }

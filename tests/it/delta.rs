@@ -152,3 +152,16 @@ fn a_delta_alone_is_listed_and_never_written_as_if_it_were_the_file() {
     assert!(stderr(&o).contains("File ccmexec.exe is a binary delta (PA19)"), "{}", stderr(&o));
     assert!(listing(&out).is_empty());
 }
+
+#[test]
+fn regression_timestamp_delta_overflow_is_not_a_panic() {
+    // Found by the pa19 fuzz target: a huge signed delta from the file time overflowed.
+    let p = root().join("fuzz/regressions/pa19/svli-time-overflow");
+    let data = std::fs::read(&p).unwrap();
+    hotfixkit::fuzzing::pa19(&data);
+    let t = tempdir();
+    let f = t.path().join("p.bin");
+    std::fs::write(&f, &data[1..]).unwrap();
+    let o = run_os(&["delta".as_ref(), "info".as_ref(), f.as_os_str()]);
+    assert!(matches!(o.status.code(), Some(0) | Some(2)), "{}", stderr(&o));
+}
