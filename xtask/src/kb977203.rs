@@ -174,7 +174,9 @@ pub fn client_msi() -> Result<Vec<u8>> {
     // A real install sequence, so that Windows Installer (or Wine's msiexec, the oracle
     // for patched file contents) can install it and apply the patches.
     let mut db = spec.database();
-    let seq = |rows: &[(&str, i32)]| -> Vec<Vec<Cell>> { rows.iter().map(|(a, n)| vec![(*a).into(), Cell::Null, (*n).into()]).collect() };
+    let seq = |rows: &[(&str, i32)]| -> Vec<Vec<Cell>> {
+        rows.iter().map(|(a, n)| vec![(*a).into(), Cell::Null, (*n).into()]).collect()
+    };
     let cols = vec![col("Action", "s72", true), col("Condition", "S255", false), col("Sequence", "I2", false)];
     db.tables.push(TableSpec {
         name: "InstallExecuteSequence".into(),
@@ -197,7 +199,17 @@ pub fn client_msi() -> Result<Vec<u8>> {
     db.tables.push(TableSpec {
         name: "AdminExecuteSequence".into(),
         columns: cols,
-        rows: seq(&[("CostInitialize", 800), ("FileCost", 900), ("CostFinalize", 1000), ("InstallValidate", 1400), ("InstallInitialize", 1500), ("InstallAdminPackage", 3900), ("InstallFiles", 4000), ("PatchFiles", 4090), ("InstallFinalize", 6600)]),
+        rows: seq(&[
+            ("CostInitialize", 800),
+            ("FileCost", 900),
+            ("CostFinalize", 1000),
+            ("InstallValidate", 1400),
+            ("InstallInitialize", 1500),
+            ("InstallAdminPackage", 3900),
+            ("InstallFiles", 4000),
+            ("PatchFiles", 4090),
+            ("InstallFinalize", 6600),
+        ]),
     });
     db.tables.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(write_database(&db)?)

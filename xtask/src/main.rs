@@ -4,6 +4,7 @@ mod bench;
 mod fixtures;
 mod hostile;
 mod kb977203;
+mod wine;
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -53,6 +54,7 @@ fn main() -> Result<()> {
                 .unwrap_or(if quick { 3 } else { 5 });
             bench::run(&root(), quick, rounds)
         }
+        "wine-oracle" => wine::run(&root()),
         "schema" => {
             let schema = schemars::schema_for!(hotfixkit::manifest::Manifest);
             let p = root().join("manifests/manifest.schema.json");
@@ -74,7 +76,7 @@ fn main() -> Result<()> {
             pe_crosscheck(&dir)
         }
         _ => {
-            bail!("usage: cargo xtask fixtures [--check] | schema [--check] | man | completions | pe-crosscheck [DIR] | bench [--quick] [--rounds N]")
+            bail!("usage: cargo xtask fixtures [--check] | schema [--check] | man | completions | pe-crosscheck [DIR] | bench [--quick] [--rounds N] | wine-oracle")
         }
     }
 }
