@@ -16,13 +16,13 @@ pub fn run(root: &Path) -> Result<()> {
     let prefix = work.join("prefix");
     std::fs::create_dir_all(&work)?;
     let wine = |args: &[&str]| -> Result<std::process::ExitStatus> {
-        Ok(Command::new("wine")
+        Command::new("wine")
             .args(args)
             .env("WINEPREFIX", &prefix)
             .env("WINEDEBUG", "-all")
             .current_dir(&work)
             .status()
-            .context("running wine (apt-get install wine)")?)
+            .context("running wine (apt-get install wine)")
     };
     println!("creating a Wine prefix in {}", prefix.display());
     let _ = Command::new("wineboot").arg("-i").env("WINEPREFIX", &prefix).env("WINEDEBUG", "-all").status()?;
