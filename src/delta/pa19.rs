@@ -138,7 +138,7 @@ impl Rd<'_> {
                 }
             }
         }
-        Ok(if neg { -v } else { v })
+        Ok(if neg { v.wrapping_neg() } else { v })
     }
 }
 

@@ -165,3 +165,10 @@ fn regression_timestamp_delta_overflow_is_not_a_panic() {
     let o = run_os(&["delta".as_ref(), "info".as_ref(), f.as_os_str()]);
     assert!(matches!(o.status.code(), Some(0) | Some(2)), "{}", stderr(&o));
 }
+
+#[test]
+fn regression_negating_the_largest_signed_integer_is_not_a_panic() {
+    // Found by the pa19 fuzz target: a 9-byte SVLI reached bit 63 and negating it overflowed.
+    let data = std::fs::read(root().join("fuzz/regressions/pa19/svli-negate-overflow")).unwrap();
+    hotfixkit::fuzzing::pa19(&data);
+}
