@@ -233,7 +233,8 @@ pub fn decode(stream: &[u8], reference: &[u8], new_len: usize, large: bool) -> R
     let (slots, _) = slots_for(total, large)?;
     let (pbase, pextra) = position_tables(slots);
     let main_size = 256 + 8 * slots;
-    let mut buf = Vec::with_capacity(r + new_len);
+    // Grow with the output: a header can claim up to 2 GiB that the data never delivers.
+    let mut buf = Vec::with_capacity(r + new_len.min(1 << 22));
     buf.extend_from_slice(reference);
     let mut main = Tree::new(main_size);
     let mut length = Tree::new(249);
