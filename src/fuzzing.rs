@@ -121,6 +121,29 @@ pub fn manifest_yaml(data: &[u8]) {
     }
 }
 
+/// Read bytes as a transform (.mst) and apply it to a small database view.
+pub fn transform_apply(data: &[u8]) {
+    let Ok(dir) = tempdir() else { return };
+    let p = dir.join("fuzz.mst");
+    if std::fs::write(&p, data).is_ok() {
+        if let Ok(t) = crate::msp::Transform::read(&p, "") {
+            let mut tables = std::collections::BTreeMap::new();
+            for name in ["File", "Media", "Property", "Directory", "Component"] {
+                if let Some(columns) = crate::msp::transform::standard_schema(name) {
+                    tables.insert(
+                        name.to_string(),
+                        crate::msi::TableData { name: name.into(), columns, rows: Vec::new() },
+                    );
+                }
+            }
+            let _ = crate::msp::check_applicable(&t.info, &tables, None);
+            let _ =
+                crate::msp::apply(&t, &mut tables, crate::msp::ApplyOptions { force: true, standard_schemas: true });
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Parse and apply a PA19 patch (the first byte picks an old file size from the rest).
 pub fn pa19(data: &[u8]) {
     if data.is_empty() {
@@ -168,7 +191,8 @@ pub fn extract_to_disk(data: &[u8]) {
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every target by name, for the replay test.
-pub const TARGETS: [Target; 11] = [
+pub const TARGETS: [Target; 12] = [
+    ("transform_apply", transform_apply),
     ("pa19", pa19),
     ("cab_header", cab_header),
     ("cab_extract", cab_extract),
