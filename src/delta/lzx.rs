@@ -48,6 +48,11 @@ impl<'a> Bits<'a> {
         self.n -= k;
         v
     }
+    /// Whether more bits were consumed than the chunk holds (reading ahead is fine).
+    fn overrun(&self) -> bool {
+        (self.pos * 8).saturating_sub(self.n as usize) > self.d.len() * 8
+    }
+
     /// Byte offset where raw data of an uncompressed block starts (see the format notes:
     /// the rest of the current 16-bit word, or one padding word when aligned, is skipped).
     fn raw_start(&self) -> usize {
@@ -363,7 +368,7 @@ pub fn decode(stream: &[u8], reference: &[u8], new_len: usize, large: bool) -> R
                 &pextra,
             )?;
             out_done = buf.len() - r;
-            if b.over > 2 {
+            if b.overrun() {
                 return Err(bad("data ends inside a chunk"));
             }
         }
@@ -541,7 +546,7 @@ fn decode_symbols(
             buf.push(v);
         }
         *block_remaining = block_remaining.saturating_sub(len);
-        if b.over > 2 {
+        if b.overrun() {
             return Err(bad("data ends inside a block"));
         }
     }

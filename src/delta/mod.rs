@@ -2,3 +2,4 @@
 
 pub mod lzx;
 pub mod pa19;
+pub mod pe;

@@ -58,6 +58,9 @@ pub struct OldFile {
     pub retain: Vec<Retain>,
     /// RVA map (PE patch transforms) entries.
     pub rva_map: usize,
+    /// The RVA map: (old RVA, new RVA), ascending.
+    #[serde(skip)]
+    pub rva_pairs: Vec<(u32, u32)>,
     /// Size of its LZX DELTA stream (0: the new file is the old file).
     pub stream_size: u64,
     /// Offset of that stream in the patch.
@@ -215,15 +218,20 @@ pub fn parse(p: &[u8]) -> Result<Header> {
         if rva_map > 1 << 20 {
             return Err(Error::format("PA19 RVA map too large"));
         }
+        let mut rva_pairs = Vec::with_capacity(rva_map.min(4096));
+        let (mut o, mut n) = (0u64, 0i64);
         for _ in 0..rva_map {
-            r.uvli()?;
-            r.svli()?;
+            // Both columns are running sums: old RVAs of unsigned steps, new RVAs of
+            // signed ones (the new RVA is not stored relative to the old one).
+            o = o.wrapping_add(r.uvli()?);
+            n = n.wrapping_add(r.svli()?);
+            rva_pairs.push((o as u32, n as u32));
         }
         if options & opt::INTERLEAVE_FILES != 0 {
             return Err(Error::new(ErrorKind::Unsupported, "interleaved PA19 streams are not supported"));
         }
         let stream_size = r.uvli()?;
-        old_files.push(OldFile { size, crc32, ignore, retain, rva_map, stream_size, stream_offset: 0 });
+        old_files.push(OldFile { size, crc32, ignore, retain, rva_map, rva_pairs, stream_size, stream_offset: 0 });
     }
     let mut off = r.p;
     let mut complete = true;
@@ -255,15 +263,6 @@ fn zero(data: &mut [u8], off: u64, len: u64) {
     data[s..e].fill(0);
 }
 
-/// Is `data` a 32-bit PE image that PE normalisation would apply to?
-fn is_pe32(data: &[u8]) -> bool {
-    if data.len() < 0x200 || &data[..2] != b"MZ" {
-        return false;
-    }
-    let off = u32::from_le_bytes([data[0x3c], data[0x3d], data[0x3e], data[0x3f]]) as usize;
-    data.get(off..off + 4) == Some(b"PE\0\0") && data.get(off + 24..off + 26) == Some(&[0x0B, 0x01])
-}
-
 /// Apply `patch` to `old` (`None` = no old file). Returns the new file.
 pub fn apply(patch: &[u8], old: Option<&[u8]>) -> Result<Vec<u8>> {
     let h = parse(patch)?;
@@ -277,6 +276,9 @@ pub fn apply(patch: &[u8], old: Option<&[u8]>) -> Result<Vec<u8>> {
             continue;
         }
         let mut work = old.to_vec();
+        if super::pe::is_pe32(old) {
+            super::pe::normalise(&mut work, &h);
+        }
         for ig in &f.ignore {
             zero(&mut work, ig.offset, ig.length);
         }
@@ -295,16 +297,6 @@ pub fn apply(patch: &[u8], old: Option<&[u8]>) -> Result<Vec<u8>> {
         ));
     };
     let f = &h.old_files[i];
-    if is_pe32(old)
-        && (h.options & (opt::NO_REBASE | opt::NO_BINDFIX | opt::NO_LOCKFIX)
-            != (opt::NO_REBASE | opt::NO_BINDFIX | opt::NO_LOCKFIX)
-            || f.rva_map > 0)
-    {
-        return Err(Error::new(
-            ErrorKind::Unsupported,
-            "PE normalisation and patch transforms (rift tables) for 32-bit images are not supported yet",
-        ));
-    }
     let mut new = if f.stream_size == 0 {
         if h.new_size != old.len() as u64 {
             return Err(Error::format("PA19 patch has no data but the sizes differ"));
@@ -317,6 +309,12 @@ pub fn apply(patch: &[u8], old: Option<&[u8]>) -> Result<Vec<u8>> {
         let large = h.options & opt::USE_LZX_LARGE != 0;
         std::mem::take(&mut work);
         let mut reference = old.to_vec();
+        if super::pe::is_pe32(old) {
+            super::pe::normalise(&mut reference, &h);
+            if !f.rva_pairs.is_empty() {
+                super::pe::transform(&mut reference, &h, &super::pe::RvaMap(f.rva_pairs.clone()))?;
+            }
+        }
         for ig in &f.ignore {
             zero(&mut reference, ig.offset, ig.length);
         }

@@ -19,7 +19,7 @@ fn every_vector_gives_its_expected_output_or_refusal() {
     let Some(s) = shared() else { return };
     let v = s.join("msp/vectors");
     let t = tempdir();
-    let cases: [(&str, Option<&str>, Option<&str>); 6] = [
+    let cases: [(&str, Option<&str>, Option<&str>); 7] = [
         (
             "pa19_two_files_ranges/patch.bin",
             Some("pa19_two_files_ranges/old0.bin"),
@@ -41,6 +41,13 @@ fn every_vector_gives_its_expected_output_or_refusal() {
             "pa19_pe32_normalizations/patch.bin",
             Some("pa19_pe32_normalizations/old.bin"),
             Some("pa19_pe32_normalizations/new.bin"),
+        ),
+        // 32-bit PE: normalisation, the 107-entry RVA map (relocations, imports, exports,
+        // relative jumps, resources), E8 translation, 29 chunks.
+        (
+            "pa19_pe32_patch_transforms/patch.bin",
+            Some("pa19_pe32_patch_transforms/old.bin"),
+            Some("pa19_pe32_patch_transforms/new.bin"),
         ),
     ];
     for (i, (patch, old, new)) in cases.iter().enumerate() {
