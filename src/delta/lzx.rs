@@ -327,7 +327,7 @@ pub fn decode(stream: &[u8], reference: &[u8], new_len: usize, large: bool) -> R
                             break;
                         }
                         // Continue with the bit reader after the raw bytes.
-                        let chunk_now = &stream[..data_end.max(cur)];
+                        let chunk_now = &stream[..data_end.max(cur).min(stream.len())];
                         let nb = Bits::new(chunk_now, cur);
                         // Re-establish the chunk view for the rest of this chunk.
                         return decode_rest(

@@ -179,3 +179,11 @@ fn regression_negating_the_largest_signed_integer_is_not_a_panic() {
     let data = std::fs::read(root().join("fuzz/regressions/pa19/svli-negate-overflow")).unwrap();
     hotfixkit::fuzzing::pa19(&data);
 }
+
+#[test]
+fn regression_an_odd_uncompressed_block_at_the_stream_end_is_not_a_panic() {
+    // Found by the pa19 fuzz target: the pad byte after an odd-length uncompressed block
+    // lay past the end of the stream.
+    let data = std::fs::read(root().join("fuzz/regressions/pa19/uncompressed-odd-tail")).unwrap();
+    hotfixkit::fuzzing::pa19(&data);
+}
