@@ -300,8 +300,10 @@ pub fn transform(d: &mut [u8], h: &Header, map: &RvaMap) -> Result<()> {
                         out.extend_from_slice(&e.to_le_bytes());
                     }
                 }
-                let n = out.len().min(limit.saturating_sub(base));
-                d[base..base + n].copy_from_slice(&out[..n]);
+                if base < d.len() {
+                    let n = out.len().min(limit.saturating_sub(base)).min(d.len() - base);
+                    d[base..base + n].copy_from_slice(&out[..n]);
+                }
             }
         }
     }
