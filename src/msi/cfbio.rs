@@ -112,6 +112,14 @@ pub fn open_padded_with(path: &Path, fill: u8) -> Result<(Padded, Option<Truncat
     {
         let shift = u16::from_le_bytes([hdr[30], hdr[31]]);
         if shift == 9 || shift == 12 {
+            let num_fat = u64::from(u32::from_le_bytes([hdr[44], hdr[45], hdr[46], hdr[47]]));
+            let sectors = real_len >> shift;
+            if num_fat > sectors + 1 {
+                return Err(Error::format(format!(
+                    "not a valid compound file (header claims {num_fat} FAT sectors; the file has {sectors} sectors)"
+                ))
+                .with_path(path));
+            }
             let sector = 1u64 << shift;
             if real_len % sector != 0 {
                 // Round up to whole sectors, and to what the FAT can address.

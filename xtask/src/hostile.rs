@@ -265,6 +265,150 @@ pub fn all(out: &mut BTreeMap<String, Vec<u8>>) -> Result<()> {
         ("D2".to_string(), Some("D1".to_string()), "B".to_string()),
     ];
     add(out, "dircycle-53.msi".into(), "53", "ok", msi(cyc, "f.txt", "#c.cab")?);
+    // 34: reserve areas at and above their maxima.
+    let with_reserve = |cb_header: u16| {
+        raw_cab(&[(b"r.txt".to_vec(), 0, b"reserve".to_vec())], move |b| {
+            // Insert cbCFHeader/cbCFFolder/cbCFData and the header reserve after CFHEADER.
+            let mut ins = Vec::new();
+            ins.extend_from_slice(&cb_header.to_le_bytes());
+            ins.push(0);
+            ins.push(0);
+            ins.extend(std::iter::repeat_n(0u8, usize::from(cb_header)));
+            let shift = ins.len() as u32;
+            b.splice(36..36, ins);
+            b[30] |= 4;
+            let coff = u32::from_le_bytes([b[16], b[17], b[18], b[19]]) + shift;
+            b[16..20].copy_from_slice(&coff.to_le_bytes());
+            let f = 36 + shift as usize;
+            let data = u32::from_le_bytes([b[f], b[f + 1], b[f + 2], b[f + 3]]) + shift;
+            b[f..f + 4].copy_from_slice(&data.to_le_bytes());
+            let total = b.len() as u32;
+            b[8..12].copy_from_slice(&total.to_le_bytes());
+        })
+    };
+    add(out, "reserve-60000-34.cab".into(), "34", "ok", with_reserve(60000));
+    add(out, "reserve-60001-34.cab".into(), "34", "exceeds the 60,000 allowed", with_reserve(60001));
+    // 35: a block declaring more than 32 KiB, and a block running past the file.
+    add(
+        out,
+        "uncomp-32769-35.cab".into(),
+        "35",
+        "checksum mismatch",
+        raw_cab(&[(b"a.txt".to_vec(), 0, b"aaaa".to_vec())], |b| {
+            let n = b.len();
+            b[n - 4 - 2..n - 4].copy_from_slice(&32769u16.to_le_bytes());
+        }),
+    );
+    add(
+        out,
+        "uncomp-32769-nocsum-35.cab".into(),
+        "35",
+        "at most 32768",
+        raw_cab(&[(b"a.txt".to_vec(), 0, b"aaaa".to_vec())], |b| {
+            let n = b.len();
+            b[n - 12..n - 8].fill(0);
+            b[n - 6..n - 4].copy_from_slice(&32769u16.to_le_bytes());
+        }),
+    );
+    add(
+        out,
+        "cbdata-past-end-35.cab".into(),
+        "35",
+        "truncated",
+        raw_cab(&[(b"a.txt".to_vec(), 0, b"aaaa".to_vec())], |b| {
+            let n = b.len();
+            b[n - 8..n - 6].copy_from_slice(&60000u16.to_le_bytes());
+        }),
+    );
+    // 44: MSZIP without its CK signature; 46: Quantum with an impossible window.
+    add(
+        out,
+        "mszip-no-ck-44.cab".into(),
+        "44",
+        "CK signature",
+        raw_cab(&[(b"a.txt".to_vec(), 0, b"aaaa".to_vec())], |b| {
+            b[36 + 6] = 1; // typeCompress = MSZIP over stored data
+            let n = b.len();
+            b[n - 12..n - 8].fill(0);
+        }),
+    );
+    add(
+        out,
+        "quantum-window-46.cab".into(),
+        "46",
+        "Quantum window of 25 bits",
+        raw_cab(&[(b"a.txt".to_vec(), 0, b"aaaa".to_vec())], |b| {
+            b[36 + 6..36 + 8].copy_from_slice(&(2u16 | (25 << 8)).to_le_bytes());
+        }),
+    );
+    // 47: a stored block whose sizes disagree.
+    add(
+        out,
+        "stored-size-47.cab".into(),
+        "47",
+        "stored block holds",
+        raw_cab(&[(b"a.txt".to_vec(), 0, b"aaaa".to_vec())], |b| {
+            let n = b.len();
+            b[n - 12..n - 8].fill(0);
+            b[n - 6..n - 4].copy_from_slice(&3u16.to_le_bytes());
+        }),
+    );
+    // 39: a set whose next cabinet is itself, and one whose next name climbs out.
+    let next_named = |name: &[u8]| {
+        let name = name.to_vec();
+        raw_cab(&[(b"a.txt".to_vec(), 0, b"aaaa".to_vec())], move |b| {
+            let mut ins = name.clone();
+            ins.push(0);
+            ins.extend_from_slice(b"Disk\0");
+            let shift = ins.len() as u32;
+            b.splice(36..36, ins);
+            b[30] |= 2;
+            let coff = u32::from_le_bytes([b[16], b[17], b[18], b[19]]) + shift;
+            b[16..20].copy_from_slice(&coff.to_le_bytes());
+            let f = 36 + shift as usize;
+            let data = u32::from_le_bytes([b[f], b[f + 1], b[f + 2], b[f + 3]]) + shift;
+            b[f..f + 4].copy_from_slice(&data.to_le_bytes());
+        })
+    };
+    add(out, "set-self-39.cab".into(), "39", "ok", next_named(b"set-self-39.cab"));
+    add(out, "set-climb-39.cab".into(), "39", "ok", next_named(b"..\\..\\secret.cab"));
+    // 50: compound files with impossible headers.
+    let mut cfb = write_database(
+        &PackageSpec {
+            summary: SummarySpec {
+                title: "t".into(),
+                subject: "s".into(),
+                author: "a".into(),
+                comments: "c".into(),
+                arch: "Intel".into(),
+                language: 1033,
+                package_code: "{11111111-2222-4333-8444-555555555555}".into(),
+                word_count: 2,
+                page_count: 200,
+                creating_application: "x".into(),
+                created: 1_262_304_000,
+            },
+            properties: Vec::new(),
+            directories: Vec::new(),
+            components: Vec::new(),
+            files: Vec::new(),
+            media: Vec::new(),
+            streams: Vec::new(),
+        }
+        .database(),
+    )?;
+    let good = cfb.clone();
+    cfb[30] = 31; // sector shift 31
+    add(out, "cfb-shift-50.msi".into(), "50", "not a valid compound file", cfb);
+    let mut c2 = good.clone();
+    c2[44..48].copy_from_slice(&0xFFFF_FFFFu32.to_le_bytes()); // num FAT sectors
+    add(out, "cfb-fatcount-50.msi".into(), "50", "not a valid compound file", c2);
+    let mut c3 = good.clone();
+    c3[48..52].copy_from_slice(&0xFFFF_FFFDu32.to_le_bytes()); // first directory sector = FATSECT
+    add(out, "cfb-dirsector-50.msi".into(), "50", "not a valid compound file", c3);
+    let mut c4 = good;
+    c4.truncate(1024);
+    add(out, "cfb-truncated-50.msi".into(), "50", "error", c4);
     out.insert("hostile/cases.tsv".into(), cases.into_bytes());
     Ok(())
 }
