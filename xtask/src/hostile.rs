@@ -409,6 +409,31 @@ pub fn all(out: &mut BTreeMap<String, Vec<u8>>) -> Result<()> {
     let mut c4 = good;
     c4.truncate(1024);
     add(out, "cfb-truncated-50.msi".into(), "50", "error", c4);
+    // PE version resources (checked with `info`): loops, zero lengths, embedded NULs.
+    let pe = |strings: Vec<(String, String)>| {
+        write_pe(&PeSpec { machine: 0x14c, version: (1, 2, 3, 4), strings, size: 2048, seed: "h".into(), dll: true })
+    };
+    let find = |d: &[u8], needle: &str| -> Option<usize> {
+        let n: Vec<u8> = needle.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        d.windows(n.len()).position(|w| w == n.as_slice())
+    };
+    let base = pe(vec![("FileVersion".into(), "1.2.3.4".into())])?;
+    let rsrc = find(&base, "VS_VERSION_INFO").map(|p| p - 6 - 0x58).unwrap_or(0);
+    let mut a = base.clone();
+    // Root entry's subdirectory offset points back at the root.
+    a[rsrc + 0x14..rsrc + 0x18].copy_from_slice(&0x8000_0000u32.to_le_bytes());
+    add(out, "pe-loop-a.dll".into(), "PE-a", "ok", a);
+    let mut b = base.clone();
+    if let Some(k) = find(&b, "StringFileInfo") {
+        b[k - 6..k - 4].copy_from_slice(&0u16.to_le_bytes());
+    }
+    add(out, "pe-zero-length-b.dll".into(), "PE-b", "version resource", b);
+    let mut c = base.clone();
+    if let Some(k) = find(&c, "StringFileInfo") {
+        c[k - 6..k - 4].copy_from_slice(&0xFFFFu16.to_le_bytes());
+    }
+    add(out, "pe-long-child-c.dll".into(), "PE-c", "version resource", c);
+    add(out, "pe-embedded-nul-d.dll".into(), "PE-d", "ok", pe(vec![("CompanyName".into(), "Good\0Evil".into())])?);
     out.insert("hostile/cases.tsv".into(), cases.into_bytes());
     Ok(())
 }
