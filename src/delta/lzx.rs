@@ -250,19 +250,30 @@ pub fn decode(stream: &[u8], reference: &[u8], new_len: usize, large: bool) -> R
     let mut block_type = 0u32;
     let mut block_remaining = 0usize;
     let mut cpos = 0usize; // position of the next chunk header in `stream`
+                           // After an uncompressed block the bit reader restarts at a byte inside the current
+                           // chunk: (end of that chunk's data, byte to resume at).
+    let mut resume: Option<(usize, usize)> = None;
     let mut out_done = 0usize;
-    while out_done < new_len {
-        let size = stream
-            .get(cpos..cpos + 2)
-            .map(|s| usize::from(u16::from_le_bytes([s[0], s[1]])))
-            .ok_or_else(|| bad("chunk header missing"))?;
-        let start = cpos + 2;
-        let end =
-            start.checked_add(size).filter(|&e| e <= stream.len()).ok_or_else(|| bad("chunk runs past the end"))?;
+    'chunks: while out_done < new_len {
+        let (end, start) = match resume.take() {
+            Some(at) => at,
+            None => {
+                let size = stream
+                    .get(cpos..cpos + 2)
+                    .map(|s| usize::from(u16::from_le_bytes([s[0], s[1]])))
+                    .ok_or_else(|| bad("chunk header missing"))?;
+                let start = cpos + 2;
+                let end = start
+                    .checked_add(size)
+                    .filter(|&e| e <= stream.len())
+                    .ok_or_else(|| bad("chunk runs past the end"))?;
+                cpos = end;
+                (end, start)
+            }
+        };
         let chunk = &stream[..end];
         let mut b = Bits::new(chunk, start);
-        let chunk_target = ((out_done / CHUNK) + 1) * CHUNK;
-        let chunk_target = chunk_target.min(new_len);
+        let chunk_target = (((out_done / CHUNK) + 1) * CHUNK).min(new_len);
         if !header_read {
             if b.read(1) == 1 {
                 let hi = b.read(16);
@@ -271,7 +282,6 @@ pub fn decode(stream: &[u8], reference: &[u8], new_len: usize, large: bool) -> R
             }
             header_read = true;
         }
-        cpos = end;
         while out_done < chunk_target {
             if block_remaining == 0 {
                 block_type = b.read(3);
@@ -282,71 +292,20 @@ pub fn decode(stream: &[u8], reference: &[u8], new_len: usize, large: bool) -> R
                     1 | 2 => read_trees(&mut b, block_type, &mut main, &mut length, &mut aligned, main_size)?,
                     3 => {
                         let mut p = b.raw_start();
-                        let word = |p: &mut usize| -> Result<u32> {
-                            let s = chunk.get(*p..*p + 4).ok_or_else(|| bad("uncompressed block header truncated"))?;
-                            *p += 4;
+                        let mut word = || -> Result<u32> {
+                            let s = chunk.get(p..p + 4).ok_or_else(|| bad("uncompressed block header truncated"))?;
+                            p += 4;
                             Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
                         };
-                        r0 = word(&mut p)?;
-                        r1 = word(&mut p)?;
-                        r2 = word(&mut p)?;
-                        // Raw bytes, possibly running into the following chunks.
-                        let mut left = block_remaining;
-                        let odd = left % 2 == 1;
-                        let mut data_end = end;
-                        let mut cur = p;
-                        loop {
-                            let room = ((buf.len() - r) / CHUNK + 1) * CHUNK - (buf.len() - r);
-                            let take = left.min(room).min(data_end.saturating_sub(cur));
-                            buf.extend_from_slice(&stream[cur..cur + take]);
-                            cur += take;
-                            left -= take;
-                            if left == 0 {
-                                break;
-                            }
-                            if cur >= data_end {
-                                // Next chunk.
-                                let s = stream
-                                    .get(data_end..data_end + 2)
-                                    .ok_or_else(|| bad("uncompressed block truncated"))?;
-                                let sz = usize::from(u16::from_le_bytes([s[0], s[1]]));
-                                cur = data_end + 2;
-                                data_end = cur + sz;
-                                if data_end > stream.len() {
-                                    return Err(bad("uncompressed block truncated"));
-                                }
-                                cpos = data_end;
-                            }
-                        }
-                        if odd {
-                            cur += 1;
-                        }
+                        r0 = word()?;
+                        r1 = word()?;
+                        r2 = word()?;
+                        let (data_end, cur) = copy_raw(stream, end, p, block_remaining, &mut buf)?;
+                        cpos = data_end;
                         out_done = buf.len() - r;
                         block_remaining = 0;
-                        if out_done >= new_len {
-                            break;
-                        }
-                        // Continue with the bit reader after the raw bytes.
-                        let chunk_now = &stream[..data_end.max(cur).min(stream.len())];
-                        let nb = Bits::new(chunk_now, cur);
-                        // Re-establish the chunk view for the rest of this chunk.
-                        return decode_rest(
-                            stream,
-                            reference,
-                            new_len,
-                            large,
-                            buf,
-                            State {
-                                main,
-                                length,
-                                aligned,
-                                r: [r0, r1, r2],
-                                e8,
-                                bits_pos: nb.pos,
-                                chunk_end: data_end,
-                                next_chunk: if cur >= data_end { data_end } else { cpos.max(data_end) },
-                            },
-                        );
+                        resume = Some((data_end.max(cur).min(stream.len()), cur));
+                        continue 'chunks;
                     }
                     _ => return Err(bad(&format!("block type {block_type}"))),
                 }
@@ -376,95 +335,38 @@ pub fn decode(stream: &[u8], reference: &[u8], new_len: usize, large: bool) -> R
     finish(buf, r, new_len, e8)
 }
 
-/// Decoder state carried into [`decode_rest`] after an uncompressed block.
-struct State {
-    main: Tree,
-    length: Tree,
-    aligned: Tree,
-    r: [u32; 3],
-    e8: Option<i32>,
-    bits_pos: usize,
-    chunk_end: usize,
-    next_chunk: usize,
-}
-
-/// Continue decoding after an uncompressed block (the bit reader restarts at a byte).
-fn decode_rest(
+/// Copy the `len` raw bytes of an uncompressed block starting at `cur` in the chunk whose
+/// data ends at `data_end`, following into later chunks. Returns the data end of the
+/// chunk the block ends in and the byte after the block (past the pad byte of an odd
+/// length).
+fn copy_raw(
     stream: &[u8],
-    reference: &[u8],
-    new_len: usize,
-    large: bool,
-    mut buf: Vec<u8>,
-    st: State,
-) -> Result<Vec<u8>> {
-    let r = reference.len();
-    let total = (r as u64).div_ceil(CHUNK as u64) * CHUNK as u64 + new_len as u64;
-    let (slots, _) = slots_for(total, large)?;
-    let (pbase, pextra) = position_tables(slots);
-    let main_size = 256 + 8 * slots;
-    let State { mut main, mut length, mut aligned, r: [mut r0, mut r1, mut r2], e8, bits_pos, chunk_end, .. } = st;
-    let mut block_remaining = 0usize;
-    let mut block_type;
-    let mut end = chunk_end;
-    let mut first = true;
-    let mut cpos = chunk_end;
-    let _ = st.next_chunk;
-    let mut out_done = buf.len() - r;
-    while out_done < new_len {
-        let (mut b, chunk): (Bits<'_>, &[u8]) = if first {
-            first = false;
-            (Bits::new(&stream[..end], bits_pos), &stream[..end])
-        } else {
-            let size = stream
-                .get(cpos..cpos + 2)
-                .map(|s| usize::from(u16::from_le_bytes([s[0], s[1]])))
-                .ok_or_else(|| bad("chunk header missing"))?;
-            let start = cpos + 2;
-            end =
-                start.checked_add(size).filter(|&e| e <= stream.len()).ok_or_else(|| bad("chunk runs past the end"))?;
-            cpos = end;
-            (Bits::new(&stream[..end], start), &stream[..end])
-        };
-        let _ = chunk;
-        let chunk_target = (((out_done / CHUNK) + 1) * CHUNK).min(new_len);
-        while out_done < chunk_target {
-            if block_remaining == 0 {
-                block_type = b.read(3);
-                let hi = b.read(16);
-                let lo = b.read(8);
-                block_remaining = ((hi << 8) | lo) as usize;
-                match block_type {
-                    1 | 2 => read_trees(&mut b, block_type, &mut main, &mut length, &mut aligned, main_size)?,
-                    _ => {
-                        return Err(Error::new(
-                            crate::ErrorKind::Unsupported,
-                            "an uncompressed LZX block after another is not supported",
-                        ))
-                    }
-                }
-                decode_symbols(
-                    &mut b,
-                    &mut buf,
-                    r,
-                    chunk_target,
-                    &mut block_remaining,
-                    block_type,
-                    &main,
-                    &length,
-                    &aligned,
-                    &mut r0,
-                    &mut r1,
-                    &mut r2,
-                    &pbase,
-                    &pextra,
-                )?;
-            } else {
-                return Err(bad("block state lost"));
-            }
-            out_done = buf.len() - r;
+    mut data_end: usize,
+    mut cur: usize,
+    len: usize,
+    buf: &mut Vec<u8>,
+) -> Result<(usize, usize)> {
+    let mut left = len;
+    loop {
+        let take = left.min(data_end.saturating_sub(cur));
+        buf.extend_from_slice(&stream[cur..cur + take]);
+        cur += take;
+        left -= take;
+        if left == 0 {
+            break;
+        }
+        let s = stream.get(data_end..data_end + 2).ok_or_else(|| bad("uncompressed block truncated"))?;
+        let size = usize::from(u16::from_le_bytes([s[0], s[1]]));
+        cur = data_end + 2;
+        data_end = cur + size;
+        if data_end > stream.len() {
+            return Err(bad("uncompressed block truncated"));
         }
     }
-    finish(buf, r, new_len, e8)
+    if len % 2 == 1 {
+        cur += 1;
+    }
+    Ok((data_end, cur))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -596,5 +498,31 @@ mod tests {
         assert_eq!(slots_for((1 << 19) + 1, false).unwrap().0, 42);
         assert_eq!(slots_for(3 << 20, false).unwrap().0, 66);
         assert!(slots_for(9 << 20, false).is_err());
+    }
+
+    /// Two 32-bit header words, most significant bits first, each stored little-endian.
+    fn header_words(v: u32) -> Vec<u8> {
+        let mut o = ((v >> 16) as u16).to_le_bytes().to_vec();
+        o.extend_from_slice(&(v as u16).to_le_bytes());
+        o
+    }
+
+    #[test]
+    fn uncompressed_block_after_uncompressed_block() {
+        let mut body = header_words((3 << 24 | 5) << 4); // no E8, type 3, 5 bytes
+        for _ in 0..3 {
+            body.extend_from_slice(&1u32.to_le_bytes());
+        }
+        body.extend_from_slice(b"hello\0"); // odd length: one pad byte
+        body.extend_from_slice(&header_words((3 << 24 | 6) << 5)); // type 3, 6 bytes
+        for _ in 0..3 {
+            body.extend_from_slice(&1u32.to_le_bytes());
+        }
+        body.extend_from_slice(b"world!");
+        let mut stream = (body.len() as u16).to_le_bytes().to_vec();
+        stream.extend_from_slice(&body);
+        assert_eq!(decode(&stream, b"", 11, false).unwrap(), b"helloworld!");
+        // Cut inside the second block's data.
+        assert!(decode(&stream[..stream.len() - 2], b"", 11, false).is_err());
     }
 }

@@ -101,6 +101,22 @@ fn pe_checksum(d: &[u8], checksum_off: usize) -> u32 {
     (sum as u32).wrapping_add(d.len() as u32)
 }
 
+/// Walk the import descriptors (at most 4096) until the all-zero one, calling `f` with each
+/// descriptor's offset and its (OriginalFirstThunk, TimeDateStamp, Name, FirstThunk). Each
+/// descriptor is read when it is reached, so edits `f` makes further on are seen.
+fn for_each_import(pe: &Pe, d: &mut [u8], mut f: impl FnMut(&mut [u8], usize, [u32; 4])) {
+    let Some(&(rva, _)) = pe.dirs.get(1).filter(|(r, _)| *r != 0) else { return };
+    let Some(mut o) = pe.off(rva) else { return };
+    for _ in 0..4096 {
+        let desc = [0, 4, 12, 16].map(|k| rd32(d, o + k).unwrap_or(0));
+        if desc[0] == 0 && desc[2] == 0 && desc[3] == 0 {
+            break;
+        }
+        f(d, o, desc);
+        o += 20;
+    }
+}
+
 /// Normalise an old image in place (rebase time stamp, unbind, lock prefixes, checksum).
 pub fn normalise(d: &mut [u8], h: &Header) {
     let Some(pe) = Pe::parse(d) else { return };
@@ -125,38 +141,24 @@ pub fn normalise(d: &mut [u8], h: &Header) {
                 changed = true;
             }
         }
-        if let Some(&(rva, _)) = pe.dirs.get(1) {
-            if let Some(mut o) = pe.off(rva).filter(|_| rva != 0) {
-                for _ in 0..4096 {
-                    let (oft, ts, name, ft) = (
-                        rd32(d, o).unwrap_or(0),
-                        rd32(d, o + 4).unwrap_or(0),
-                        rd32(d, o + 12).unwrap_or(0),
-                        rd32(d, o + 16).unwrap_or(0),
-                    );
-                    if oft == 0 && name == 0 && ft == 0 {
-                        break;
-                    }
-                    if ts != 0 {
-                        wr32(d, o + 4, 0);
-                        wr32(d, o + 8, 0);
-                        if let (Some(mut a), Some(mut b)) = (pe.off(oft), pe.off(ft)) {
-                            for _ in 0..65536 {
-                                let v = rd32(d, a).unwrap_or(0);
-                                wr32(d, b, v);
-                                if v == 0 {
-                                    break;
-                                }
-                                a += 4;
-                                b += 4;
-                            }
+        for_each_import(&pe, d, |d, o, [oft, ts, _, ft]| {
+            if ts != 0 {
+                wr32(d, o + 4, 0);
+                wr32(d, o + 8, 0);
+                if let (Some(mut a), Some(mut b)) = (pe.off(oft), pe.off(ft)) {
+                    for _ in 0..65536 {
+                        let v = rd32(d, a).unwrap_or(0);
+                        wr32(d, b, v);
+                        if v == 0 {
+                            break;
                         }
-                        changed = true;
+                        a += 4;
+                        b += 4;
                     }
-                    o += 20;
                 }
+                changed = true;
             }
-        }
+        });
     }
     if h.options & opt::NO_LOCKFIX == 0 {
         if let Some(&(rva, _)) = pe.dirs.get(10) {
@@ -309,51 +311,37 @@ pub fn transform(d: &mut [u8], h: &Header, map: &RvaMap) -> Result<()> {
     }
     // imports
     if extra & 0x02 == 0 {
-        if let Some(&(rva, _)) = pe.dirs.get(1).filter(|(r, _)| *r != 0) {
-            if let Some(mut o) = pe.off(rva) {
-                for _ in 0..4096 {
-                    let (oft, ts, name, ft) = (
-                        rd32(d, o).unwrap_or(0),
-                        rd32(d, o + 4).unwrap_or(0),
-                        rd32(d, o + 12).unwrap_or(0),
-                        rd32(d, o + 16).unwrap_or(0),
-                    );
-                    if oft == 0 && name == 0 && ft == 0 {
-                        break;
-                    }
-                    if ts == 0 {
-                        let mut arrays = vec![oft];
-                        if ft != oft {
-                            arrays.push(ft);
-                        }
-                        for a in arrays.into_iter().filter(|a| *a != 0) {
-                            if let Some(mut t) = pe.off(a) {
-                                for _ in 0..65536 {
-                                    let v = rd32(d, t).unwrap_or(0);
-                                    if v == 0 {
-                                        break;
-                                    }
-                                    if v & 0x8000_0000 == 0 {
-                                        wr32(d, t, map.map(v));
-                                    }
-                                    t += 4;
-                                }
+        for_each_import(&pe, d, |d, o, [oft, ts, name, ft]| {
+            if ts == 0 {
+                let mut arrays = vec![oft];
+                if ft != oft {
+                    arrays.push(ft);
+                }
+                for a in arrays.into_iter().filter(|a| *a != 0) {
+                    if let Some(mut t) = pe.off(a) {
+                        for _ in 0..65536 {
+                            let v = rd32(d, t).unwrap_or(0);
+                            if v == 0 {
+                                break;
                             }
+                            if v & 0x8000_0000 == 0 {
+                                wr32(d, t, map.map(v));
+                            }
+                            t += 4;
                         }
                     }
-                    if oft != 0 {
-                        wr32(d, o, map.map(oft));
-                    }
-                    if name != 0 {
-                        wr32(d, o + 12, map.map(name));
-                    }
-                    if ft != 0 {
-                        wr32(d, o + 16, map.map(ft));
-                    }
-                    o += 20;
                 }
             }
-        }
+            if oft != 0 {
+                wr32(d, o, map.map(oft));
+            }
+            if name != 0 {
+                wr32(d, o + 12, map.map(name));
+            }
+            if ft != 0 {
+                wr32(d, o + 16, map.map(ft));
+            }
+        });
     }
     // exports
     if extra & 0x04 == 0 {

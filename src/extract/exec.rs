@@ -1,7 +1,7 @@
 //! The executor: decodes each cabinet folder once (independent folders in parallel),
 //! copies loose files, and writes everything through [`Target`].
 
-use super::plan::{Job, Source};
+use super::plan::{Job, PlanEntry, Source};
 use super::write::{Target, Written};
 use crate::cab::{extract_folder, EntrySink, Target as CabTarget};
 use crate::error::{Error, ErrorKind, IoResultExt, Result};
@@ -132,46 +132,21 @@ pub fn execute(job: &Job, target: &Target, opts: &ExecOptions<'_>) -> Outcome {
             }
         }
     }
-    let groups: Vec<((usize, usize), Vec<usize>)> = groups.into_iter().collect();
-    let folder_results: Vec<Vec<Error>> = groups
-        .par_iter()
-        .map(|((set, folder), idx)| {
-            let targets: Vec<CabTarget<'_>> = idx
-                .iter()
-                .map(|&i| {
-                    let e = &job.plan.entries[i];
-                    let Source::Cabinet { file, .. } = &e.source else { unreachable!() };
-                    let f = job.sets[*set].file(*file);
-                    CabTarget {
-                        start: u64::from(f.offset),
-                        len: u64::from(f.size),
-                        label: if e.key == e.path { e.path.clone() } else { format!("{} ({})", e.key, e.path) },
-                        sink: Box::new(Sink::new(target, e, &out, opts)),
-                    }
-                })
-                .collect();
-            extract_folder(&job.sets[*set], *folder, targets).into_iter().filter_map(|r| r.err()).collect()
-        })
-        .collect();
-    for v in folder_results {
-        for e in v {
-            push_err(e);
-        }
+    let label = |e: &PlanEntry| if e.key == e.path { e.path.clone() } else { format!("{} ({})", e.key, e.path) };
+    let sink = |e: &PlanEntry| -> Box<dyn EntrySink + '_> { Box::new(Sink::new(target, e, &out, opts)) };
+    for e in extract_cabinet_groups(job, groups, label, sink) {
+        push_err(e);
     }
     let loose_results: Vec<Option<Error>> = loose
         .par_iter()
         .map(|&i| {
             let e = &job.plan.entries[i];
-            if let Source::Delta { base, patch } = &e.source {
-                let r = (|| -> Result<()> {
-                    let old = crate::hotfix::find::read_source(job, base, &e.key)?;
-                    let delta = crate::hotfix::find::read_source(job, patch, &e.key)?;
-                    let new = crate::delta::pa19::apply(&delta, Some(&old))
-                        .map_err(|err| err.context(format!("File {} (binary delta)", e.key)))?;
+            if let Source::Delta { .. } = &e.source {
+                let r = crate::hotfix::find::read_source(job, &e.source, &e.key).and_then(|new| {
                     let mut sink = Sink::new(target, e, &out, opts);
                     sink.write(&new)?;
                     sink.finish()
-                })();
+                });
                 return r.err();
             }
             let Source::Loose { path } = &e.source else { return None };
@@ -198,4 +173,34 @@ pub fn execute(job: &Job, target: &Target, opts: &ExecOptions<'_>) -> Outcome {
     let mut written = Arc::try_unwrap(out).map(|m| m.into_inner().unwrap_or_default()).unwrap_or_default();
     written.sort_by(|a, b| a.written.path.cmp(&b.written.path));
     Outcome { written, errors: errors.into_inner().unwrap_or_default() }
+}
+
+/// Stream the cabinet entries of `job`, grouped by (cabinet set, folder), one parallel task
+/// per folder so each folder is decoded once; `label` names an entry in messages and `sink`
+/// makes its destination. Returns the errors of every entry.
+pub(crate) fn extract_cabinet_groups<'a>(
+    job: &'a Job,
+    groups: BTreeMap<(usize, usize), Vec<usize>>,
+    label: impl Fn(&PlanEntry) -> String + Sync,
+    sink: impl Fn(&'a PlanEntry) -> Box<dyn EntrySink + 'a> + Sync,
+) -> Vec<Error> {
+    let groups: Vec<((usize, usize), Vec<usize>)> = groups.into_iter().collect();
+    let per_folder: Vec<Vec<Error>> = groups
+        .par_iter()
+        .map(|((set, folder), idx)| {
+            let targets: Vec<CabTarget<'a>> = idx
+                .iter()
+                .map(|&i| {
+                    let e = &job.plan.entries[i];
+                    let Source::Cabinet { file, .. } = &e.source else {
+                        unreachable!("grouped entries are cabinet entries")
+                    };
+                    let f = job.sets[*set].file(*file);
+                    CabTarget { start: u64::from(f.offset), len: u64::from(f.size), label: label(e), sink: sink(e) }
+                })
+                .collect();
+            extract_folder(&job.sets[*set], *folder, targets).into_iter().filter_map(|r| r.err()).collect()
+        })
+        .collect();
+    per_folder.into_iter().flatten().collect()
 }

@@ -9,6 +9,7 @@ mod plan;
 pub mod write;
 
 pub use admin::{write_admin_package, write_admin_package_with, AdminChanges};
+pub(crate) use exec::extract_cabinet_groups;
 pub use exec::{execute, ExecOptions, Outcome, WrittenEntry};
 pub use patched::*;
 pub use plan::*;

@@ -55,6 +55,22 @@ pub enum Source {
     },
 }
 
+impl Source {
+    /// The cabinet entry `file` of folder `folder` in `set` (the job's set number `set_idx`).
+    fn cabinet_entry(set_idx: usize, set: &CabSet, folder: usize, file: (usize, usize)) -> Source {
+        let f = set.file(file);
+        Source::Cabinet {
+            cabinet: set.cabs[file.0].source.cab_name(),
+            entry: f.name.clone(),
+            folder,
+            offset: u64::from(f.offset),
+            compression: set.folders[folder].compression.label(),
+            set: set_idx,
+            file,
+        }
+    }
+}
+
 /// One output file.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PlanEntry {
@@ -150,18 +166,7 @@ fn cab_entry(set_idx: usize, set: &CabSet, folder: usize, file: (usize, usize)) 
         None => split_relative(&f.name),
     };
     let (components, source) = match checked {
-        Ok(c) => (
-            c,
-            Source::Cabinet {
-                cabinet: set.cabs[file.0].source.cab_name(),
-                entry: f.name.clone(),
-                folder,
-                offset: u64::from(f.offset),
-                compression: set.folders[folder].compression.label(),
-                set: set_idx,
-                file,
-            },
-        ),
+        Ok(c) => (c, Source::cabinet_entry(set_idx, set, folder, file)),
         Err(e) => (Vec::new(), Source::Unavailable { reason: e.message().to_string() }),
     };
     PlanEntry {
@@ -502,15 +507,7 @@ pub fn plan_msi_with(
                     Some((si, (fi, fr))) => {
                         let set = &sets[si];
                         let f = set.file(fr);
-                        let source = Source::Cabinet {
-                            cabinet: set.cabs[fr.0].source.cab_name(),
-                            entry: f.name.clone(),
-                            folder: fi,
-                            offset: u64::from(f.offset),
-                            compression: set.folders[fi].compression.label(),
-                            set: si,
-                            file: fr,
-                        };
+                        let source = Source::cabinet_entry(si, set, fi, fr);
                         let mut e = make(components, source, f.unix_mtime());
                         // The cabinet entry's size is what gets written.
                         e.size = u64::from(f.size);
@@ -573,18 +570,7 @@ pub fn plan_msi_with(
                     let f = set.file(fr);
                     e.mtime_unix = f.unix_mtime();
                     e.mtime = e.mtime_unix.map(crate::msi::summary::unix_string);
-                    Source::Delta {
-                        base: Box::new(base),
-                        patch: Box::new(Source::Cabinet {
-                            cabinet: set.cabs[fr.0].source.cab_name(),
-                            entry: f.name.clone(),
-                            folder: fi,
-                            offset: u64::from(f.offset),
-                            compression: set.folders[fi].compression.label(),
-                            set: si,
-                            file: fr,
-                        }),
-                    }
+                    Source::Delta { base: Box::new(base), patch: Box::new(Source::cabinet_entry(si, set, fi, fr)) }
                 }
                 (None, _) => Source::Unavailable {
                     reason: format!(

@@ -56,7 +56,7 @@ pub fn read_source(job: &Job, source: &Source, label: &str) -> Result<Vec<u8>> {
         Source::Delta { base, patch } => {
             let old = read_source(job, base, label)?;
             let d = read_source(job, patch, label)?;
-            crate::delta::pa19::apply(&d, Some(&old))
+            crate::delta::pa19::apply(&d, Some(&old)).map_err(|err| err.context(format!("File {label} (binary delta)")))
         }
         Source::Loose { path } => std::fs::read(path).map_err(|err| Error::io(&err, "reading").with_path(path)),
         Source::Unavailable { reason } => Err(Error::new(ErrorKind::Missing, reason.clone())),

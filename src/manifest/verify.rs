@@ -2,9 +2,9 @@
 //! with a manifest. Findings are data in the report, never errors.
 
 use super::{FileEntry, Manifest, Platform};
-use crate::cab::{extract_folder, EntrySink, Target as CabTarget};
+use crate::cab::EntrySink;
 use crate::error::{Error, IoResultExt, Result};
-use crate::extract::{Job, Source};
+use crate::extract::{extract_cabinet_groups, Job, PlanEntry, Source};
 use crate::pe::{pe_info, MAX_PE_SIZE};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -156,37 +156,18 @@ pub fn observe_job(job: &Job) -> (Vec<Observed>, Vec<Error>) {
             }
         }
     }
-    let groups: Vec<_> = groups.into_iter().collect();
-    groups.par_iter().for_each(|((set, folder), idx)| {
-        let targets: Vec<CabTarget<'_>> = idx
-            .iter()
-            .map(|&i| {
-                let e = &job.plan.entries[i];
-                let Source::Cabinet { file, .. } = &e.source else { unreachable!() };
-                let f = job.sets[*set].file(*file);
-                CabTarget {
-                    start: u64::from(f.offset),
-                    len: u64::from(f.size),
-                    label: e.key.clone(),
-                    sink: Box::new(Collect {
-                        rel: e.path.clone(),
-                        mtime: e.mtime_unix,
-                        hasher: Sha256::new(),
-                        keep: None,
-                        size: 0,
-                        out: &out,
-                    }),
-                }
-            })
-            .collect();
-        for r in extract_folder(&job.sets[*set], *folder, targets) {
-            if let Err(e) = r {
-                if let Ok(mut v) = errs.lock() {
-                    v.push(e);
-                }
-            }
-        }
-    });
+    let sink = |e: &PlanEntry| -> Box<dyn EntrySink + '_> {
+        Box::new(Collect {
+            rel: e.path.clone(),
+            mtime: e.mtime_unix,
+            hasher: Sha256::new(),
+            keep: None,
+            size: 0,
+            out: &out,
+        })
+    };
+    let cab_errs = extract_cabinet_groups(job, groups, |e| e.key.clone(), sink);
+    errs.lock().map(|mut v| v.extend(cab_errs)).unwrap_or(());
     for (i, p) in loose {
         match observe_file(&p, job.plan.entries[i].path.clone()) {
             Ok(o) => out.lock().map(|mut v| v.push(o)).unwrap_or(()),
