@@ -109,14 +109,7 @@ fn a_patch_with_a_binary_delta_patches_the_admin_image() {
     let out = t.path().join("img");
     let base = fixture("kb977203/client/client.msi");
     let msp = fixture("kb977203/client/ccmexec-delta.msp");
-    let o = run_os(&[
-        "extract".as_ref(),
-        base.as_os_str(),
-        "--patch".as_ref(),
-        msp.as_os_str(),
-        "--targetdir".as_ref(),
-        out.as_os_str(),
-    ]);
+    let o = extract_patched(&base, &msp, &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let exe = out.join("System32/CCM/CcmExec.exe");
     assert_eq!(std::fs::metadata(&exe).unwrap().len(), 9500);

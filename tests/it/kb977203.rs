@@ -288,14 +288,7 @@ fn client_patch_of_each_service_pack_applies_to_the_client_fixture() {
         assert_eq!(v["patch"]["transforms"], serde_json::json!(["KB977203", "#KB977203"]));
         assert_eq!(v["patch"]["classification"], "Hotfix");
         let out = t.path().join("client");
-        let o = run_os(&[
-            "extract".as_ref(),
-            fixture("kb977203/client/client.msi").as_os_str(),
-            "--patch".as_ref(),
-            msp.as_os_str(),
-            "--targetdir".as_ref(),
-            out.as_os_str(),
-        ]);
+        let o = extract_patched(&fixture("kb977203/client/client.msi"), &msp, &out);
         assert!(o.status.success(), "{}", stderr(&o));
         let dll = out.join("System32/CCM/CcmGenCert.dll");
         let o = run_os(&["--json".as_ref(), "info".as_ref(), dll.as_os_str()]);

@@ -9,6 +9,19 @@ fn csv(args: &[&std::ffi::OsStr]) -> String {
     stdout(&o)
 }
 
+/// `hotfixkit tables MSI TABLE --patch MSP --format FORMAT`, which must succeed.
+fn patched_table(msi: &std::path::Path, table: &str, msp: &std::path::Path, format: &str) -> String {
+    csv(&[
+        "tables".as_ref(),
+        msi.as_os_str(),
+        table.as_ref(),
+        "--patch".as_ref(),
+        msp.as_os_str(),
+        "--format".as_ref(),
+        format.as_ref(),
+    ])
+}
+
 fn psmsi(shared: &std::path::Path, f: &str) -> PathBuf {
     shared.join("corpus/psmsi/test/PowerShell.Test/Data").join(f)
 }
@@ -24,25 +37,9 @@ fn psmsi_example_msp_sets_registry_version_and_adds_patch_media() {
     let msp = psmsi(&s, "Example.msp");
     let before = csv(&["tables".as_ref(), msi.as_os_str(), "Registry".as_ref(), "--format".as_ref(), "csv".as_ref()]);
     assert!(before.contains(",Version,1.0.0,"), "{before}");
-    let after = csv(&[
-        "tables".as_ref(),
-        msi.as_os_str(),
-        "Registry".as_ref(),
-        "--patch".as_ref(),
-        msp.as_os_str(),
-        "--format".as_ref(),
-        "csv".as_ref(),
-    ]);
+    let after = patched_table(&msi, "Registry", &msp, "csv");
     assert!(after.contains(",Version,1.0.1,"), "{after}");
-    let media = csv(&[
-        "tables".as_ref(),
-        msi.as_os_str(),
-        "Media".as_ref(),
-        "--patch".as_ref(),
-        msp.as_os_str(),
-        "--format".as_ref(),
-        "json".as_ref(),
-    ]);
+    let media = patched_table(&msi, "Media", &msp, "json");
     let v: serde_json::Value = serde_json::from_str(&media).unwrap();
     let rows = v["rows"].as_array().unwrap();
     assert!(rows.iter().any(|r| r["DiskId"] == 100 && r["Cabinet"] == "#Patch"), "{media}");
@@ -94,15 +91,7 @@ fn multi_target_patch_adds_its_own_media_row_to_each_product() {
     let msp = wix3(&s, "PerMachineMsisMsps/PatchABv101.msp");
     for (prod, cab) in [("A", "#A.cab"), ("B", "#B.cab")] {
         let msi = wix3(&s, &format!("PerMachineMsisMsps/prod{prod}v100.msi"));
-        let out = csv(&[
-            "tables".as_ref(),
-            msi.as_os_str(),
-            "Media".as_ref(),
-            "--patch".as_ref(),
-            msp.as_os_str(),
-            "--format".as_ref(),
-            "json".as_ref(),
-        ]);
+        let out = patched_table(&msi, "Media", &msp, "json");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         let cabs: Vec<&str> =
             v["rows"].as_array().unwrap().iter().map(|r| r["Cabinet"].as_str().unwrap_or("")).collect();
@@ -117,14 +106,7 @@ fn gdr1_patched_admin_image_has_the_new_and_added_files() {
     let out = t.path().join("img");
     let msi = wix3(&s, "MSIsandMSPs/RtmProduct/product.msi");
     let msp = wix3(&s, "MSIsandMSPs/GDR1/gdr1.msp");
-    let o = run_os(&[
-        "extract".as_ref(),
-        msi.as_os_str(),
-        "--patch".as_ref(),
-        msp.as_os_str(),
-        "--targetdir".as_ref(),
-        out.as_os_str(),
-    ]);
+    let o = extract_patched(&msi, &msp, &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let l = listing(&out);
     let files: Vec<(&str, u64)> = l.iter().map(|e| (e.0.as_str(), e.1)).filter(|e| !e.0.ends_with(".msi")).collect();
@@ -186,28 +168,14 @@ fn ldr_patches_refuse_the_rtm_product_naming_the_version_check() {
     for p in ["LDR2/ldr2.msp", "LDR3/ldr3.msp"] {
         let t = tempdir();
         let msp = wix3(&s, &format!("MSIsandMSPs/{p}"));
-        let o = run_os(&[
-            "extract".as_ref(),
-            msi.as_os_str(),
-            "--patch".as_ref(),
-            msp.as_os_str(),
-            "--targetdir".as_ref(),
-            t.path().join("o").as_os_str(),
-        ]);
+        let o = extract_patched(&msi, &msp, &t.path().join("o"));
         assert_eq!(o.status.code(), Some(2), "{p}");
         let e = stderr(&o);
         assert!(e.contains("the patch does not apply to this package: rtmldr.1: ProductVersion 1.0.0.0 fails the version check (3 parts, = 1.0.1.0)"), "{p}: {e}");
     }
     let t = tempdir();
     let msp = wix3(&s, "MSIsandMSPs/Baseliner/rtmldr.msp");
-    let o = run_os(&[
-        "extract".as_ref(),
-        msi.as_os_str(),
-        "--patch".as_ref(),
-        msp.as_os_str(),
-        "--targetdir".as_ref(),
-        t.path().join("o").as_os_str(),
-    ]);
+    let o = extract_patched(&msi, &msp, &t.path().join("o"));
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
@@ -280,14 +248,7 @@ fn wine_test_patch_gives_patch_txt_of_1002_bytes_and_adds_file_txt() {
     let msp = s.join("msp/samples/wine_patch_test.msp");
     let t = tempdir();
     let out = t.path().join("o");
-    let o = run_os(&[
-        "extract".as_ref(),
-        base.as_os_str(),
-        "--patch".as_ref(),
-        msp.as_os_str(),
-        "--targetdir".as_ref(),
-        out.as_os_str(),
-    ]);
+    let o = extract_patched(&base, &msp, &out);
     // The base is an uncompressed package whose loose source files are not in the
     // samples folder: disable.txt cannot be copied, the patch's files are written.
     assert_eq!(o.status.code(), Some(2));

@@ -111,3 +111,15 @@ pub fn msi_crate_stream(pkg: &Path, name: &str) -> Vec<u8> {
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
+
+/// `hotfixkit extract MSI --patch MSP --targetdir OUT`.
+pub fn extract_patched(msi: &Path, msp: &Path, out: &Path) -> Output {
+    run_os(&[
+        "extract".as_ref(),
+        msi.as_os_str(),
+        "--patch".as_ref(),
+        msp.as_os_str(),
+        "--targetdir".as_ref(),
+        out.as_os_str(),
+    ])
+}

@@ -13,6 +13,16 @@ use std::collections::BTreeMap;
 pub const CLIENT_PRODUCT: &str = "{8864FB91-94EE-4F16-A144-0D82A232049D}";
 pub const CLIENT_UPGRADE: &str = "{252DA259-82CA-4177-B8D0-49C78937BA3E}";
 
+/// The PatchPackage table a patch transform creates: the patch code and its Media row.
+fn patch_package(code: &str, media: i32) -> TableOps {
+    TableOps {
+        name: "PatchPackage".into(),
+        columns: vec![col("PatchId", "s38", true), col("Media_", "i2", false)],
+        create: true,
+        ops: vec![Op::Insert(vec![code.into(), media.into()])],
+    }
+}
+
 fn dt(f: &FileEntry) -> (i32, u8, u8, u8, u8, u8) {
     let d: Vec<i32> = f.date.split('-').map(|x| x.parse().unwrap_or(1)).collect();
     let t: Vec<u8> = f.time.split(':').map(|x| x.parse().unwrap_or(0)).collect();
@@ -252,12 +262,7 @@ fn client_msp(sp: u32, version: &str, size: u64, patch_code: &str) -> Result<Vec
     let hx = transform_streams(
         &tsum("#KB977203"),
         &[
-            TableOps {
-                name: "PatchPackage".into(),
-                columns: vec![col("PatchId", "s38", true), col("Media_", "i2", false)],
-                create: true,
-                ops: vec![Op::Insert(vec![patch_code.into(), 2.into()])],
-            },
+            patch_package(patch_code, 2),
             TableOps {
                 name: "Media".into(),
                 columns: std_columns("Media"),
@@ -501,12 +506,7 @@ pub fn delta_msp() -> Result<Vec<u8>> {
     let hx = transform_streams(
         &tsum("#DELTA"),
         &[
-            TableOps {
-                name: "PatchPackage".into(),
-                columns: vec![col("PatchId", "s38", true), col("Media_", "i2", false)],
-                create: true,
-                ops: vec![Op::Insert(vec![code.into(), 3.into()])],
-            },
+            patch_package(code, 3),
             TableOps {
                 name: "Patch".into(),
                 columns: vec![
