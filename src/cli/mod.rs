@@ -295,7 +295,7 @@ pub enum Command {
     /// Manifest tools: import a KB file table, lock a payload.
     #[command(subcommand)]
     Manifest(ManifestCommand),
-    /// Run with an msiexec command line: `msiexec /a PKG [/qb|/qn|/passive] TARGETDIR=DIR`.
+    /// Run with an msiexec command line: `msiexec /a PKG [/p PATCH.msp] [/qb|/qn|/passive] TARGETDIR=DIR`.
     #[command(disable_help_flag = true)]
     Msiexec {
         /// msiexec arguments, as admins write them.
@@ -818,6 +818,15 @@ pub fn parse_msiexec(args: &[String]) -> anyhow::Result<(PathBuf, PathBuf, Vec<P
 }
 
 fn cmd_msiexec(cli: &Cli, args: &[String]) -> anyhow::Result<i32> {
+    // msiexec's own help switches, and the usual ones, print this command's help.
+    if args.iter().any(|a| matches!(a.to_lowercase().as_str(), "/?" | "-?" | "/h" | "/help" | "-h" | "--help")) {
+        use clap::CommandFactory;
+        let mut cmd = Cli::command();
+        if let Some(sub) = cmd.find_subcommand_mut("msiexec") {
+            out(&sub.render_long_help().to_string());
+        }
+        return Ok(0);
+    }
     let (package, targetdir, patches) = parse_msiexec(args)?;
     let opts = ExtractOpts {
         files: &[],

@@ -20,6 +20,15 @@ fn msiexec_other_switches_are_clear_errors() {
 }
 
 #[test]
+fn msiexec_help_switches_print_help() {
+    for h in ["/?", "--help", "-h", "/H"] {
+        let o = run(&["msiexec", h]);
+        assert_eq!(o.status.code(), Some(0), "{h}: {}", stderr(&o));
+        assert!(stdout(&o).contains("msiexec /a PKG"), "{h}: {}", stdout(&o));
+    }
+}
+
+#[test]
 fn msiexec_switches_and_properties_are_case_insensitive() {
     let t = tempdir();
     let pkg = fixture("admin/external/external.msi");
