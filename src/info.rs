@@ -1,6 +1,6 @@
 //! `info`: what a file is and what it holds.
 
-use crate::cab::{CabHeader, CabSource, FileSource};
+use crate::cab::{CabHeader, FileSource};
 use crate::error::Result;
 use crate::msi::cfbio::StreamSource;
 use crate::msi::summary::PropValue;
@@ -252,18 +252,15 @@ fn package_info(db: &Database) -> PackageInfo {
         }
     }
     let mut cabinet_streams = Vec::new();
-    for s in &db.streams {
-        if named.contains(&s.name.to_lowercase()) {
+    let paths: Vec<&str> = db.streams.iter().map(|s| s.cfb_path.as_str()).collect();
+    let is_cab = crate::msi::cfbio::starts_with_mscf(&db.path, &paths);
+    for (s, is_cab) in db.streams.iter().zip(is_cab) {
+        if !is_cab || named.contains(&s.name.to_lowercase()) {
             continue;
         }
         let src = StreamSource::new(&db.path, &s.name, &s.cfb_path);
-        if let Ok(mut r) = src.open() {
-            let mut magic = [0u8; 4];
-            if std::io::Read::read_exact(&mut r, &mut magic).is_ok() && &magic == b"MSCF" {
-                if let Ok(h) = crate::cab::read_header(&src) {
-                    cabinet_streams.push(CabInfo::from_header(s.name.clone(), &h));
-                }
-            }
+        if let Ok(h) = crate::cab::read_header(&src) {
+            cabinet_streams.push(CabInfo::from_header(s.name.clone(), &h));
         }
     }
     PackageInfo {

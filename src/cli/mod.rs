@@ -20,6 +20,10 @@ pub struct Cli {
     /// Machine-readable JSON on standard output.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Do not flush each written file to disk before renaming it into place (faster on
+    /// slow disks; a machine crash can then leave an empty file under its final name).
+    #[arg(long, global = true)]
+    pub no_fsync: bool,
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
@@ -239,6 +243,18 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// List a package's root streams (Binary and Icon data, embedded cabinets, the
+    /// summary information), or write them out under escaped names with --out.
+    Streams {
+        /// MSI, MSP or MST.
+        package: PathBuf,
+        /// Write each stream into this directory (names escaped: `%05SummaryInformation`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write into a non-empty directory, replacing files.
+        #[arg(long)]
+        force: bool,
+    },
     /// Find CCMCertFix.exe in a KB977203 hotfix (package, image, cabinet, nested), write
     /// it, verify it, and say how to run it.
     Ccmcertfix {
@@ -331,6 +347,7 @@ pub fn run() -> i32 {
             return code;
         }
     };
+    crate::extract::write::set_default_fsync(!cli.no_fsync);
     match dispatch(&cli) {
         Ok(code) => code,
         Err(e) => {
@@ -385,6 +402,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
             cmd_import_kb(cli, file, *format, output.as_deref(), *kb, split.as_deref())
         }
         Command::Manifest(ManifestCommand::Lock { path, output, product, kb }) => cmd_lock(path, output, product, *kb),
+        Command::Streams { package, out, force } => cmd_streams(cli, package, out.as_deref(), *force),
         Command::Ccmcertfix { input, targetdir, force } => cmd_ccmcertfix(cli, input, targetdir, *force),
         Command::Stage { path, layout, out, zip, package_id, drive, unc, manifest, no_verify, dry_run, force } => {
             let opts = crate::hotfix::stage::StageOptions {
@@ -664,8 +682,13 @@ fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, o: &ExtractOpts<'_>)
                 }
                 crate::msi::PackageKind::Msp if o.patches.is_empty() => extract::plan_patch_alone(package)?,
                 k => {
+                    let what = match k {
+                        crate::msi::PackageKind::Mst => "a transform (.mst)",
+                        crate::msi::PackageKind::Msp => "a patch (.msp) given with --patch",
+                        _ => "a compound file but not an installer package (unknown CLSID)",
+                    };
                     bail!(
-                        "{}: a {k:?} holds no files of its own; extract an MSI (with --patch) or a CAB",
+                        "{}: {what}, which holds no files of its own; extract an MSI (with --patch) or a CAB",
                         package.display()
                     )
                 }
@@ -937,6 +960,46 @@ fn cmd_lock(path: &Path, output: &Path, product: &str, kb: u32) -> anyhow::Resul
     let m = crate::manifest::lock(&observed, product, kb);
     write_atomic(output, m.to_yaml().as_bytes())?;
     Ok(0)
+}
+
+fn cmd_streams(cli: &Cli, package: &Path, dir: Option<&Path>, force: bool) -> anyhow::Result<i32> {
+    let Some(dir) = dir else {
+        let list = crate::msi::streams::list(package)?;
+        if cli.json {
+            json_out(&list)?;
+        } else {
+            let mut s = String::new();
+            for e in &list {
+                s.push_str(&format!("{:>12}  {}\n", e.size, e.file_name));
+            }
+            out(&s);
+        }
+        return Ok(0);
+    };
+    if dir_is_nonempty(dir) && !force {
+        bail!("{}: target directory is not empty (use --force to write into it)", dir.display());
+    }
+    let target = Target::new(dir, force)?;
+    let results = crate::msi::streams::write_all(package, &target)?;
+    let mut code = 0;
+    let mut written = Vec::new();
+    for (e, r) in results {
+        match r {
+            Ok(w) => {
+                written.push(serde_json::json!({"name": e.name, "path": w.path, "size": w.size, "sha256": w.sha256}))
+            }
+            Err(err) => {
+                eprintln!("hotfixkit: error: {}: {err}", package.display());
+                code = 2;
+            }
+        }
+    }
+    if cli.json {
+        json_out(&written)?;
+    } else if !cli.quiet {
+        out(&format!("wrote {} streams to {}\n", written.len(), dir.display()));
+    }
+    Ok(code)
 }
 
 fn cmd_ccmcertfix(cli: &Cli, input: &Path, targetdir: &Path, force: bool) -> anyhow::Result<i32> {

@@ -2,6 +2,7 @@
 //! `--dry-run --json` prints the plan; the executor is the only part that writes.
 
 mod admin;
+mod dirh;
 mod exec;
 mod patched;
 pub mod path;

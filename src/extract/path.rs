@@ -22,6 +22,25 @@ fn is_device_name(component: &str) -> bool {
     false
 }
 
+/// Does `c` have the shape of an 8.3 short-name alias (`PROGRA~1`, `GIT~1`, `EVIL~12.DLL`)?
+/// On Windows such a name can open a *different* existing file whose long name has that
+/// alias, so an archive could overwrite one entry through another.
+fn is_short_alias(c: &str) -> bool {
+    let (stem, ext) = match c.rsplit_once('.') {
+        Some((s, e)) => (s, Some(e)),
+        None => (c, None),
+    };
+    let Some((base, digits)) = stem.rsplit_once('~') else { return false };
+    !base.is_empty()
+        && base.len() <= 7
+        && !base.contains(['~', '.'])
+        && !digits.is_empty()
+        && digits.len() <= 6
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && base.len() + 1 + digits.len() <= 8
+        && ext.is_none_or(|e| e.len() <= 3)
+}
+
 /// Check one path component as a Windows file or directory name.
 pub fn check_component(c: &str) -> Result<()> {
     let bad = |why: &str| Err(Error::new(ErrorKind::UnsafePath, format!("unsafe name {c:?}: {why}")));
@@ -45,6 +64,9 @@ pub fn check_component(c: &str) -> Result<()> {
     }
     if c.len() > 255 {
         return bad("longer than 255 bytes");
+    }
+    if is_short_alias(c) {
+        return bad("shaped like an 8.3 short-name alias, which can name a different file on Windows");
     }
     Ok(())
 }
@@ -100,6 +122,9 @@ mod tests {
             "a<b",
             "a\u{1}b",
             "innocuous\u{0}/x",
+            "PROGRA~1/x",
+            "GIT~1",
+            "EVIL~1.DLL",
         ] {
             assert!(split_relative(p).is_err(), "{p:?} accepted");
         }
@@ -111,5 +136,11 @@ mod tests {
         assert!(split_relative("console.txt").is_ok());
         assert!(split_relative("COM10").is_ok());
         assert!(split_relative("t道場t.txt").is_ok());
+        // Look-alike separators are ordinary characters, never separators.
+        assert_eq!(split_relative("a\u{2215}..\u{2215}x").unwrap().len(), 1);
+        assert_eq!(split_relative("a\u{FF0F}..\u{FF0F}x").unwrap().len(), 1);
+        for ok in ["backup~old.txt", "a~b", "LONGNAME~1.TXT", "x~1.html", "~1"] {
+            assert!(split_relative(ok).is_ok(), "{ok:?} refused");
+        }
     }
 }

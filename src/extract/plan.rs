@@ -616,22 +616,13 @@ pub fn plan_stream_cabinets(db: &Database) -> Result<Job> {
         streams: db.streams.iter().map(|s| (s.name.clone(), s.cfb_path.clone())).collect(),
     };
     let mut seen: Vec<String> = Vec::new();
-    for s in &db.streams {
-        if seen.contains(&s.name) {
+    let paths: Vec<&str> = db.streams.iter().map(|s| s.cfb_path.as_str()).collect();
+    let is_cab = crate::msi::cfbio::starts_with_mscf(&db.path, &paths);
+    for (s, is_cab) in db.streams.iter().zip(is_cab) {
+        if !is_cab || seen.contains(&s.name) {
             continue;
         }
         let src: Arc<dyn CabSource> = Arc::new(StreamSource::new(&db.path, &s.name, &s.cfb_path));
-        let is_cab = src
-            .open()
-            .ok()
-            .and_then(|mut r| {
-                let mut m = [0u8; 4];
-                std::io::Read::read_exact(&mut r, &mut m).ok().map(|_| &m == b"MSCF")
-            })
-            .unwrap_or(false);
-        if !is_cab {
-            continue;
-        }
         match CabSet::open_chain(src, &resolver) {
             Ok(set) => {
                 let si = sets.len();

@@ -2,6 +2,7 @@
 //! component at a time without following links, data written to a temporary file in
 //! the destination folder, hashed while written, timestamped, then renamed into place.
 
+use super::dirh::{Dir, Kind};
 use crate::error::{Error, ErrorKind, IoResultExt, Result};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -9,7 +10,26 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+/// At most this many directory handles stay open; deeper or further directories are
+/// resolved again from the nearest open ancestor.
+const MAX_OPEN_DIRS: usize = 256;
+
+static DEFAULT_FSYNC: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Whether targets made from now on flush each file before renaming it (default on).
+pub fn set_default_fsync(on: bool) {
+    DEFAULT_FSYNC.store(on, Ordering::Relaxed);
+}
+
+/// A directory of the target this run has resolved.
+struct DirState {
+    /// This run created it (empty), so none of its names can exist already.
+    created: bool,
+    /// Its open handle, while fewer than [`MAX_OPEN_DIRS`] are kept.
+    handle: Option<Arc<Dir>>,
+}
 
 /// A target directory that files are written under, never outside.
 pub struct Target {
@@ -17,12 +37,11 @@ pub struct Target {
     /// lower-cased relative path -> the path as first claimed
     claimed: Mutex<HashMap<String, String>>,
     overwrite: bool,
+    fsync: bool,
     counter: AtomicU64,
-    /// Directories (relative components joined by `/`) verified or created this run, and
-    /// whether this run created them empty (then nothing else can be in them).
-    dirs: Mutex<HashMap<String, bool>>,
-    /// The target was empty when this run began.
-    fresh: bool,
+    /// Directories (relative components joined by `/`) resolved this run.
+    dirs: Mutex<HashMap<String, DirState>>,
+    open_handles: AtomicU64,
     pid: u32,
 }
 
@@ -37,27 +56,39 @@ pub struct Written {
     pub sha256: String,
 }
 
+fn link_error(path: &Path) -> Error {
+    Error::new(ErrorKind::UnsafePath, format!("{} is a symbolic link; not followed", path.display()))
+}
+
 impl Target {
     /// Use `root` (created if missing). `overwrite` allows replacing files that existed
     /// before this run; two entries of one run mapping to one path are always an error.
+    /// The root itself may be a link (the caller chose it); nothing under it is followed.
     pub fn new(root: &Path, overwrite: bool) -> Result<Target> {
         fs::create_dir_all(root).io_ctx("creating target directory").map_err(|e| e.with_path(root))?;
-        let meta = fs::symlink_metadata(root).io_ctx("reading target directory").map_err(|e| e.with_path(root))?;
-        if !meta.is_dir() {
+        if !fs::metadata(root).io_ctx("reading target directory").map_err(|e| e.with_path(root))?.is_dir() {
             return Err(Error::new(ErrorKind::UnsafePath, "target is not a directory").with_path(root));
         }
+        let handle = Dir::open_root(root).io_ctx("opening target directory").map_err(|e| e.with_path(root))?;
         let fresh = fs::read_dir(root).map(|mut d| d.next().is_none()).unwrap_or(false);
         let mut dirs = HashMap::new();
-        dirs.insert(String::new(), fresh);
+        dirs.insert(String::new(), DirState { created: fresh, handle: Some(Arc::new(handle)) });
         Ok(Target {
             root: root.to_path_buf(),
             claimed: Mutex::new(HashMap::new()),
             overwrite,
+            fsync: DEFAULT_FSYNC.load(Ordering::Relaxed),
             counter: AtomicU64::new(0),
             dirs: Mutex::new(dirs),
-            fresh,
+            open_handles: AtomicU64::new(1),
             pid: std::process::id(),
         })
+    }
+
+    /// Whether each file is flushed to disk (`fsync`) before it gets its final name
+    /// (on by default).
+    pub fn set_fsync(&mut self, on: bool) {
+        self.fsync = on;
     }
 
     /// The target directory.
@@ -81,101 +112,97 @@ impl Target {
         Ok(())
     }
 
-    /// Create the directories of `components` (all of them) under the root, refusing links.
-    pub fn make_dirs(&self, components: &[String]) -> Result<PathBuf> {
-        let key = components.join("/");
-        if self.dirs.lock().map(|d| d.contains_key(&key)).unwrap_or(false) {
-            let mut p = self.root.clone();
-            p.extend(components);
-            return Ok(p);
-        }
-        let mut p = self.root.clone();
-        let mut rel = String::new();
-        for c in components {
+    fn lock_dirs(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, DirState>>> {
+        self.dirs.lock().map_err(|_| Error::format("internal lock poisoned"))
+    }
+
+    /// Open (creating what is missing) the directory `components` under the root, one
+    /// component at a time relative to the parent's handle, refusing links.
+    pub fn make_dirs(&self, components: &[String]) -> Result<Arc<Dir>> {
+        // The nearest resolved ancestor with an open handle.
+        let (mut dir, mut depth) = {
+            let d = self.lock_dirs()?;
+            let mut found = None;
+            for n in (0..=components.len()).rev() {
+                if let Some(h) = d.get(&components[..n].join("/")).and_then(|s| s.handle.clone()) {
+                    found = Some((h, n));
+                    break;
+                }
+            }
+            found.ok_or_else(|| Error::format("internal: target root handle missing"))?
+        };
+        while depth < components.len() {
+            let c = &components[depth];
             super::path::check_component(c)?;
-            p.push(c);
-            if !rel.is_empty() {
-                rel.push('/');
-            }
-            rel.push_str(c);
-            if self.dirs.lock().map(|d| d.contains_key(&rel)).unwrap_or(false) {
-                continue;
-            }
-            let mut created = false;
-            match fs::symlink_metadata(&p) {
-                Ok(m) if m.is_dir() => {}
-                Ok(m) if m.file_type().is_symlink() => {
-                    return Err(Error::new(
-                        ErrorKind::UnsafePath,
-                        format!("{} is a symbolic link; not followed", p.display()),
-                    ))
+            let (child, created) = match dir.child_dir(c) {
+                Ok(x) => x,
+                Err(e) => {
+                    let p = dir.path().join(c);
+                    return Err(match dir.kind(c) {
+                        Ok(Some(Kind::Link)) => link_error(&p),
+                        Ok(Some(Kind::Other)) => {
+                            Error::new(ErrorKind::Exists, format!("{} exists and is not a directory", p.display()))
+                        }
+                        _ => Error::io(&e, format_args!("opening {}", p.display())),
+                    });
                 }
-                Ok(_) => {
-                    return Err(Error::new(ErrorKind::Exists, format!("{} exists and is not a directory", p.display())))
-                }
-                Err(_) => match fs::create_dir(&p) {
-                    Ok(()) => created = true,
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && p.is_dir() => {}
-                    Err(e) => return Err(Error::io(&e, format_args!("creating {}", p.display()))),
-                },
+            };
+            depth += 1;
+            let child = Arc::new(child);
+            let keep = self.open_handles.load(Ordering::Relaxed) < MAX_OPEN_DIRS as u64;
+            let mut d = self.lock_dirs()?;
+            let st = d.entry(components[..depth].join("/")).or_insert(DirState { created, handle: None });
+            st.created |= created;
+            if st.handle.is_none() && keep {
+                st.handle = Some(child.clone());
+                self.open_handles.fetch_add(1, Ordering::Relaxed);
             }
-            if let Ok(mut d) = self.dirs.lock() {
-                d.insert(rel.clone(), created);
-            }
+            dir = child;
         }
-        Ok(p)
+        Ok(dir)
     }
 
-    /// Whether `dir` (relative) was created empty by this run (or is the target that was
-    /// empty when the run began): a file claimed in it cannot already exist.
+    /// Whether `rel` was created empty by this run (or is the target that was empty when
+    /// the run began): a file claimed in it cannot already exist.
     fn fresh_dir(&self, rel: &str) -> bool {
-        self.dirs.lock().ok().and_then(|d| d.get(rel).copied()).unwrap_or(false)
-            && (rel.is_empty() == self.fresh || !rel.is_empty())
+        self.dirs.lock().ok().and_then(|d| d.get(rel).map(|s| s.created)).unwrap_or(false)
     }
 
-    /// Start writing the file at relative `components`, with the expected size.
+    /// Start writing the file at relative `components`.
     pub fn create(&self, components: &[String], mtime: Option<i64>) -> Result<AtomicFile> {
         let (name, dirs) =
             components.split_last().ok_or_else(|| Error::new(ErrorKind::UnsafePath, "empty output path"))?;
         super::path::check_component(name)?;
         let dir = self.make_dirs(dirs)?;
-        let final_path = dir.join(name);
-        let known_absent = self.fresh_dir(&dirs.join("/"));
-        match if known_absent {
-            Err(std::io::Error::from(std::io::ErrorKind::NotFound))
-        } else {
-            fs::symlink_metadata(&final_path)
-        } {
-            Ok(m) if m.is_dir() => {
-                return Err(Error::new(ErrorKind::Exists, format!("{} is a directory", final_path.display())))
+        let final_path = dir.path().join(name);
+        if !self.fresh_dir(&dirs.join("/")) {
+            match dir.kind(name).io_ctx(format_args!("reading {}", final_path.display()))? {
+                Some(Kind::Dir) => {
+                    return Err(Error::new(ErrorKind::Exists, format!("{} is a directory", final_path.display())))
+                }
+                Some(_) if !self.overwrite => {
+                    return Err(Error::new(
+                        ErrorKind::Exists,
+                        format!("{} already exists (use --force to replace)", final_path.display()),
+                    ))
+                }
+                _ => {}
             }
-            Ok(_) if !self.overwrite => {
-                return Err(Error::new(
-                    ErrorKind::Exists,
-                    format!("{} already exists (use --force to replace)", final_path.display()),
-                ))
-            }
-            _ => {}
         }
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let tmp = dir.join(format!(".hotfixkit-{}-{n}.part", self.pid));
-        let mut oo = fs::OpenOptions::new();
-        oo.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            // Never through a link, even one planted between the checks and the open.
-            oo.custom_flags(libc_o_nofollow());
-        }
-        let file = oo.open(&tmp).io_ctx(format_args!("creating {}", tmp.display()))?;
+        let tmp = format!(".hotfixkit-{}-{n}.part", self.pid);
+        let file = dir.create_new(&tmp).io_ctx(format_args!("creating {}", dir.path().join(&tmp).display()))?;
         Ok(AtomicFile {
             file: Some(std::io::BufWriter::with_capacity(1 << 16, file)),
+            dir,
             tmp,
+            name: name.clone(),
             final_path,
             rel: components.join("/"),
             hasher: Sha256::new(),
             size: 0,
             mtime,
+            fsync: self.fsync,
         })
     }
 }
@@ -183,35 +210,55 @@ impl Target {
 /// A file being written: it appears under its final name only when complete.
 pub struct AtomicFile {
     file: Option<std::io::BufWriter<File>>,
-    tmp: PathBuf,
+    dir: Arc<Dir>,
+    tmp: String,
+    name: String,
     final_path: PathBuf,
     rel: String,
     hasher: Sha256,
     size: u64,
     mtime: Option<i64>,
+    fsync: bool,
 }
 
 impl AtomicFile {
+    fn tmp_path(&self) -> PathBuf {
+        self.dir.path().join(&self.tmp)
+    }
+
     /// Append bytes.
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
         let f = self.file.as_mut().ok_or_else(|| Error::format("write after finish"))?;
-        f.write_all(data).io_ctx(format_args!("writing {}", self.tmp.display()))?;
+        if let Err(e) = f.write_all(data) {
+            return Err(Error::io(&e, format_args!("writing {}", self.tmp_path().display())));
+        }
         self.hasher.update(data);
         self.size += data.len() as u64;
         Ok(())
     }
 
-    /// Flush, set the timestamp and rename into place.
+    /// Flush, set the timestamp (through the handle), sync, and rename into place.
     pub fn finish(&mut self) -> Result<Written> {
         let w = self.file.take().ok_or_else(|| Error::format("finish called twice"))?;
-        let f = w.into_inner().map_err(|e| Error::io(e.error(), format_args!("writing {}", self.tmp.display())))?;
-        if let Some(t) = self.mtime {
-            let ft = filetime::FileTime::from_unix_time(t, 0);
-            filetime::set_file_handle_times(&f, Some(ft), Some(ft))
-                .io_ctx(format_args!("setting time of {}", self.tmp.display()))?;
+        let result = (|| {
+            let f = w
+                .into_inner()
+                .map_err(|e| Error::io(e.error(), format_args!("writing {}", self.tmp_path().display())))?;
+            if let Some(t) = self.mtime {
+                let ft = filetime::FileTime::from_unix_time(t, 0);
+                filetime::set_file_handle_times(&f, Some(ft), Some(ft))
+                    .io_ctx(format_args!("setting time of {}", self.tmp_path().display()))?;
+            }
+            if self.fsync {
+                f.sync_all().io_ctx(format_args!("syncing {}", self.tmp_path().display()))?;
+            }
+            drop(f);
+            self.dir.rename(&self.tmp, &self.name).io_ctx(format_args!("renaming into {}", self.final_path.display()))
+        })();
+        if let Err(e) = result {
+            let _ = self.dir.remove(&self.tmp);
+            return Err(e);
         }
-        drop(f);
-        fs::rename(&self.tmp, &self.final_path).io_ctx(format_args!("renaming into {}", self.final_path.display()))?;
         let digest = std::mem::take(&mut self.hasher).finalize();
         Ok(Written { path: self.rel.clone(), size: self.size, sha256: hex(&digest) })
     }
@@ -220,7 +267,7 @@ impl AtomicFile {
 impl Drop for AtomicFile {
     fn drop(&mut self) {
         if self.file.take().is_some() {
-            let _ = fs::remove_file(&self.tmp);
+            let _ = self.dir.remove(&self.tmp);
         }
     }
 }
@@ -234,20 +281,4 @@ pub fn hex(bytes: &[u8]) -> String {
         s.push(char::from(H[usize::from(b & 15)]));
     }
     s
-}
-
-#[cfg(unix)]
-fn libc_o_nofollow() -> i32 {
-    // O_NOFOLLOW: 0o400000 on Linux (x86, arm), 0x100 on the BSDs and macOS.
-    if cfg!(any(
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd",
-        target_os = "openbsd",
-        target_os = "netbsd"
-    )) {
-        0x0100
-    } else {
-        0o400000
-    }
 }

@@ -277,8 +277,78 @@ fn check_string_pool(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Check the table layout the way Windows Installer reads it, before the `msi` crate
+/// does: `_Columns` gives integer columns a size of 2 or 4, and every table stream is a
+/// whole number of rows (a stream with a partial row is refused, as Wine refuses it).
+fn check_table_layout(path: &Path) -> Result<()> {
+    let (mut comp, _) = cfbio::open_cfb(path)?;
+    let mut read = |name: &str, cap: u64| -> Result<Option<Vec<u8>>> {
+        let p = format!("/{}", cfbio::encode_name(name, true));
+        let mut v = Vec::new();
+        match cfbio::catch(|| comp.open_stream(&p))? {
+            Ok(s) => {
+                s.take(cap)
+                    .read_to_end(&mut v)
+                    .map_err(|e| Error::io(&e, format_args!("reading {name}")).with_path(path))?;
+                Ok(Some(v))
+            }
+            Err(_) => Ok(None),
+        }
+    };
+    let (Some(pool), Some(data), Some(cols)) =
+        (read("_StringPool", 64 << 20)?, read("_StringData", 256 << 20)?, read("_Columns", 64 << 20)?)
+    else {
+        return Ok(());
+    };
+    let strings = super::strings::StringPool::parse(&pool, &data).map_err(|e| e.with_path(path))?;
+    let rw = strings.ref_width();
+    let row = 2 * rw + 4;
+    let bad = |m: String| Err(Error::new(ErrorKind::Format, m).with_path(path));
+    if cols.len() % row != 0 {
+        return bad(format!("_Columns holds {} bytes, not a whole number of {row}-byte rows", cols.len()));
+    }
+    let n = cols.len() / row;
+    let refat = |o: usize| -> u32 {
+        let mut v = u32::from(u16::from_le_bytes([cols[o], cols[o + 1]]));
+        if rw == 3 {
+            v |= u32::from(cols[o + 2]) << 16;
+        }
+        v
+    };
+    let mut widths: BTreeMap<String, usize> = BTreeMap::new();
+    for i in 0..n {
+        let table = strings.get(refat(i * rw)).unwrap_or("?").to_string();
+        let name = strings.get(refat(n * (rw + 2) + i * rw)).unwrap_or("?").to_string();
+        let o = n * (2 * rw + 2) + i * 2;
+        let t = u16::from_le_bytes([cols[o], cols[o + 1]]) ^ 0x8000;
+        let width = if t & 0x0800 != 0 {
+            if t & 0x0400 == 0 {
+                2
+            } else {
+                rw
+            }
+        } else {
+            match t & 0xFF {
+                2 => 2,
+                4 => 4,
+                w => return bad(format!("table {table}: integer column {name} has size {w} (must be 2 or 4)")),
+            }
+        };
+        *widths.entry(table).or_default() += width;
+    }
+    for (table, width) in widths {
+        let p = format!("/{}", cfbio::encode_name(&table, true));
+        let len = cfbio::catch(|| comp.entry(&p).map(|e| e.len()))?.unwrap_or(0);
+        if width > 0 && len % width as u64 != 0 {
+            return bad(format!("table {table}: stream holds {len} bytes, not a whole number of {width}-byte rows"));
+        }
+    }
+    Ok(())
+}
+
 fn read_tables(path: &Path) -> Result<BTreeMap<String, TableData>> {
     check_string_pool(path)?;
+    check_table_layout(path)?;
     let (reader, _) = cfbio::open_padded(path)?;
     let out = cfbio::catch(|| -> std::result::Result<BTreeMap<String, TableData>, String> {
         let mut pkg = msi::Package::open(reader).map_err(|e| e.to_string())?;

@@ -4,6 +4,7 @@
 pub mod cfbio;
 mod db;
 pub mod directory;
+pub mod streams;
 pub mod strings;
 pub mod summary;
 pub mod write;

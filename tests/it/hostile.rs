@@ -11,6 +11,48 @@ fn files_under(dir: &Path) -> Vec<String> {
     listing(dir).into_iter().map(|e| e.0).collect()
 }
 
+/// `target/link -> ../outside` and `target/plain.c -> ../outside/sentinel.txt`.
+fn plant_links(target: &Path) {
+    std::os::unix::fs::symlink("../outside", target.join("link")).unwrap();
+    std::os::unix::fs::symlink("../outside/sentinel.txt", target.join("plain.c")).unwrap();
+}
+
+/// What the cases that must extract wrote, exactly.
+fn check_written(file: &str, target: &Path, written: &[String]) {
+    let read = |p: &str| std::fs::read(target.join(p)).unwrap();
+    match file {
+        "link-dir-25.cab" => assert_eq!(written, ["good.txt"], "{file}"),
+        "link-file-26.cab" => {
+            // The link at the final name was replaced by the file, not written through.
+            let m = std::fs::symlink_metadata(target.join("plain.c")).unwrap();
+            assert!(m.file_type().is_file(), "{file}");
+            assert_eq!(read("plain.c"), b"replaced\n");
+        }
+        "lookalike-19-0.cab" => assert_eq!(written, ["a\u{2215}..\u{2215}x"], "{file}"),
+        "lookalike-19-1.cab" => assert_eq!(written, ["a\u{FF0F}..\u{FF0F}x"], "{file}"),
+        "lookalike-19-2.cab" => assert_eq!(written, ["\u{202E}txt.exe"], "{file}"),
+        "stream-name-23-2.msi" => {
+            assert_eq!(written, ["%05Summary", "%05SummaryInformation", "c.cab"], "{file}");
+            assert_eq!(read("%05Summary"), b"stream");
+        }
+        "race-27.cab" => assert_eq!(written.len(), 2000, "{file}"),
+        "empty-folder-37.cab" => {
+            assert_eq!(written, ["empty.txt", "full.txt"], "{file}");
+            assert_eq!((read("empty.txt").len(), read("full.txt")), (0, b"full".to_vec()));
+        }
+        "hidden-files-38.cab" => assert_eq!(read("a.txt"), b"aaaa"),
+        "reverse-order-41.cab" => {
+            assert_eq!(written.len(), 1000, "{file}");
+            assert_eq!(read("r0999"), vec![(999 % 251) as u8; 32768]);
+        }
+        "sfx-43-0.exe" | "sfx-43-1.exe" => assert_eq!(read("sfx.txt"), b"found\n"),
+        "lzx-odd-45.cab" => assert_eq!(read("odd.txt"), b"hello"),
+        "lzx-overrun-45.cab" => assert_eq!(read("a.txt"), vec![b'o'; 200]),
+        "pool-conversion-51.msi" => assert!(written.contains(&"App/\u{81}.txt".to_string()), "{written:?}"),
+        _ => {}
+    }
+}
+
 #[test]
 fn every_security_case_fixture_is_contained() {
     let list = std::fs::read_to_string(fixture("hostile/cases.tsv")).unwrap();
@@ -21,12 +63,25 @@ fn every_security_case_fixture_is_contained() {
         let f: Vec<&str> = line.split('\t').collect();
         let (file, case, expect) = (f[0], f[1], f[2]);
         let t = tempdir();
-        let sentinel = t.path().join("sentinel.txt");
+        // Outside the target: a folder with a sentinel, reachable through two links
+        // planted in the target (a folder link and a file link).
+        let outside = t.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        let sentinel = outside.join("sentinel.txt");
         std::fs::write(&sentinel, b"sentinel").unwrap();
         let target = t.path().join("target");
+        std::fs::create_dir(&target).unwrap();
+        plant_links(&target);
         let input = fixture(&format!("hostile/{file}"));
-        // PE cases are read with `info`; everything else is extracted.
-        let verb = if file.ends_with(".dll") { "info" } else { "extract" };
+        // PE cases are read with `info`, stream-name cases written with `streams`;
+        // everything else is extracted (into the non-empty target, hence --force).
+        let args: Vec<&std::ffi::OsStr> = if file.ends_with(".dll") {
+            vec!["info".as_ref(), input.as_os_str()]
+        } else if file.starts_with("stream-name-") {
+            vec!["streams".as_ref(), input.as_os_str(), "--out".as_ref(), target.as_os_str(), "--force".as_ref()]
+        } else {
+            vec!["extract".as_ref(), input.as_os_str(), "--targetdir".as_ref(), target.as_os_str(), "--force".as_ref()]
+        };
         let start = Instant::now();
         let o = if time_tool {
             let rss = t.path().join("rss");
@@ -36,9 +91,7 @@ fn every_security_case_fixture_is_contained() {
                 .arg("-o")
                 .arg(&rss)
                 .arg(bin())
-                .arg(verb)
-                .arg(&input)
-                .args(if verb == "extract" { vec!["--targetdir".as_ref(), target.as_os_str()] } else { vec![] })
+                .args(&args)
                 .output()
                 .unwrap();
             let kb: u64 = std::fs::read_to_string(&rss).unwrap_or_default().trim().parse().unwrap_or(0);
@@ -49,12 +102,7 @@ fn every_security_case_fixture_is_contained() {
             std::fs::remove_file(&rss).unwrap();
             o
         } else {
-            let mut a: Vec<&std::ffi::OsStr> = vec![verb.as_ref(), input.as_os_str()];
-            if verb == "extract" {
-                a.push("--targetdir".as_ref());
-                a.push(target.as_os_str());
-            }
-            run_os(&a)
+            run_os(&args)
         };
         let took = start.elapsed();
         assert!(took < Duration::from_secs(2), "{file} (case {case}) took {took:?}");
@@ -72,16 +120,24 @@ fn every_security_case_fixture_is_contained() {
             assert_eq!(o.status.code(), Some(2), "{file} (case {case}) should fail: {err}");
             assert!(err.contains(expect), "{file} (case {case}): expected {expect:?} in {err}");
         }
-        // Contained: the temporary folder holds only the sentinel and the target.
+        // Contained: the temporary folder holds only the outside folder and the target,
+        // the outside folder only its unchanged sentinel, and the planted links are intact
+        // (a file entry may replace the file link itself, never what it points at).
         let mut top: Vec<String> = std::fs::read_dir(t.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         top.sort();
-        assert!(top.iter().all(|n| n == "sentinel.txt" || n == "target"), "{file}: wrote outside the target: {top:?}");
-        assert_eq!(std::fs::read(&sentinel).unwrap(), b"sentinel");
-        if target.exists() {
-            let written = files_under(&target);
+        assert_eq!(top, ["outside", "target"], "{file}: wrote outside the target");
+        assert_eq!(files_under(&outside), ["sentinel.txt"], "{file}: changed the outside folder");
+        assert_eq!(std::fs::read(&sentinel).unwrap(), b"sentinel", "{file}");
+        assert_eq!(std::fs::read_link(target.join("link")).unwrap(), Path::new("../outside"), "{file}");
+        if file != "link-file-26.cab" {
+            assert!(std::fs::symlink_metadata(target.join("plain.c")).unwrap().file_type().is_symlink(), "{file}");
+        }
+        {
+            let written: Vec<String> =
+                files_under(&target).into_iter().filter(|p| p != "link" && p != "plain.c").collect();
             assert!(
                 written.iter().all(|p| !p.contains(".hotfixkit-") && !p.ends_with(".part")),
                 "{file}: partial file left: {written:?}"
@@ -98,6 +154,7 @@ fn every_security_case_fixture_is_contained() {
                     "{file}: the first entry must stand"
                 );
             }
+            check_written(file, &target, &written);
             if file == "midway-29.cab" {
                 // Complete files or none: one.txt (before the corrupt block) is whole.
                 for p in &written {

@@ -60,6 +60,9 @@ pub fn listing(dir: &Path) -> Vec<(String, u64, i64, String)> {
             let m = std::fs::symlink_metadata(&p).unwrap();
             if m.is_dir() {
                 stack.push(p);
+            } else if m.file_type().is_symlink() {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+                out.push((rel, 0, 0, "symbolic link".to_string()));
             } else {
                 let rel = p.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
                 let mtime = filetime::FileTime::from_last_modification_time(&m).unix_seconds();

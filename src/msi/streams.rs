@@ -1,0 +1,99 @@
+//! The root streams of a package (the `_Streams` table, Binary and Icon data, embedded
+//! cabinets, the summary information), listed and written out under escaped names.
+
+use super::cfbio;
+use crate::error::{Error, ErrorKind, Result};
+use crate::extract::write::{Target, Written};
+use std::io::Read;
+use std::path::Path;
+
+/// One root stream.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StreamEntry {
+    /// Decoded stream name (may hold any character, e.g. `\u{5}SummaryInformation`).
+    pub name: String,
+    /// The file name it is written under: see [`escape_name`].
+    pub file_name: String,
+    /// Bytes.
+    pub size: u64,
+}
+
+/// A stream name as a single safe file-name component: control characters, `%`, and the
+/// characters Windows refuses (`< > : " / \ | ? *`) become `%XX` (UTF-8 bytes, upper-case
+/// hex), so different names stay different and nothing acts as a separator. Names that
+/// are still unsafe (`.`, `..`, device names, trailing dots) are refused when written.
+pub fn escape_name(name: &str) -> String {
+    let mut s = String::with_capacity(name.len());
+    for ch in name.chars() {
+        if (ch as u32) < 0x20
+            || ch == '\u{7f}'
+            || matches!(ch, '%' | '<' | '>' | ':' | '"' | '/' | '\\' | '|' | '?' | '*')
+        {
+            let mut b = [0u8; 4];
+            for byte in ch.encode_utf8(&mut b).bytes() {
+                s.push_str(&format!("%{byte:02X}"));
+            }
+        } else {
+            s.push(ch);
+        }
+    }
+    s
+}
+
+/// The non-table streams at the root of `package`, in name order.
+pub fn list(package: &Path) -> Result<Vec<StreamEntry>> {
+    let (comp, _) = cfbio::open_cfb(package)?;
+    let mut v: Vec<StreamEntry> = cfbio::root_streams(&comp)
+        .into_iter()
+        .filter(|s| !s.3)
+        .map(|(name, _, size, _)| StreamEntry { file_name: escape_name(&name), name, size })
+        .collect();
+    v.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(v)
+}
+
+/// Write every non-table root stream of `package` under `target`; one result per stream.
+pub fn write_all(package: &Path, target: &Target) -> Result<Vec<(StreamEntry, Result<Written>)>> {
+    let (mut comp, _) = cfbio::open_cfb(package)?;
+    let mut out = Vec::new();
+    let mut streams: Vec<_> = cfbio::root_streams(&comp).into_iter().filter(|s| !s.3).collect();
+    streams.sort();
+    for (name, cfb_path, size, _) in streams {
+        let entry = StreamEntry { file_name: escape_name(&name), name: name.clone(), size };
+        let comps = [entry.file_name.clone()];
+        let res = target.claim(&comps).and_then(|_| {
+            let mut w = target.create(&comps, None)?;
+            let mut r = cfbio::catch(|| comp.open_stream(&cfb_path))?
+                .map_err(|e| Error::new(ErrorKind::Format, format!("stream {name:?}: {e}")).with_path(package))?;
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                let n = r.read(&mut buf).map_err(|e| Error::io(&e, format_args!("reading stream {name:?}")))?;
+                if n == 0 {
+                    break;
+                }
+                w.write(&buf[..n])?;
+            }
+            w.finish()
+        });
+        out.push((entry, res.map_err(|e| e.context(format!("stream {name:?}")))));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn escaped_names_are_single_components() {
+        assert_eq!(escape_name("\u{5}SummaryInformation"), "%05SummaryInformation");
+        assert_eq!(escape_name("../x"), "..%2Fx");
+        assert_eq!(escape_name("a/b"), "a%2Fb");
+        assert_eq!(escape_name("100%"), "100%25");
+        assert_eq!(escape_name("Binary.Logo"), "Binary.Logo");
+        assert_ne!(escape_name("a%2Fb"), escape_name("a/b"));
+        for n in ["../x", "a\\b", "c:d", "\u{5}x"] {
+            assert!(crate::extract::path::check_component(&escape_name(n)).is_ok(), "{n:?}");
+        }
+        assert!(crate::extract::path::check_component(&escape_name("..")).is_err());
+    }
+}
