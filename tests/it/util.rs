@@ -115,6 +115,19 @@ pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
+/// A temporary folder in memory (/dev/shm) when the host has one: for the timed runs,
+/// where a disk's flush latency (every file is synced before its rename) is not what is
+/// being measured.
+pub fn tempdir_in_memory() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(t) = tempfile::tempdir_in(shm) {
+            return t;
+        }
+    }
+    tempdir()
+}
+
 /// `hotfixkit extract MSI --patch MSP --targetdir OUT`.
 pub fn extract_patched(msi: &Path, msp: &Path, out: &Path) -> Output {
     run_os(&[
