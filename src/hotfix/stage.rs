@@ -397,28 +397,61 @@ pub fn stage(input: &Path, layout: &Layout, out: &Path, opts: &StageOptions) -> 
 
 /// A zip of the staged tree: entries sorted by path, fixed times and permissions, deflate.
 fn write_zip(out: &Path, plan: &StagePlan, extra: &[(String, Vec<u8>)], zip_path: &Path) -> Result<()> {
-    let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
-    for f in &plan.files {
-        let data = std::fs::read(out.join(&f.to)).io_ctx(format_args!("reading {}", f.to))?;
-        entries.push((f.to.clone(), data));
-    }
-    entries.extend(extra.iter().cloned());
+    let mut entries: Vec<(String, ZipData)> =
+        plan.files.iter().map(|f| (f.to.clone(), ZipData::File(out.join(&f.to)))).collect();
+    entries.extend(extra.iter().map(|(n, d)| (n.clone(), ZipData::Bytes(d.clone()))));
+    write_zip_entries(zip_path, entries)
+}
+
+/// Where a zip member's bytes come from.
+pub enum ZipData {
+    /// A file, streamed (never read whole).
+    File(PathBuf),
+    /// Bytes in memory.
+    Bytes(Vec<u8>),
+}
+
+/// Write a reproducible zip at `zip_path` (temporary file, synced, then renamed): members
+/// sorted by name, each name checked as a relative Windows path, fixed times, 0644,
+/// deflate. More than 65,535 members, or members of 4 GiB and more, are written as
+/// ZIP64; two names that are equal ignoring case are an error.
+pub fn write_zip_entries(zip_path: &Path, mut entries: Vec<(String, ZipData)>) -> Result<()> {
     entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut seen = std::collections::HashMap::new();
+    for (name, _) in &entries {
+        crate::extract::path::split_relative(name).map_err(|e| e.with_path(zip_path))?;
+        if let Some(prev) = seen.insert(name.to_lowercase(), name.clone()) {
+            return Err(Error::new(ErrorKind::Exists, format!("zip members {prev:?} and {name:?} differ only in case"))
+                .with_path(zip_path));
+        }
+    }
     let dir = zip_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).io_ctx("creating zip folder")?;
     let tmp = dir.join(format!(".hotfixkit-{}-zip.part", std::process::id()));
+    let zerr = |e: zip::result::ZipError| Error::new(ErrorKind::Io, format!("zip: {e}"));
     let result = (|| -> Result<()> {
         let file = std::fs::File::create(&tmp).io_ctx("creating zip")?;
-        let mut z = zip::ZipWriter::new(std::io::BufWriter::new(file));
+        let mut z = zip::ZipWriter::new(std::io::BufWriter::with_capacity(1 << 16, file));
         let opts = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
             .last_modified_time(zip::DateTime::default())
             .unix_permissions(0o644);
         for (name, data) in &entries {
-            z.start_file(name.as_str(), opts).map_err(|e| Error::new(ErrorKind::Io, format!("zip: {e}")))?;
-            z.write_all(data).io_ctx("writing zip")?;
+            match data {
+                ZipData::Bytes(b) => {
+                    z.start_file(name.as_str(), opts.large_file(b.len() as u64 >= u64::from(u32::MAX)))
+                        .map_err(zerr)?;
+                    z.write_all(b).io_ctx("writing zip")?;
+                }
+                ZipData::File(p) => {
+                    let mut f = std::fs::File::open(p).io_ctx(format_args!("reading {}", p.display()))?;
+                    let len = f.metadata().io_ctx(format_args!("reading {}", p.display()))?.len();
+                    z.start_file(name.as_str(), opts.large_file(len >= u64::from(u32::MAX))).map_err(zerr)?;
+                    std::io::copy(&mut f, &mut z).io_ctx(format_args!("writing {name} into the zip"))?;
+                }
+            }
         }
-        let w = z.finish().map_err(|e| Error::new(ErrorKind::Io, format!("zip: {e}")))?;
+        let w = z.finish().map_err(zerr)?;
         w.into_inner().map_err(|e| Error::io(e.error(), "writing zip"))?.sync_all().io_ctx("syncing zip")?;
         Ok(())
     })();
@@ -442,5 +475,30 @@ mod tests {
         assert!(check_package_id("ABC00012").is_ok());
         assert!(check_package_id("ABC0001G").is_err());
         assert!(check_package_id("AB00012").is_err());
+    }
+
+    /// Z-b: more than 65,535 members give a ZIP64 archive whose count reads back whole.
+    #[test]
+    fn zip_with_more_than_65535_members_reads_back_whole() {
+        let t = tempfile::tempdir().unwrap();
+        let z = t.path().join("many.zip");
+        let entries: Vec<(String, ZipData)> =
+            (0..70_000).map(|i| (format!("d{}/f{i:05}.txt", i % 7), ZipData::Bytes(vec![b'x'; i % 3]))).collect();
+        write_zip_entries(&z, entries).unwrap();
+        let mut a = zip::ZipArchive::new(std::fs::File::open(&z).unwrap()).unwrap();
+        assert_eq!(a.len(), 70_000);
+        let last = a.by_name("d6/f69999.txt").unwrap();
+        assert_eq!(last.size(), 0);
+    }
+
+    #[test]
+    fn zip_refuses_unsafe_and_case_colliding_names() {
+        let t = tempfile::tempdir().unwrap();
+        let z = t.path().join("bad.zip");
+        for names in [vec!["../x"], vec!["a/CON"], vec!["Readme.txt", "README.TXT"], vec!["C:/x"]] {
+            let entries = names.iter().map(|n| (n.to_string(), ZipData::Bytes(Vec::new()))).collect();
+            assert!(write_zip_entries(&z, entries).is_err(), "{names:?}");
+            assert!(!z.exists());
+        }
     }
 }

@@ -205,6 +205,26 @@ fn stage_sp2_layout_sums_zip_patch_line_and_package_definition() {
         let o = std::process::Command::new("unzip").arg("-t").arg(&zip).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     }
+    // Z-a: read back with the zip crate: every name enclosed, safe as a Windows path, no
+    // links or duplicates (also ignoring case), contents equal to the staged files.
+    {
+        let mut a = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
+        let mut folded = std::collections::BTreeSet::new();
+        for i in 0..a.len() {
+            let mut e = a.by_index(i).unwrap();
+            let name = e.name().unwrap().to_string();
+            assert!(e.enclosed_name().is_some(), "{name}");
+            assert!(!name.contains(['\\', ':']), "{name}");
+            assert!(hotfixkit::extract::path::split_relative(&name).is_ok(), "{name}");
+            assert!(e.is_file(), "{name}");
+            assert_eq!(e.unix_mode().map(|m| m & 0o170000), Some(0o100000), "{name}: not a regular file");
+            assert!(folded.insert(name.to_lowercase()), "{name}: duplicate");
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+            assert_eq!(data, std::fs::read(out.join(&name)).unwrap(), "{name}");
+        }
+        assert!(folded.len() >= 10, "{folded:?}");
+    }
     let pefile = std::process::Command::new("/usr/bin/python3").arg("-c").arg("import pefile").output();
     if pefile.map(|o| o.status.success()).unwrap_or(false) {
         let script =
