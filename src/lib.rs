@@ -8,6 +8,7 @@
 pub mod build;
 pub mod cab;
 pub mod cli;
+pub mod deadline;
 pub mod delta;
 pub mod error;
 pub mod extract;

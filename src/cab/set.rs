@@ -70,11 +70,15 @@ impl<R: Seek> Seek for Window<R> {
 /// installers, cabinets behind junk): the first `MSCF` whose header parses and whose
 /// declared size fits the file. Scans at most `limit` bytes.
 pub fn search_cabinet(path: &Path, limit: u64) -> Result<Option<u64>> {
+    /// Candidates that pass the cheap checks but not a full header parse; past this many
+    /// the search gives up (a file crafted with endless near-valid headers stays linear).
+    const MAX_FALSE_HEADERS: usize = 256;
     let mut f = std::fs::File::open(path).io_ctx("opening").map_err(|e| e.with_path(path))?;
     let len = f.metadata().io_ctx("reading size").map_err(|e| e.with_path(path))?.len();
     let mut buf = vec![0u8; 1 << 16];
     let mut at: u64 = 0;
     let end = len.min(limit);
+    let mut false_headers = 0;
     while at < end {
         f.seek(SeekFrom::Start(at)).io_ctx("seeking").map_err(|e| e.with_path(path))?;
         let n = f.read(&mut buf).io_ctx("reading").map_err(|e| e.with_path(path))?;
@@ -82,17 +86,36 @@ pub fn search_cabinet(path: &Path, limit: u64) -> Result<Option<u64>> {
             break;
         }
         for i in 0..n - 3 {
-            if &buf[i..i + 4] == b"MSCF" {
-                let off = at + i as u64;
-                let src = FileSource::at_offset(path, off);
-                if let Ok(h) = read_header(&src) {
-                    if u64::from(h.size) <= len - off && !h.folders.is_empty() {
-                        return Ok(Some(off));
+            if &buf[i..i + 4] != b"MSCF" {
+                continue;
+            }
+            let off = at + i as u64;
+            // Cheap checks on the fixed header when it is in the buffer: format version
+            // 1.x and a size that fits the file (reserved fields are not checked: real
+            // cabinets behind junk have them non-zero).
+            if i + 36 <= n {
+                let h = &buf[i..i + 36];
+                let size = u64::from(u32::from_le_bytes([h[8], h[9], h[10], h[11]]));
+                if h[25] != 1 || size < 36 || size > len - off {
+                    continue;
+                }
+            }
+            let src = FileSource::at_offset(path, off);
+            match read_header(&src) {
+                Ok(h) if u64::from(h.size) <= len - off && !h.folders.is_empty() => return Ok(Some(off)),
+                _ => {
+                    false_headers += 1;
+                    if false_headers >= MAX_FALSE_HEADERS {
+                        return Err(Error::format(format!(
+                            "gave up looking for a cabinet after {MAX_FALSE_HEADERS} invalid MSCF headers"
+                        ))
+                        .with_path(path));
                     }
                 }
             }
         }
-        at += (n - 3) as u64;
+        // Overlap by 35 bytes so a header split across reads is seen whole.
+        at += (n.saturating_sub(35)).max(1) as u64;
     }
     Ok(None)
 }

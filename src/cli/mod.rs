@@ -24,6 +24,9 @@ pub struct Cli {
     /// slow disks; a machine crash can then leave an empty file under its final name).
     #[arg(long, global = true)]
     pub no_fsync: bool,
+    /// Stop with an error once the run has taken this many seconds (default 3600).
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub time_limit: Option<f64>,
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
@@ -348,6 +351,22 @@ pub fn run() -> i32 {
         }
     };
     crate::extract::write::set_default_fsync(!cli.no_fsync);
+    match cli.time_limit {
+        Some(t) if !(t.is_finite() && t > 0.0) => {
+            eprintln!("hotfixkit: error: --time-limit must be a positive number of seconds, not {t}");
+            return 2;
+        }
+        t => {
+            let budget = t.map(|t| std::time::Duration::from_secs_f64(t.min(1e9))).unwrap_or(crate::deadline::DEFAULT);
+            if crate::deadline::start(budget) {
+                std::thread::spawn(move || {
+                    std::thread::sleep(budget + std::time::Duration::from_secs(10));
+                    eprintln!("hotfixkit: error: time limit of {} exceeded; stopped", crate::deadline::show(budget));
+                    std::process::exit(2);
+                });
+            }
+        }
+    }
     match dispatch(&cli) {
         Ok(code) => code,
         Err(e) => {
@@ -754,7 +773,7 @@ fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, o: &ExtractOpts<'_>)
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let mut errors: Vec<String> = outcome.errors.iter().map(|e| e.to_string()).collect();
+    let mut errors: Vec<String> = collapse_time_limit(outcome.errors.iter().map(|e| e.to_string()).collect());
     let mut admin_written = None;
     if let Some(name) = &job.plan.admin_package {
         let dest = targetdir.join(name);
@@ -960,6 +979,27 @@ fn cmd_lock(path: &Path, output: &Path, product: &str, kb: u32) -> anyhow::Resul
     let m = crate::manifest::lock(&observed, product, kb);
     write_atomic(output, m.to_yaml().as_bytes())?;
     Ok(0)
+}
+
+/// Once the time budget is spent every remaining entry fails the same way: report the
+/// first and how many more were not written, not one line each.
+fn collapse_time_limit(errors: Vec<String>) -> Vec<String> {
+    let is_limit = |e: &String| e.contains("(--time-limit) exceeded");
+    let n = errors.iter().filter(|e| is_limit(e)).count();
+    if n < 2 {
+        return errors;
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut first = true;
+    for e in errors {
+        if !is_limit(&e) {
+            out.push(e);
+        } else if first {
+            first = false;
+            out.push(format!("{e} ({} more entries not written for the same reason)", n - 1));
+        }
+    }
+    out
 }
 
 fn cmd_streams(cli: &Cli, package: &Path, dir: Option<&Path>, force: bool) -> anyhow::Result<i32> {

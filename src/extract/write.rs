@@ -228,6 +228,7 @@ impl AtomicFile {
 
     /// Append bytes.
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
+        crate::deadline::check()?;
         let f = self.file.as_mut().ok_or_else(|| Error::format("write after finish"))?;
         if let Err(e) = f.write_all(data) {
             return Err(Error::io(&e, format_args!("writing {}", self.tmp_path().display())));

@@ -421,8 +421,11 @@ pub fn write_zip_entries(zip_path: &Path, mut entries: Vec<(String, ZipData)>) -
     for (name, _) in &entries {
         crate::extract::path::split_relative(name).map_err(|e| e.with_path(zip_path))?;
         if let Some(prev) = seen.insert(name.to_lowercase(), name.clone()) {
-            return Err(Error::new(ErrorKind::Exists, format!("zip members {prev:?} and {name:?} differ only in case"))
-                .with_path(zip_path));
+            return Err(Error::new(
+                ErrorKind::Exists,
+                format!("zip members {prev:?} and {name:?} differ only in case"),
+            )
+            .with_path(zip_path));
         }
     }
     let dir = zip_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));

@@ -251,3 +251,44 @@ fn a_target_that_is_a_link_is_used() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(std::fs::read(real.join("plain.c")).unwrap(), b"replaced\n");
 }
+
+/// The time budget at its edge: a run over budget stops with one error line, leaves only
+/// complete files and no temporary ones; the same run within budget extracts everything.
+#[test]
+fn time_limit_stops_a_run_cleanly() {
+    let input = fixture("hostile/reverse-order-41.cab");
+    let t = tempdir_in_memory();
+    let out = t.path().join("out");
+    let o = run_os(&[
+        "--time-limit".as_ref(),
+        "0.02".as_ref(),
+        "extract".as_ref(),
+        input.as_os_str(),
+        "--targetdir".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("time limit of 0.020 s (--time-limit) exceeded"), "{err}");
+    let written = listing(&out);
+    assert!(written.len() < 1000, "the budget did not stop the run");
+    for (p, size, _, _) in &written {
+        assert!(!p.contains(".hotfixkit-"), "temporary file left: {p}");
+        assert_eq!(*size, 32768, "{p} incomplete");
+    }
+    let out2 = t.path().join("out2");
+    let o = run_os(&[
+        "--time-limit".as_ref(),
+        "60".as_ref(),
+        "extract".as_ref(),
+        input.as_os_str(),
+        "--targetdir".as_ref(),
+        out2.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(listing(&out2).len(), 1000);
+    let o = run(&["--time-limit", "0", "info", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--time-limit must be a positive number"), "{}", stderr(&o));
+}

@@ -745,6 +745,23 @@ fn more(out: &mut BTreeMap<String, Vec<u8>>, add: &mut Add<'_>, msi: &MsiFn<'_>)
         junk.extend_from_slice(&raw_cab(&[(b"sfx.txt".to_vec(), 0, b"found\n".to_vec())], |_| {}));
         add(out, format!("sfx-43-{i}.exe"), "43", "ok", junk);
     }
+    // 43: near-valid headers (right version, a size that fits) that do not parse: the
+    // search gives up after 256 of them instead of parsing every one.
+    let mut near = Vec::new();
+    for _ in 0..300 {
+        let mut h = vec![0u8; 64];
+        h[0..4].copy_from_slice(b"MSCF");
+        h[8..12].copy_from_slice(&64u32.to_le_bytes());
+        h[16..20].copy_from_slice(&44u32.to_le_bytes());
+        h[24] = 3;
+        h[25] = 1;
+        h[26] = 1; // one folder
+        h[28] = 1; // one file, with an empty name
+
+        near.extend_from_slice(&h);
+    }
+    near.extend_from_slice(&raw_cab(&[(b"sfx.txt".to_vec(), 0, b"found\n".to_vec())], |_| {}));
+    add(out, "sfx-near-43.exe".into(), "43", "gave up looking for a cabinet after 256", near);
     // 45: LZX windows out of range, an odd uncompressed block, bad block type, overrun.
     for w in [14u16, 22] {
         let data = lzx_uncompressed(5, b"hello", 3);
