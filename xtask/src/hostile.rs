@@ -7,6 +7,23 @@ use anyhow::Result;
 use hotfixkit::build::*;
 use std::collections::BTreeMap;
 
+/// The 36-byte CFHEADER (no reserve, no set links) of a cabinet of `total` bytes whose
+/// file table starts at `coff_files`.
+fn cfheader(total: usize, coff_files: u32, folders: u16, files: u16) -> Vec<u8> {
+    let mut out = Vec::with_capacity(36);
+    out.extend_from_slice(b"MSCF");
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&(total as u32).to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&coff_files.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&[3, 1]);
+    out.extend_from_slice(&folders.to_le_bytes());
+    out.extend_from_slice(&files.to_le_bytes());
+    out.extend_from_slice(&[0; 6]);
+    out
+}
+
 /// A raw stored cabinet: one folder, the given (name bytes, attribs, data) entries.
 pub fn raw_cab(entries: &[(Vec<u8>, u16, Vec<u8>)], tweak: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
     let data: Vec<u8> = entries.iter().flat_map(|e| e.2.iter().copied()).collect();
@@ -14,19 +31,7 @@ pub fn raw_cab(entries: &[(Vec<u8>, u16, Vec<u8>)], tweak: impl Fn(&mut Vec<u8>)
     let data_off = 36 + 8 + files_len;
     let blocks: Vec<&[u8]> = if data.is_empty() { Vec::new() } else { data.chunks(32768).collect() };
     let total = data_off + blocks.iter().map(|b| 8 + b.len()).sum::<usize>();
-    let mut out = Vec::new();
-    out.extend_from_slice(b"MSCF");
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&(total as u32).to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&44u32.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&[3, 1]);
-    out.extend_from_slice(&1u16.to_le_bytes());
-    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
+    let mut out = cfheader(total, 44, 1, entries.len() as u16);
     out.extend_from_slice(&(data_off as u32).to_le_bytes());
     out.extend_from_slice(&(blocks.len() as u16).to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
@@ -516,17 +521,7 @@ fn block_cab(comp: u16, files: &[(&[u8], u32, u32)], blocks: &[(Vec<u8>, u16)]) 
     let files_len: usize = files.iter().map(|f| 16 + f.0.len() + 1).sum();
     let data_off = 36 + 8 + files_len;
     let total = data_off + blocks.iter().map(|b| 8 + b.0.len()).sum::<usize>();
-    let mut out = Vec::new();
-    out.extend_from_slice(b"MSCF");
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&(total as u32).to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&44u32.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&[3, 1]);
-    out.extend_from_slice(&1u16.to_le_bytes());
-    out.extend_from_slice(&(files.len() as u16).to_le_bytes());
-    out.extend_from_slice(&[0; 6]);
+    let mut out = cfheader(total, 44, 1, files.len() as u16);
     out.extend_from_slice(&(data_off as u32).to_le_bytes());
     out.extend_from_slice(&(blocks.len() as u16).to_le_bytes());
     out.extend_from_slice(&comp.to_le_bytes());
@@ -820,17 +815,7 @@ fn empty_folder_cab() -> Vec<u8> {
     let files_len: usize = files.iter().map(|f| 16 + f.0.len() + 1).sum();
     let data_off = 36 + 16 + files_len;
     let total = data_off + 8 + 4;
-    let mut out = Vec::new();
-    out.extend_from_slice(b"MSCF");
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&(total as u32).to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&52u32.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&[3, 1]);
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&[0; 6]);
+    let mut out = cfheader(total, 52, 2, 2);
     out.extend_from_slice(&(data_off as u32).to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
