@@ -910,8 +910,10 @@ fn cmd_verify(
     output: Option<&Path>,
     strict: bool,
 ) -> anyhow::Result<i32> {
-    let m = crate::manifest::Manifest::load(manifest)?;
-    let (observed, errors) = crate::manifest::observe(path)?;
+    // The manifest is parsed while the tree is hashed: neither needs the other.
+    let (m, observed) = rayon::join(|| crate::manifest::Manifest::load(manifest), || crate::manifest::observe(path));
+    let m = m?;
+    let (observed, errors) = observed?;
     let report = crate::manifest::verify(&m, &observed, &path.display().to_string(), strict, &errors);
     let format = if cli.json { ReportFormat::Json } else { format };
     let text = match format {

@@ -159,6 +159,22 @@ mod imp {
 }
 
 impl Dir {
+    /// Whether flushing files in this directory to stable storage means anything: not on
+    /// memory-backed file systems (tmpfs, ramfs), where `fsync` only costs a system call.
+    pub fn durable(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            const TMPFS_MAGIC: u64 = 0x0102_1994;
+            const RAMFS_MAGIC: u64 = 0x8584_58f6;
+            if let Ok(st) = rustix::fs::fstatfs(&self.fd) {
+                #[allow(clippy::unnecessary_cast)]
+                let t = st.f_type as u64;
+                return t != TMPFS_MAGIC && t != RAMFS_MAGIC;
+            }
+        }
+        true
+    }
+
     /// The directory's path, for messages.
     pub fn path(&self) -> &Path {
         &self.path

@@ -71,13 +71,15 @@ impl Target {
         }
         let handle = Dir::open_root(root).io_ctx("opening target directory").map_err(|e| e.with_path(root))?;
         let fresh = fs::read_dir(root).map(|mut d| d.next().is_none()).unwrap_or(false);
+        // fsync on a memory-backed target only costs a system call per file.
+        let durable = handle.durable();
         let mut dirs = HashMap::new();
         dirs.insert(String::new(), DirState { created: fresh, handle: Some(Arc::new(handle)) });
         Ok(Target {
             root: root.to_path_buf(),
             claimed: Mutex::new(HashMap::new()),
             overwrite,
-            fsync: DEFAULT_FSYNC.load(Ordering::Relaxed),
+            fsync: DEFAULT_FSYNC.load(Ordering::Relaxed) && durable,
             counter: AtomicU64::new(0),
             dirs: Mutex::new(dirs),
             open_handles: AtomicU64::new(1),

@@ -63,10 +63,10 @@ fn hex(d: &[u8]) -> String {
 }
 
 fn observe_file(path: &Path, rel: String) -> Result<Observed> {
-    let meta = std::fs::metadata(path).io_ctx("reading").map_err(|e| e.with_path(path))?;
+    let mut f = std::fs::File::open(path).io_ctx("opening").map_err(|e| e.with_path(path))?;
+    let meta = f.metadata().io_ctx("reading").map_err(|e| e.with_path(path))?;
     let mtime =
         meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs() as i64);
-    let mut f = std::fs::File::open(path).io_ctx("opening").map_err(|e| e.with_path(path))?;
     let mut head = [0u8; 2];
     let n = f.read(&mut head).io_ctx("reading").map_err(|e| e.with_path(path))?;
     let mut hasher = Sha256::new();
@@ -77,16 +77,24 @@ fn observe_file(path: &Path, rel: String) -> Result<Observed> {
         hasher.update(&data[2..]);
         return Ok(describe(rel, Some(&data), data.len() as u64, mtime, hex(&hasher.finalize())));
     }
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = n as u64;
-    loop {
-        let k = f.read(&mut buf).io_ctx("reading").map_err(|e| e.with_path(path))?;
-        if k == 0 {
-            break;
-        }
-        hasher.update(&buf[..k]);
-        size += k as u64;
+    // One read buffer per thread: a fresh zeroed megabyte per file cost more than the
+    // hashing on trees of many small files.
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 1 << 20]);
     }
+    let size = BUF.with(|b| -> Result<u64> {
+        let mut buf = b.borrow_mut();
+        let mut size = n as u64;
+        loop {
+            let k = f.read(&mut buf).io_ctx("reading").map_err(|e| e.with_path(path))?;
+            if k == 0 {
+                break;
+            }
+            hasher.update(&buf[..k]);
+            size += k as u64;
+        }
+        Ok(size)
+    })?;
     Ok(describe(rel, None, size, mtime, hex(&hasher.finalize())))
 }
 
