@@ -252,10 +252,8 @@ fn package_info(db: &Database) -> PackageInfo {
         }
     }
     let mut cabinet_streams = Vec::new();
-    let paths: Vec<&str> = db.streams.iter().map(|s| s.cfb_path.as_str()).collect();
-    let is_cab = crate::msi::cfbio::starts_with_mscf(&db.path, &paths);
-    for (s, is_cab) in db.streams.iter().zip(is_cab) {
-        if !is_cab || named.contains(&s.name.to_lowercase()) {
+    for s in &db.streams {
+        if !s.starts_mscf || named.contains(&s.name.to_lowercase()) {
             continue;
         }
         let src = StreamSource::new(&db.path, &s.name, &s.cfb_path);

@@ -616,10 +616,8 @@ pub fn plan_stream_cabinets(db: &Database) -> Result<Job> {
         streams: db.streams.iter().map(|s| (s.name.clone(), s.cfb_path.clone())).collect(),
     };
     let mut seen: Vec<String> = Vec::new();
-    let paths: Vec<&str> = db.streams.iter().map(|s| s.cfb_path.as_str()).collect();
-    let is_cab = crate::msi::cfbio::starts_with_mscf(&db.path, &paths);
-    for (s, is_cab) in db.streams.iter().zip(is_cab) {
-        if !is_cab || seen.contains(&s.name) {
+    for s in &db.streams {
+        if !s.starts_mscf || seen.contains(&s.name) {
             continue;
         }
         let src: Arc<dyn CabSource> = Arc::new(StreamSource::new(&db.path, &s.name, &s.cfb_path));

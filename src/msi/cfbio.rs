@@ -165,25 +165,6 @@ pub fn open_cfb_with(path: &Path, fill: u8) -> Result<(cfb::CompoundFile<Padded>
 /// packages hold tens to a few thousand; this bound keeps every per-entry walk cheap.
 pub const MAX_ENTRIES: usize = 16_384;
 
-/// For each stored stream path, whether the stream starts with `MSCF` (one open of the file).
-pub fn starts_with_mscf(path: &Path, cfb_paths: &[&str]) -> Vec<bool> {
-    let Ok((mut comp, _)) = open_cfb(path) else { return vec![false; cfb_paths.len()] };
-    cfb_paths
-        .iter()
-        .map(|p| {
-            catch(|| {
-                comp.open_stream(p).ok().and_then(|mut r| {
-                    let mut m = [0u8; 4];
-                    r.read_exact(&mut m).ok().map(|_| &m == b"MSCF")
-                })
-            })
-            .ok()
-            .flatten()
-            .unwrap_or(false)
-        })
-        .collect()
-}
-
 /// Run `f`, turning a panic inside a third-party crate into an error.
 pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T> {
     crate::panic_guard::quietly(f)

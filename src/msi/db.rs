@@ -147,6 +147,9 @@ pub struct StreamInfo {
     /// Path in the compound file (encoded name).
     #[serde(skip)]
     pub cfb_path: String,
+    /// The stream starts with `MSCF` (a cabinet, perhaps).
+    #[serde(skip)]
+    pub starts_mscf: bool,
 }
 
 /// A package database: summary, tables, streams, storages.
@@ -206,10 +209,21 @@ impl Database {
         let mut streams = Vec::new();
         for (name, cfb_path, size, is_table) in cfbio::root_streams(&comp) {
             if !is_table && !name.starts_with('\u{5}') {
-                streams.push(StreamInfo { name, size, cfb_path });
+                streams.push(StreamInfo { name, size, cfb_path, starts_mscf: false });
             }
         }
         streams.sort_by(|a, b| a.name.cmp(&b.name));
+        for st in &mut streams {
+            st.starts_mscf = cfbio::catch(|| {
+                comp.open_stream(&st.cfb_path).ok().and_then(|mut r| {
+                    let mut m = [0u8; 4];
+                    r.read_exact(&mut m).ok().map(|_| &m == b"MSCF")
+                })
+            })
+            .ok()
+            .flatten()
+            .unwrap_or(false);
+        }
         let mut storages = Vec::new();
         if let Ok(entries) = comp.read_storage("/") {
             for e in entries {
@@ -219,11 +233,16 @@ impl Database {
             }
         }
         storages.sort();
+        let checked = if kind == PackageKind::Mst {
+            Ok(())
+        } else {
+            check_string_pool(path, &mut comp).and_then(|_| check_table_layout(path, &mut comp))
+        };
         drop(comp);
         let (tables, table_error) = match if kind == PackageKind::Mst {
             Err(Error::format("a transform holds changes to tables, not a database of its own"))
         } else {
-            read_tables(path)
+            read_tables(path, checked)
         } {
             Ok(t) => (t, None),
             Err(e) if kind == PackageKind::Msi => return Err(e),
@@ -258,8 +277,7 @@ impl Database {
 
 /// Check the string pool before the `msi` crate sizes buffers from it: the lengths it
 /// declares must fit in the string data stream.
-fn check_string_pool(path: &Path) -> Result<()> {
-    let (mut comp, _) = cfbio::open_cfb(path)?;
+fn check_string_pool(path: &Path, comp: &mut cfb::CompoundFile<cfbio::Padded>) -> Result<()> {
     let pool_name = format!("/{}", cfbio::encode_name("_StringPool", true));
     let data_name = format!("/{}", cfbio::encode_name("_StringData", true));
     let data_len = cfbio::catch(|| comp.entry(&data_name).map(|e| e.len()))?.unwrap_or(0);
@@ -280,8 +298,7 @@ fn check_string_pool(path: &Path) -> Result<()> {
 /// Check the table layout the way Windows Installer reads it, before the `msi` crate
 /// does: `_Columns` gives integer columns a size of 2 or 4, and every table stream is a
 /// whole number of rows (a stream with a partial row is refused, as Wine refuses it).
-fn check_table_layout(path: &Path) -> Result<()> {
-    let (mut comp, _) = cfbio::open_cfb(path)?;
+fn check_table_layout(path: &Path, comp: &mut cfb::CompoundFile<cfbio::Padded>) -> Result<()> {
     let mut read = |name: &str, cap: u64| -> Result<Option<Vec<u8>>> {
         let p = format!("/{}", cfbio::encode_name(name, true));
         let mut v = Vec::new();
@@ -346,9 +363,10 @@ fn check_table_layout(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn read_tables(path: &Path) -> Result<BTreeMap<String, TableData>> {
-    check_string_pool(path)?;
-    check_table_layout(path)?;
+/// Read every table; `checked` carries the result of the checks made before the `msi`
+/// crate may see the package (made on the compound file already open).
+fn read_tables(path: &Path, checked: Result<()>) -> Result<BTreeMap<String, TableData>> {
+    checked?;
     let (reader, _) = cfbio::open_padded(path)?;
     let out = cfbio::catch(|| -> std::result::Result<BTreeMap<String, TableData>, String> {
         let mut pkg = msi::Package::open(reader).map_err(|e| e.to_string())?;
