@@ -415,7 +415,9 @@ pub fn plan_msi_with(
             p.rows.iter().map(|r| (p.get(r, "File_").text(), p.get(r, "Sequence").as_int().unwrap_or(0))).collect()
         })
         .unwrap_or_default();
-    let mut entries = Vec::new();
+    // Reserved up front: a plan entry is a few hundred bytes, and doubling a vector of
+    // 20,000 of them would hold both copies at once.
+    let mut entries = Vec::with_capacity(tables.get("File").map(|t| t.rows.len()).unwrap_or(0));
     if let Some(t) = tables.get("File") {
         let mut rows: Vec<&Vec<Val>> = t.rows.iter().collect();
         rows.sort_by_key(|r| t.get(r, "Sequence").as_int().unwrap_or(0));
