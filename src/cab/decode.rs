@@ -158,6 +158,10 @@ impl MsZip {
         if input.len() < 2 || &input[..2] != b"CK" {
             return Err(Error::format("MSZIP block does not start with the CK signature"));
         }
+        if fast_inflate(&input[2..], out_len, out) {
+            self.remember(out);
+            return Ok(());
+        }
         self.inflate.reset(false);
         if !self.history.is_empty() {
             self.inflate
@@ -207,7 +211,12 @@ impl MsZip {
             return Err(Error::format(format!("MSZIP block gave {produced} bytes, expected {out_len}")));
         }
         out.truncate(produced);
-        // Keep the last 32 KiB of output as the next block's dictionary.
+        self.remember(out);
+        Ok(())
+    }
+
+    /// Keep the last 32 KiB of output as the next block's dictionary.
+    fn remember(&mut self, out: &[u8]) {
         if out.len() >= MAX_BLOCK {
             self.history.clear();
             self.history.extend_from_slice(&out[out.len() - MAX_BLOCK..]);
@@ -218,8 +227,23 @@ impl MsZip {
                 self.history.drain(..cut);
             }
         }
-        Ok(())
     }
+}
+
+thread_local! {
+    static LIBDEFLATE: std::cell::RefCell<libdeflater::Decompressor> =
+        std::cell::RefCell::new(libdeflater::Decompressor::new());
+}
+
+/// Inflate a whole MSZIP block's deflate data with libdeflate, which decodes a complete
+/// buffer faster than a streaming inflater, as if no earlier output existed. True when
+/// it gave exactly `out_len` bytes; otherwise (a back-reference into the previous block,
+/// a block without a final marker, corrupt data) the streaming path decides, with the
+/// history and with its own error messages. A block that decodes without the history
+/// decodes to the same bytes with it, so the result is the same either way.
+fn fast_inflate(data: &[u8], out_len: usize, out: &mut Vec<u8>) -> bool {
+    out.resize(out_len, 0);
+    LIBDEFLATE.with(|d| matches!(d.borrow_mut().deflate_decompress(data, out), Ok(n) if n == out_len))
 }
 
 thread_local! {
