@@ -234,9 +234,11 @@ impl Database {
         }
         storages.sort();
         let checked = if kind == PackageKind::Mst {
-            Ok(())
+            Ok(Vec::new())
         } else {
-            check_string_pool(path, &mut comp).and_then(|_| check_table_layout(path, &mut comp))
+            check_string_pool(path, &mut comp)
+                .and_then(|_| check_table_layout(path, &mut comp))
+                .and_then(|_| tables_only_copy(path, &mut comp))
         };
         drop(comp);
         let (tables, table_error) = match if kind == PackageKind::Mst {
@@ -365,9 +367,33 @@ fn check_table_layout(path: &Path, comp: &mut cfb::CompoundFile<cfbio::Padded>) 
 
 /// Read every table; `checked` carries the result of the checks made before the `msi`
 /// crate may see the package (made on the compound file already open).
-fn read_tables(path: &Path, checked: Result<()>) -> Result<BTreeMap<String, TableData>> {
-    checked?;
-    let (reader, _) = cfbio::open_padded(path)?;
+/// A small compound file holding only the package's table streams and summary
+/// information, for the `msi` crate: opening the package itself again would validate its
+/// whole allocation table (cabinet streams included) a second time.
+fn tables_only_copy(path: &Path, comp: &mut cfb::CompoundFile<cfbio::Padded>) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let io = |e: std::io::Error| Error::io(&e, "copying the tables").with_path(path);
+    let mut dst =
+        cfb::CompoundFile::create_with_version(cfb::Version::V3, std::io::Cursor::new(Vec::new())).map_err(io)?;
+    dst.set_storage_clsid("/", *comp.root_entry().clsid()).map_err(io)?;
+    for (_, cfb_path, _, is_table) in cfbio::root_streams(comp) {
+        if !is_table && cfb_path != "/\u{5}SummaryInformation" {
+            continue;
+        }
+        let mut data = Vec::new();
+        cfbio::catch(|| comp.open_stream(&cfb_path))?
+            .map_err(io)?
+            .take(256 << 20)
+            .read_to_end(&mut data)
+            .map_err(io)?;
+        dst.create_stream(&cfb_path).map_err(io)?.write_all(&data).map_err(io)?;
+    }
+    dst.flush().map_err(io)?;
+    Ok(dst.into_inner().into_inner())
+}
+
+fn read_tables(path: &Path, tables_only: Result<Vec<u8>>) -> Result<BTreeMap<String, TableData>> {
+    let reader = std::io::Cursor::new(tables_only?);
     let out = cfbio::catch(|| -> std::result::Result<BTreeMap<String, TableData>, String> {
         let mut pkg = msi::Package::open(reader).map_err(|e| e.to_string())?;
         let mut defs = Vec::new();
