@@ -688,7 +688,11 @@ fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, o: &ExtractOpts<'_>)
             extract::plan_cab(package)?
         }
         FileKind::Cfb => {
-            let db = Database::open(package)?;
+            let db = if o.patches.is_empty() && o.transforms.is_empty() {
+                Database::open_tables(package, extract::PLAIN_MSI_TABLES)?
+            } else {
+                Database::open(package)?
+            };
             match db.kind {
                 crate::msi::PackageKind::Msi if o.patches.is_empty() && o.transforms.is_empty() => {
                     extract::plan_msi(&db)?

@@ -296,6 +296,9 @@ pub fn plan_msi(db: &Database) -> Result<Job> {
 /// Cabinet streams of a patch: the patch file and its (stream name, stored path) list.
 pub type PatchStreams = (PathBuf, Vec<(String, String)>);
 
+/// The tables [`plan_msi`] reads: an unpatched extraction loads only these.
+pub const PLAIN_MSI_TABLES: &[&str] = &["File", "Component", "Directory", "Media", "Patch"];
+
 /// Plan the administrative image from `tables` (the package's own, or a patched view);
 /// Media rows listed in `patch_media` take their `#cabinet` from that patch.
 pub fn plan_msi_with(

@@ -190,6 +190,17 @@ pub const MAX_ROWS: usize = 4_000_000;
 impl Database {
     /// Read the package at `path`.
     pub fn open(path: &Path) -> Result<Database> {
+        Self::open_with(path, None)
+    }
+
+    /// Read the package at `path`, loading only the rows of the tables `only` names (every
+    /// table's columns are still known). Extraction needs five tables; reading the others
+    /// (MsiFileHash has a row per file) costs time for nothing.
+    pub fn open_tables(path: &Path, only: &[&str]) -> Result<Database> {
+        Self::open_with(path, Some(only))
+    }
+
+    fn open_with(path: &Path, only: Option<&[&str]>) -> Result<Database> {
         let (mut comp, truncated) = cfbio::open_cfb(path)?;
         let clsid = comp.root_entry().clsid().hyphenated().to_string();
         let kind = clsid_kind(&clsid);
@@ -238,13 +249,13 @@ impl Database {
         } else {
             check_string_pool(path, &mut comp)
                 .and_then(|_| check_table_layout(path, &mut comp))
-                .and_then(|_| tables_only_copy(path, &mut comp))
+                .and_then(|_| tables_only_copy(path, &mut comp, only))
         };
         drop(comp);
         let (tables, table_error) = match if kind == PackageKind::Mst {
             Err(Error::format("a transform holds changes to tables, not a database of its own"))
         } else {
-            read_tables(path, checked)
+            read_tables(path, checked, only)
         } {
             Ok(t) => (t, None),
             Err(e) if kind == PackageKind::Msi => return Err(e),
@@ -361,6 +372,9 @@ fn check_table_layout(path: &Path, comp: &mut cfb::CompoundFile<cfbio::Padded>) 
         if width > 0 && len % width as u64 != 0 {
             return bad(format!("table {table}: stream holds {len} bytes, not a whole number of {width}-byte rows"));
         }
+        if width > 0 && len / width as u64 > 65_536 {
+            return bad(format!("table {table}: {} rows, more than the 65,536 a table may hold", len / width as u64));
+        }
     }
     Ok(())
 }
@@ -370,14 +384,21 @@ fn check_table_layout(path: &Path, comp: &mut cfb::CompoundFile<cfbio::Padded>) 
 /// A small compound file holding only the package's table streams and summary
 /// information, for the `msi` crate: opening the package itself again would validate its
 /// whole allocation table (cabinet streams included) a second time.
-fn tables_only_copy(path: &Path, comp: &mut cfb::CompoundFile<cfbio::Padded>) -> Result<Vec<u8>> {
+fn tables_only_copy(
+    path: &Path,
+    comp: &mut cfb::CompoundFile<cfbio::Padded>,
+    only: Option<&[&str]>,
+) -> Result<Vec<u8>> {
     use std::io::Write;
     let io = |e: std::io::Error| Error::io(&e, "copying the tables").with_path(path);
     let mut dst =
         cfb::CompoundFile::create_with_version(cfb::Version::V3, std::io::Cursor::new(Vec::new())).map_err(io)?;
     dst.set_storage_clsid("/", *comp.root_entry().clsid()).map_err(io)?;
-    for (_, cfb_path, _, is_table) in cfbio::root_streams(comp) {
+    for (name, cfb_path, _, is_table) in cfbio::root_streams(comp) {
         if !is_table && cfb_path != "/\u{5}SummaryInformation" {
+            continue;
+        }
+        if is_table && !name.starts_with('_') && only.is_some_and(|o| !o.contains(&name.as_str())) {
             continue;
         }
         let mut data = Vec::new();
@@ -392,7 +413,11 @@ fn tables_only_copy(path: &Path, comp: &mut cfb::CompoundFile<cfbio::Padded>) ->
     Ok(dst.into_inner().into_inner())
 }
 
-fn read_tables(path: &Path, tables_only: Result<Vec<u8>>) -> Result<BTreeMap<String, TableData>> {
+fn read_tables(
+    path: &Path,
+    tables_only: Result<Vec<u8>>,
+    only: Option<&[&str]>,
+) -> Result<BTreeMap<String, TableData>> {
     let reader = std::io::Cursor::new(tables_only?);
     let out = cfbio::catch(|| -> std::result::Result<BTreeMap<String, TableData>, String> {
         let mut pkg = msi::Package::open(reader).map_err(|e| e.to_string())?;
@@ -418,6 +443,9 @@ fn read_tables(path: &Path, tables_only: Result<Vec<u8>>) -> Result<BTreeMap<Str
         }
         let mut tables = BTreeMap::new();
         for (name, columns) in defs {
+            if only.is_some_and(|o| !o.contains(&name.as_str())) {
+                continue;
+            }
             if name == "_Tables" || name == "_Columns" {
                 continue;
             }

@@ -981,7 +981,13 @@ fn tables(out: &mut BTreeMap<String, Vec<u8>>, add: &mut Add<'_>, good: &[u8]) -
     for _ in 0..65_537 {
         rows.extend_from_slice(&v);
     }
-    add(out, "table-rows-52.msi".into(), "52", "too large", replace_stream(good, &prop_path, &rows)?);
+    add(
+        out,
+        "table-rows-52.msi".into(),
+        "52",
+        "more than the 65,536 a table may hold",
+        replace_stream(good, &prop_path, &rows)?,
+    );
     // _Columns giving an integer column a size of 0 (Type 0x1500 | 0: integer, size 0).
     let cols_path = table_stream("_Columns");
     let mut c = read_stream(good, &cols_path)?;
