@@ -773,25 +773,51 @@ fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, o: &ExtractOpts<'_>)
         }
     };
     let opts = ExecOptions { progress: Some(&progress) };
-    let outcome = extract::execute(&job, &target, &opts);
+    // The administrative package is written while the files are: it needs only the
+    // package and the plan. When a file of the package has the same name, the files come
+    // first and the copy after them, so the file wins the name as before.
+    let admin = || -> Option<crate::error::Result<String>> {
+        let name = job.plan.admin_package.as_ref()?;
+        let dest = targetdir.join(name);
+        Some(
+            target
+                .claim(std::slice::from_ref(name))
+                .and_then(|_| match &patched_view {
+                    Some((db, patched)) => {
+                        let changes = extract::admin_changes(db, patched)?;
+                        extract::write_admin_package_with(package, &dest, &job.plan.dropped_streams, force, &changes)
+                    }
+                    None => extract::write_admin_package(package, &dest, &job.plan.dropped_streams, force),
+                })
+                .map(|_| dest.display().to_string()),
+        )
+    };
+    let admin_collides = job.plan.admin_package.as_ref().is_some_and(|name| {
+        let name = name.to_lowercase();
+        job.plan.entries.iter().any(|e| e.components.len() == 1 && e.components[0].to_lowercase() == name)
+    });
+    let (outcome, admin_result) = if admin_collides {
+        let outcome = extract::execute(&job, &target, &opts);
+        (outcome, admin())
+    } else {
+        std::thread::scope(|scope| {
+            let copy = scope.spawn(admin);
+            let outcome = extract::execute(&job, &target, &opts);
+            let admin_result = copy.join().unwrap_or_else(|_| {
+                Some(Err(crate::error::Error::format("administrative package copy failed (thread)")))
+            });
+            (outcome, admin_result)
+        })
+    };
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
     let mut errors: Vec<String> = collapse_time_limit(outcome.errors.iter().map(|e| e.to_string()).collect());
     let mut admin_written = None;
-    if let Some(name) = &job.plan.admin_package {
-        let dest = targetdir.join(name);
-        let written = target.claim(std::slice::from_ref(name)).and_then(|_| match &patched_view {
-            Some((db, patched)) => {
-                let changes = extract::admin_changes(db, patched)?;
-                extract::write_admin_package_with(package, &dest, &job.plan.dropped_streams, force, &changes)
-            }
-            None => extract::write_admin_package(package, &dest, &job.plan.dropped_streams, force),
-        });
-        match written {
-            Ok(()) => admin_written = Some(dest.display().to_string()),
-            Err(e) => errors.push(format!("administrative package copy: {e}")),
-        }
+    match admin_result {
+        Some(Ok(dest)) => admin_written = Some(dest),
+        Some(Err(e)) => errors.push(format!("administrative package copy: {e}")),
+        None => {}
     }
     let bytes: u64 = outcome.written.iter().map(|w| w.written.size).sum();
     if cli.json {

@@ -315,3 +315,30 @@ fn msiexec_command_line_gives_the_same_image() {
         lb.iter().map(|e| (&e.0, e.1, e.2, &e.3)).collect::<Vec<_>>()
     );
 }
+
+/// A file of the package named like the package itself keeps the name; the
+/// administrative copy is the one refused (the copy is written beside the files, so
+/// this order must hold whichever finishes first).
+#[test]
+fn a_file_named_like_the_package_wins_over_the_admin_copy() {
+    let t = tempdir();
+    let src = t.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(src.join("same.msi"), b"payload\n").unwrap();
+    std::fs::write(src.join("a.txt"), b"a\n").unwrap();
+    let pkg = t.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    let msi = pkg.join("same.msi");
+    let o = run_os(&["build".as_ref(), "msi".as_ref(), src.as_os_str(), "-o".as_ref(), msi.as_os_str()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = t.path().join("out");
+    let o = run_os(&["extract".as_ref(), msi.as_os_str(), "--targetdir".as_ref(), out.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("administrative package copy: \"same.msi\" collides with \"same.msi\""),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(out.join("same.msi")).unwrap(), b"payload\n");
+    assert_eq!(std::fs::read(out.join("a.txt")).unwrap(), b"a\n");
+}
