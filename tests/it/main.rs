@@ -7,6 +7,7 @@ mod cli;
 mod corpus;
 mod delta;
 mod fuzz_replay;
+#[cfg(unix)] // links are planted with std::os::unix::fs::symlink
 mod hostile;
 mod kb977203;
 mod msp;
