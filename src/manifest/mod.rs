@@ -88,6 +88,49 @@ pub struct Manifest {
     pub files: Vec<FileEntry>,
 }
 
+/// A large manifest whose `files:` list is the last top-level key (what `manifest lock`
+/// writes) is parsed in parts on all cores: the list is cut before lines that start a
+/// new item at the list's own indentation, which no YAML construct inside an item can
+/// produce. Any part that does not parse on its own (an alias to an anchor in another
+/// part, for one) gives `None`, and the caller parses the whole text, with its errors.
+fn parse_in_parts(text: &str) -> Option<Manifest> {
+    use rayon::prelude::*;
+    if text.len() < (1 << 20) {
+        return None;
+    }
+    let at = if text.starts_with("files:\n") { 0 } else { text.find("\nfiles:\n")? + 1 };
+    let body = &text[at + "files:\n".len()..];
+    // Nothing but the list (indented lines, comments, blank lines) may follow it.
+    if body.lines().any(|l| !(l.is_empty() || l.starts_with(' ') || l.starts_with('-') || l.starts_with('#'))) {
+        return None;
+    }
+    let first = body.lines().find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))?;
+    let indent = first.len() - first.trim_start().len();
+    let marker = format!("{}- ", " ".repeat(indent));
+    if !first.starts_with(&marker) {
+        return None;
+    }
+    // Cut points: line starts carrying the item marker, about every 256 KiB.
+    let mut cuts = vec![0usize];
+    let mut next = 1 << 18;
+    let mut pos = 0usize;
+    for line in body.split_inclusive('\n') {
+        if pos >= next && line.starts_with(&marker) {
+            cuts.push(pos);
+            next = pos + (1 << 18);
+        }
+        pos += line.len();
+    }
+    cuts.push(body.len());
+    let parts: Vec<&str> = cuts.windows(2).map(|w| &body[w[0]..w[1]]).collect();
+    let files: Vec<Option<Vec<FileEntry>>> = parts.par_iter().map(|p| yaml_serde::from_str(p).ok()).collect();
+    let mut head: Manifest = yaml_serde::from_str(&format!("{}files: []\n", &text[..at])).ok()?;
+    for f in files {
+        head.files.extend(f?);
+    }
+    Some(head)
+}
+
 /// Several manifests (what a KB table with one section per service pack gives).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -107,8 +150,11 @@ impl Manifest {
             return Err(Error::new(ErrorKind::Limit, "manifest larger than 16 MiB").with_path(path));
         }
         let text = std::fs::read_to_string(path).io_ctx("reading manifest").map_err(|e| e.with_path(path))?;
-        let m: Manifest = yaml_serde::from_str(&text)
-            .map_err(|e| Error::format(format!("not a valid manifest: {e}")).with_path(path))?;
+        let m: Manifest = match parse_in_parts(&text) {
+            Some(m) => m,
+            None => yaml_serde::from_str(&text)
+                .map_err(|e| Error::format(format!("not a valid manifest: {e}")).with_path(path))?,
+        };
         m.validate().map_err(|e| e.with_path(path))?;
         Ok(m)
     }
@@ -213,5 +259,35 @@ impl ManifestSet {
             s.push_str(&manifest_yaml(m, "    ", "  - "));
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(name: &str, size: usize, dest: &str) -> String {
+        format!(
+            "  - name: \"{name}\"\n    platform: none\n    version: null\n    size: {size}\n    date: \"2010-01-01\"\n    time: \"00:00:00\"\n    sha256: \"{size:064x}\"\n    destination: {dest}\n"
+        )
+    }
+
+    #[test]
+    fn a_large_lock_parses_the_same_in_parts() {
+        let mut text = String::from("product: \"p\"\nkb: 1\nservice_pack: null\nfiles:\n");
+        for i in 0..12_000 {
+            text.push_str(&item(&format!("f{i}.txt"), i, "\"a/b\""));
+        }
+        assert!(text.len() > 1 << 20);
+        let whole: Manifest = yaml_serde::from_str(&text).unwrap();
+        assert_eq!(parse_in_parts(&text).expect("parsed in parts"), whole);
+        // A key after the list, or an alias to an anchor in another part: the whole text.
+        assert!(parse_in_parts(&format!("{text}extra: 1\n")).is_none());
+        let aliased = text.replacen("destination: \"a/b\"", "destination: &d \"a/b\"", 1) + &item("z", 1, "*d");
+        assert!(parse_in_parts(&aliased).is_none());
+        assert_eq!(
+            yaml_serde::from_str::<Manifest>(&aliased).unwrap().files.last().unwrap().destination,
+            whole.files[0].destination
+        );
     }
 }
