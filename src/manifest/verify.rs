@@ -368,24 +368,22 @@ pub fn verify(
 ) -> VerifyReport {
     let mut used = vec![false; observed.len()];
     let mut matched: Vec<Option<usize>> = vec![None; manifest.files.len()];
+    // Files by name, and by (name, folder) for rows that give a destination: a payload
+    // with the same names in hundreds of folders is matched without scanning them all.
     let mut by_name: std::collections::HashMap<String, Vec<usize>> = std::collections::HashMap::new();
+    let mut by_name_dir: std::collections::HashMap<(String, String), Vec<usize>> = std::collections::HashMap::new();
     for (i, o) in observed.iter().enumerate() {
-        by_name.entry(o.name().to_lowercase()).or_default().push(i);
+        let name = o.name().to_lowercase();
+        by_name_dir.entry((name.clone(), o.dir().to_ascii_lowercase())).or_default().push(i);
+        by_name.entry(name).or_default().push(i);
     }
     let candidates = |row: &FileEntry| -> Vec<usize> {
-        by_name
-            .get(&row.name.to_lowercase())
-            .map(|v| {
-                v.iter()
-                    .copied()
-                    .filter(|&i| {
-                        row.destination
-                            .as_ref()
-                            .is_none_or(|d| observed[i].dir().eq_ignore_ascii_case(d.trim_matches('/')))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        let name = row.name.to_lowercase();
+        let found = match &row.destination {
+            Some(d) => by_name_dir.get(&(name, d.trim_matches('/').to_ascii_lowercase())),
+            None => by_name.get(&name),
+        };
+        found.cloned().unwrap_or_default()
     };
     // Rows sharing a name (one per platform) are told apart by PE machine. Pass 0 pairs a
     // row with a file of the same name, platform and size; pass 1 with the same name and

@@ -271,6 +271,15 @@ fn lock_then_verify_and_detect_a_change() {
     let o =
         run_os(&["verify".as_ref(), tree.as_os_str(), "--manifest".as_ref(), lockf.as_os_str(), "--strict".as_ref()]);
     assert!(o.status.success(), "{}", stdout(&o));
+    // The same lock as JSON (`.json`) holds the same manifest and verifies the same way.
+    let lockj = t.path().join("payload.lock.json");
+    let o = run_os(&["manifest".as_ref(), "lock".as_ref(), tree.as_os_str(), "-o".as_ref(), lockj.as_os_str()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(&lockj).unwrap().starts_with("{\n  \"product\""));
+    assert_eq!(Manifest::load(&lockj).unwrap(), lock);
+    let o =
+        run_os(&["verify".as_ref(), tree.as_os_str(), "--manifest".as_ref(), lockj.as_os_str(), "--strict".as_ref()]);
+    assert!(o.status.success(), "{}", stdout(&o));
     // Same size, same time, one byte different: only the hash tells.
     let p = tree.join("Mcs.msi");
     let mut d = std::fs::read(&p).unwrap();
