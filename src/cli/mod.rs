@@ -773,42 +773,35 @@ fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, o: &ExtractOpts<'_>)
         }
     };
     let opts = ExecOptions { progress: Some(&progress) };
-    // The administrative package is written while the files are: it needs only the
-    // package and the plan. When a file of the package has the same name, the files come
-    // first and the copy after them, so the file wins the name as before.
-    let admin = || -> Option<crate::error::Result<String>> {
-        let name = job.plan.admin_package.as_ref()?;
+    // Every file claims its path first; the administrative package's name is claimed
+    // after them (a file of that name keeps it), and the copy is then written while the
+    // files are: it needs only the package and the plan.
+    let claimed = extract::claim_all(&job, &target);
+    let admin = job.plan.admin_package.as_ref().map(|name| (name, target.claim(std::slice::from_ref(name))));
+    let write_admin = || -> Option<crate::error::Result<String>> {
+        let (name, claim) = admin.as_ref()?;
+        if let Err(e) = claim {
+            return Some(Err(crate::error::Error::new(e.kind(), e.message().to_string())));
+        }
         let dest = targetdir.join(name);
         Some(
-            target
-                .claim(std::slice::from_ref(name))
-                .and_then(|_| match &patched_view {
-                    Some((db, patched)) => {
-                        let changes = extract::admin_changes(db, patched)?;
-                        extract::write_admin_package_with(package, &dest, &job.plan.dropped_streams, force, &changes)
-                    }
-                    None => extract::write_admin_package(package, &dest, &job.plan.dropped_streams, force),
-                })
-                .map(|_| dest.display().to_string()),
+            match &patched_view {
+                Some((db, patched)) => extract::admin_changes(db, patched).and_then(|changes| {
+                    extract::write_admin_package_with(package, &dest, &job.plan.dropped_streams, force, &changes)
+                }),
+                None => extract::write_admin_package(package, &dest, &job.plan.dropped_streams, force),
+            }
+            .map(|_| dest.display().to_string()),
         )
     };
-    let admin_collides = job.plan.admin_package.as_ref().is_some_and(|name| {
-        let name = name.to_lowercase();
-        job.plan.entries.iter().any(|e| e.components.len() == 1 && e.components[0].to_lowercase() == name)
+    let (outcome, admin_result) = std::thread::scope(|scope| {
+        let copy = scope.spawn(write_admin);
+        let outcome = extract::execute_claimed(&job, &target, claimed, &opts);
+        let admin_result = copy
+            .join()
+            .unwrap_or_else(|_| Some(Err(crate::error::Error::format("administrative package copy failed (thread)"))));
+        (outcome, admin_result)
     });
-    let (outcome, admin_result) = if admin_collides {
-        let outcome = extract::execute(&job, &target, &opts);
-        (outcome, admin())
-    } else {
-        std::thread::scope(|scope| {
-            let copy = scope.spawn(admin);
-            let outcome = extract::execute(&job, &target, &opts);
-            let admin_result = copy.join().unwrap_or_else(|_| {
-                Some(Err(crate::error::Error::format("administrative package copy failed (thread)")))
-            });
-            (outcome, admin_result)
-        })
-    };
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

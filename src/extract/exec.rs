@@ -93,26 +93,44 @@ impl EntrySink for Sink<'_> {
     }
 }
 
+/// The entries of a plan that claimed their paths, and the errors of those that could not.
+pub struct Claimed {
+    ok: Vec<usize>,
+    errors: Vec<Error>,
+}
+
+/// Claim every path of `job` under `target`, in plan order, so collisions are reported
+/// deterministically (the first entry of a name keeps it); entries without a source fail
+/// here. Whatever claims a path afterwards collides with these.
+pub fn claim_all(job: &Job, target: &Target) -> Claimed {
+    let mut c = Claimed { ok: Vec::new(), errors: Vec::new() };
+    for (i, e) in job.plan.entries.iter().enumerate() {
+        match &e.source {
+            Source::Unavailable { reason } => c.errors.push(Error::new(ErrorKind::Missing, reason.clone())),
+            _ => match target.claim(&e.components) {
+                Ok(()) => c.ok.push(i),
+                Err(err) => c.errors.push(err.context(format!("{} ({})", e.key, e.path))),
+            },
+        }
+    }
+    c
+}
+
 /// Write every entry of `job` under `target`.
 pub fn execute(job: &Job, target: &Target, opts: &ExecOptions<'_>) -> Outcome {
+    execute_claimed(job, target, claim_all(job, target), opts)
+}
+
+/// Write the entries [`claim_all`] claimed.
+pub fn execute_claimed(job: &Job, target: &Target, claimed: Claimed, opts: &ExecOptions<'_>) -> Outcome {
     let out = Arc::new(Mutex::new(Vec::new()));
-    let errors = Mutex::new(Vec::new());
+    let Claimed { ok: ok_idx, errors: claim_errors } = claimed;
+    let errors = Mutex::new(claim_errors);
     let push_err = |e: Error| {
         if let Ok(mut v) = errors.lock() {
             v.push(e);
         }
     };
-    // Claim every path first so collisions are reported deterministically.
-    let mut ok_idx = Vec::new();
-    for (i, e) in job.plan.entries.iter().enumerate() {
-        match &e.source {
-            Source::Unavailable { reason } => push_err(Error::new(ErrorKind::Missing, reason.clone())),
-            _ => match target.claim(&e.components) {
-                Ok(()) => ok_idx.push(i),
-                Err(err) => push_err(err.context(format!("{} ({})", e.key, e.path))),
-            },
-        }
-    }
     // Group cabinet entries by (set, folder); loose files on their own.
     let mut groups: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
     let mut loose = Vec::new();

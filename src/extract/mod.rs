@@ -11,6 +11,6 @@ pub mod write;
 
 pub use admin::{write_admin_package, write_admin_package_with, AdminChanges};
 pub(crate) use exec::extract_cabinet_groups;
-pub use exec::{execute, ExecOptions, Outcome, WrittenEntry};
+pub use exec::{claim_all, execute, execute_claimed, Claimed, ExecOptions, Outcome, WrittenEntry};
 pub use patched::*;
 pub use plan::*;

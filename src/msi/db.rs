@@ -244,13 +244,7 @@ impl Database {
             }
         }
         storages.sort();
-        let checked = if kind == PackageKind::Mst {
-            Ok(Vec::new())
-        } else {
-            check_string_pool(path, &mut comp)
-                .and_then(|_| check_table_layout(path, &mut comp))
-                .and_then(|_| tables_only_copy(path, &mut comp, only))
-        };
+        let checked = if kind == PackageKind::Mst { Ok(Vec::new()) } else { prepare_tables(path, &mut comp, only) };
         drop(comp);
         let (tables, table_error) = match if kind == PackageKind::Mst {
             Err(Error::format("a transform holds changes to tables, not a database of its own"))
@@ -288,17 +282,53 @@ impl Database {
     }
 }
 
-/// Check the string pool before the `msi` crate sizes buffers from it: the lengths it
-/// declares must fit in the string data stream.
-fn check_string_pool(path: &Path, comp: &mut cfb::CompoundFile<cfbio::Padded>) -> Result<()> {
-    let pool_name = format!("/{}", cfbio::encode_name("_StringPool", true));
-    let data_name = format!("/{}", cfbio::encode_name("_StringData", true));
-    let data_len = cfbio::catch(|| comp.entry(&data_name).map(|e| e.len()))?.unwrap_or(0);
-    let mut pool = Vec::new();
-    if let Ok(s) = cfbio::catch(|| comp.open_stream(&pool_name))? {
-        s.take(64 << 20).read_to_end(&mut pool).map_err(|e| Error::io(&e, "reading _StringPool").with_path(path))?;
+/// Read once the streams the `msi` crate will need (every table the `only` filter keeps,
+/// the string pool, `_Tables`, `_Columns`, the summary information), check the string
+/// pool and the table layout on those bytes, and hand them back as a small compound file:
+/// the crate then never opens the package itself, which would validate its whole
+/// allocation table (cabinet streams included) a second time.
+fn prepare_tables(path: &Path, comp: &mut cfb::CompoundFile<cfbio::Padded>, only: Option<&[&str]>) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let listed = cfbio::root_streams(comp);
+    let lengths: BTreeMap<String, u64> = listed.iter().filter(|s| s.3).map(|s| (s.0.clone(), s.2)).collect();
+    let mut kept: Vec<(String, String, Vec<u8>)> = Vec::new();
+    for (name, cfb_path, _, is_table) in listed {
+        let wanted = if is_table {
+            name.starts_with('_') || only.is_none_or(|o| o.contains(&name.as_str()))
+        } else {
+            name == "\u{5}SummaryInformation"
+        };
+        if !wanted {
+            continue;
+        }
+        let mut data = Vec::new();
+        if let Ok(s) = cfbio::catch(|| comp.open_stream(&cfb_path))? {
+            s.take(256 << 20)
+                .read_to_end(&mut data)
+                .map_err(|e| Error::io(&e, format_args!("reading {name}")).with_path(path))?;
+        }
+        kept.push((name, cfb_path, data));
     }
-    let total = super::strings::declared_data_len(&pool);
+    let get = |n: &str| kept.iter().find(|k| k.0 == n).map(|k| k.2.as_slice());
+    check_string_pool(path, get("_StringPool").unwrap_or_default(), lengths.get("_StringData").copied().unwrap_or(0))?;
+    if let (Some(pool), Some(data), Some(cols)) = (get("_StringPool"), get("_StringData"), get("_Columns")) {
+        check_table_layout(path, pool, data, cols, &lengths)?;
+    }
+    let io = |e: std::io::Error| Error::io(&e, "copying the tables").with_path(path);
+    let mut dst =
+        cfb::CompoundFile::create_with_version(cfb::Version::V3, std::io::Cursor::new(Vec::new())).map_err(io)?;
+    dst.set_storage_clsid("/", *comp.root_entry().clsid()).map_err(io)?;
+    for (_, cfb_path, data) in &kept {
+        dst.create_stream(cfb_path).map_err(io)?.write_all(data).map_err(io)?;
+    }
+    dst.flush().map_err(io)?;
+    Ok(dst.into_inner().into_inner())
+}
+
+/// The string pool's declared lengths must fit in the string data (`data_len` bytes)
+/// before the `msi` crate sizes buffers from them.
+fn check_string_pool(path: &Path, pool: &[u8], data_len: u64) -> Result<()> {
+    let total = super::strings::declared_data_len(pool);
     if total > data_len {
         return Err(Error::format(format!(
             "string pool declares {total} bytes of strings but _StringData holds {data_len}"
@@ -308,29 +338,17 @@ fn check_string_pool(path: &Path, comp: &mut cfb::CompoundFile<cfbio::Padded>) -
     Ok(())
 }
 
-/// Check the table layout the way Windows Installer reads it, before the `msi` crate
-/// does: `_Columns` gives integer columns a size of 2 or 4, and every table stream is a
-/// whole number of rows (a stream with a partial row is refused, as Wine refuses it).
-fn check_table_layout(path: &Path, comp: &mut cfb::CompoundFile<cfbio::Padded>) -> Result<()> {
-    let mut read = |name: &str, cap: u64| -> Result<Option<Vec<u8>>> {
-        let p = format!("/{}", cfbio::encode_name(name, true));
-        let mut v = Vec::new();
-        match cfbio::catch(|| comp.open_stream(&p))? {
-            Ok(s) => {
-                s.take(cap)
-                    .read_to_end(&mut v)
-                    .map_err(|e| Error::io(&e, format_args!("reading {name}")).with_path(path))?;
-                Ok(Some(v))
-            }
-            Err(_) => Ok(None),
-        }
-    };
-    let (Some(pool), Some(data), Some(cols)) =
-        (read("_StringPool", 64 << 20)?, read("_StringData", 256 << 20)?, read("_Columns", 64 << 20)?)
-    else {
-        return Ok(());
-    };
-    let strings = super::strings::StringPool::parse(&pool, &data).map_err(|e| e.with_path(path))?;
+/// Check the table layout the way Windows Installer reads it: `_Columns` gives integer
+/// columns a size of 2 or 4, and every table stream (`lengths`, by table name) is a whole
+/// number of rows, at most 65,536 of them (a partial row is refused, as Wine refuses it).
+fn check_table_layout(
+    path: &Path,
+    pool: &[u8],
+    data: &[u8],
+    cols: &[u8],
+    lengths: &BTreeMap<String, u64>,
+) -> Result<()> {
+    let strings = super::strings::StringPool::parse(pool, data).map_err(|e| e.with_path(path))?;
     let rw = strings.ref_width();
     let row = 2 * rw + 4;
     let bad = |m: String| Err(Error::new(ErrorKind::Format, m).with_path(path));
@@ -367,8 +385,7 @@ fn check_table_layout(path: &Path, comp: &mut cfb::CompoundFile<cfbio::Padded>) 
         *widths.entry(table).or_default() += width;
     }
     for (table, width) in widths {
-        let p = format!("/{}", cfbio::encode_name(&table, true));
-        let len = cfbio::catch(|| comp.entry(&p).map(|e| e.len()))?.unwrap_or(0);
+        let len = lengths.get(&table).copied().unwrap_or(0);
         if width > 0 && len % width as u64 != 0 {
             return bad(format!("table {table}: stream holds {len} bytes, not a whole number of {width}-byte rows"));
         }
@@ -379,40 +396,8 @@ fn check_table_layout(path: &Path, comp: &mut cfb::CompoundFile<cfbio::Padded>) 
     Ok(())
 }
 
-/// Read every table; `checked` carries the result of the checks made before the `msi`
-/// crate may see the package (made on the compound file already open).
-/// A small compound file holding only the package's table streams and summary
-/// information, for the `msi` crate: opening the package itself again would validate its
-/// whole allocation table (cabinet streams included) a second time.
-fn tables_only_copy(
-    path: &Path,
-    comp: &mut cfb::CompoundFile<cfbio::Padded>,
-    only: Option<&[&str]>,
-) -> Result<Vec<u8>> {
-    use std::io::Write;
-    let io = |e: std::io::Error| Error::io(&e, "copying the tables").with_path(path);
-    let mut dst =
-        cfb::CompoundFile::create_with_version(cfb::Version::V3, std::io::Cursor::new(Vec::new())).map_err(io)?;
-    dst.set_storage_clsid("/", *comp.root_entry().clsid()).map_err(io)?;
-    for (name, cfb_path, _, is_table) in cfbio::root_streams(comp) {
-        if !is_table && cfb_path != "/\u{5}SummaryInformation" {
-            continue;
-        }
-        if is_table && !name.starts_with('_') && only.is_some_and(|o| !o.contains(&name.as_str())) {
-            continue;
-        }
-        let mut data = Vec::new();
-        cfbio::catch(|| comp.open_stream(&cfb_path))?
-            .map_err(io)?
-            .take(256 << 20)
-            .read_to_end(&mut data)
-            .map_err(io)?;
-        dst.create_stream(&cfb_path).map_err(io)?.write_all(&data).map_err(io)?;
-    }
-    dst.flush().map_err(io)?;
-    Ok(dst.into_inner().into_inner())
-}
-
+/// Read every table from `tables_only` (what [`prepare_tables`] made, or its error),
+/// the rows only of the tables `only` names.
 fn read_tables(
     path: &Path,
     tables_only: Result<Vec<u8>>,
