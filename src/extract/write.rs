@@ -151,8 +151,9 @@ impl Target {
             };
             depth += 1;
             let child = Arc::new(child);
-            let keep = self.open_handles.load(Ordering::Relaxed) < MAX_OPEN_DIRS as u64;
             let mut d = self.lock_dirs()?;
+            // Counted under the same lock that stores the handles, so the bound is exact.
+            let keep = self.open_handles.load(Ordering::Relaxed) < MAX_OPEN_DIRS as u64;
             let st = d.entry(components[..depth].join("/")).or_insert(DirState { created, handle: None });
             st.created |= created;
             if st.handle.is_none() && keep {

@@ -40,26 +40,30 @@ pub fn escape_name(name: &str) -> String {
     s
 }
 
+/// The non-table streams at the root of an open package, in name order, with their
+/// stored paths.
+fn entries(comp: &cfb::CompoundFile<cfbio::Padded>) -> Vec<(StreamEntry, String)> {
+    let mut v: Vec<(StreamEntry, String)> = cfbio::root_streams(comp)
+        .into_iter()
+        .filter(|s| !s.3)
+        .map(|(name, cfb_path, size, _)| (StreamEntry { file_name: escape_name(&name), name, size }, cfb_path))
+        .collect();
+    v.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    v
+}
+
 /// The non-table streams at the root of `package`, in name order.
 pub fn list(package: &Path) -> Result<Vec<StreamEntry>> {
     let (comp, _) = cfbio::open_cfb(package)?;
-    let mut v: Vec<StreamEntry> = cfbio::root_streams(&comp)
-        .into_iter()
-        .filter(|s| !s.3)
-        .map(|(name, _, size, _)| StreamEntry { file_name: escape_name(&name), name, size })
-        .collect();
-    v.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(v)
+    Ok(entries(&comp).into_iter().map(|e| e.0).collect())
 }
 
 /// Write every non-table root stream of `package` under `target`; one result per stream.
 pub fn write_all(package: &Path, target: &Target) -> Result<Vec<(StreamEntry, Result<Written>)>> {
     let (mut comp, _) = cfbio::open_cfb(package)?;
     let mut out = Vec::new();
-    let mut streams: Vec<_> = cfbio::root_streams(&comp).into_iter().filter(|s| !s.3).collect();
-    streams.sort();
-    for (name, cfb_path, size, _) in streams {
-        let entry = StreamEntry { file_name: escape_name(&name), name: name.clone(), size };
+    for (entry, cfb_path) in entries(&comp) {
+        let name = &entry.name;
         let comps = [entry.file_name.clone()];
         let res = target.claim(&comps).and_then(|_| {
             let mut w = target.create(&comps, None)?;
@@ -75,7 +79,8 @@ pub fn write_all(package: &Path, target: &Target) -> Result<Vec<(StreamEntry, Re
             }
             w.finish()
         });
-        out.push((entry, res.map_err(|e| e.context(format!("stream {name:?}")))));
+        let res = res.map_err(|e| e.context(format!("stream {name:?}")));
+        out.push((entry, res));
     }
     Ok(out)
 }

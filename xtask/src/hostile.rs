@@ -791,13 +791,16 @@ fn more(out: &mut BTreeMap<String, Vec<u8>>, add: &mut Add<'_>, msi: &MsiFn<'_>)
         })
         .collect();
     add(out, "cfb-nest-49.msi".into(), "49", "not an installer package", cfb_v4(&nest));
-    let chain: Vec<[u8; 128]> = (0..100_000u32)
+    // A sibling chain one entry past the 16,384-entry limit (the case's 100,000 entries are
+    // refused by the same check; this keeps the fixture near 2 MB instead of 12.8 MB).
+    const CHAIN: u32 = 16_385;
+    let chain: Vec<[u8; 128]> = (0..CHAIN)
         .map(|i| {
             if i == 0 {
                 dir_entry("Root Entry", 5, NOSTREAM, NOSTREAM, 1, ENDOFCHAIN, 0)
             } else {
-                let left = if i + 1 < 100_000 { i + 1 } else { NOSTREAM };
-                dir_entry(&format!("e{:06}", 100_000 - i), 2, left, NOSTREAM, NOSTREAM, ENDOFCHAIN, 0)
+                let left = if i + 1 < CHAIN { i + 1 } else { NOSTREAM };
+                dir_entry(&format!("e{:06}", CHAIN - i), 2, left, NOSTREAM, NOSTREAM, ENDOFCHAIN, 0)
             }
         })
         .collect();
