@@ -182,3 +182,58 @@ fn regression_string_pool_larger_than_its_data_is_refused_before_allocation() {
     let e = stderr(&o);
     assert!(e.contains("oom-string-pool-4gib.msi") && e.contains("string pool declares"), "{e}");
 }
+
+/// `streams`: the listing (text and JSON), writing with --json, and clear errors.
+#[test]
+fn streams_lists_writes_and_refuses_bad_input() {
+    let msi = fixture("admin/tree/tree.msi");
+    let o = run_os(&["streams".as_ref(), msi.as_os_str()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "         416  %05SummaryInformation\n       20702  tree.cab\n");
+    let o = run_os(&["--json".as_ref(), "streams".as_ref(), msi.as_os_str()]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[0]["name"], "\u{5}SummaryInformation");
+    assert_eq!(v[0]["file_name"], "%05SummaryInformation");
+    assert_eq!(v[1]["name"], "tree.cab");
+    assert_eq!(v[1]["size"], 20702);
+    let t = tempdir();
+    let out = t.path().join("s");
+    let o = run_os(&["--json".as_ref(), "streams".as_ref(), msi.as_os_str(), "--out".as_ref(), out.as_os_str()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[1]["path"], "tree.cab");
+    assert_eq!(v[1]["sha256"], sha256(&std::fs::read(out.join("tree.cab")).unwrap()));
+    assert_eq!(std::fs::metadata(out.join("%05SummaryInformation")).unwrap().len(), 416);
+    // Again into the same folder: refused without --force, one line.
+    let o = run_os(&["streams".as_ref(), msi.as_os_str(), "--out".as_ref(), out.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("target directory is not empty (use --force"), "{}", stderr(&o));
+    for (input, want) in [
+        (fixture("hostile/checksum-42.cab"), "not a valid compound file"),
+        (t.path().join("missing.msi"), "No such file"),
+    ] {
+        let o = run_os(&["streams".as_ref(), input.as_os_str()]);
+        assert_eq!(o.status.code(), Some(2));
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(want) && err.contains(&*input.to_string_lossy()), "{err}");
+    }
+}
+
+/// `--no-fsync` writes the same files as the default run.
+#[test]
+fn no_fsync_writes_the_same_tree() {
+    let msi = fixture("admin/tree/tree.msi");
+    let t = tempdir();
+    let (a, b) = (t.path().join("a"), t.path().join("b"));
+    let o = run_os(&["extract".as_ref(), msi.as_os_str(), "--targetdir".as_ref(), a.as_os_str()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o =
+        run_os(&["--no-fsync".as_ref(), "extract".as_ref(), msi.as_os_str(), "--targetdir".as_ref(), b.as_os_str()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let strip = |v: Vec<(String, u64, i64, String)>| -> Vec<(String, u64, String)> {
+        v.into_iter().filter(|e| !e.0.ends_with(".msi")).map(|e| (e.0, e.1, e.3)).collect()
+    };
+    assert_eq!(strip(listing(&a)), strip(listing(&b)));
+    assert!(listing(&b).len() >= 8);
+}
