@@ -85,7 +85,11 @@ pub fn search_cabinet(path: &Path, limit: u64) -> Result<Option<u64>> {
         if n < 4 {
             break;
         }
-        for i in 0..n - 3 {
+        // Scan up to where a whole 36-byte header still fits in this read; the rest is
+        // scanned at the start of the next read (the last read scans to its end).
+        let last = n < buf.len() || at + n as u64 >= len;
+        let scan = if last { n - 3 } else { n - 35 };
+        for i in 0..scan {
             if &buf[i..i + 4] != b"MSCF" {
                 continue;
             }
@@ -114,8 +118,7 @@ pub fn search_cabinet(path: &Path, limit: u64) -> Result<Option<u64>> {
                 }
             }
         }
-        // Overlap by 35 bytes so a header split across reads is seen whole.
-        at += (n.saturating_sub(35)).max(1) as u64;
+        at += scan as u64;
     }
     Ok(None)
 }
