@@ -778,14 +778,16 @@ fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, o: &ExtractOpts<'_>)
     // files are: it needs only the package and the plan.
     let claimed = extract::claim_all(&job, &target);
     let admin = job.plan.admin_package.as_ref().map(|name| (name, target.claim(std::slice::from_ref(name))));
-    let write_admin = || -> Option<crate::error::Result<String>> {
-        let (name, claim) = admin.as_ref()?;
+    let (job_ref, patched_ref) = (&job, &patched_view);
+    let write_admin = move || -> Option<crate::error::Result<String>> {
+        let (name, claim) = admin?;
         if let Err(e) = claim {
-            return Some(Err(crate::error::Error::new(e.kind(), e.message().to_string())));
+            return Some(Err(e));
         }
+        let job = job_ref;
         let dest = targetdir.join(name);
         Some(
-            match &patched_view {
+            match patched_ref {
                 Some((db, patched)) => extract::admin_changes(db, patched).and_then(|changes| {
                     extract::write_admin_package_with(package, &dest, &job.plan.dropped_streams, force, &changes)
                 }),
