@@ -124,7 +124,7 @@ pub fn write_idt(db: &Database, t: &TableData, dir: &Path) -> Result<()> {
     }
     text.push_str("\r\n");
     let has_binary = t.columns.iter().any(|c| c.kind == ColKind::Binary);
-    let mut comp = if has_binary { Some(cfbio::open_cfb(&db.path)?.0) } else { None };
+    let comp = if has_binary { Some(cfbio::open_cfb(&db.path)?.0) } else { None };
     for r in &t.rows {
         let mut cells = Vec::with_capacity(r.len());
         for (c, v) in t.columns.iter().zip(r) {
@@ -133,9 +133,9 @@ pub fn write_idt(db: &Database, t: &TableData, dir: &Path) -> Result<()> {
                 let stream_name = format!("{}.{}", t.name, key);
                 let file_name = format!("{key}.ibd");
                 let mut data = Vec::new();
-                if let Some(comp) = comp.as_mut() {
+                if let Some(comp) = comp.as_ref() {
                     let enc = format!("/{}", encode_name(&stream_name, false));
-                    match cfbio::catch(|| comp.open_stream(&enc))? {
+                    match comp.open_stream(&enc) {
                         Ok(mut s) => {
                             s.read_to_end(&mut data).io_ctx(format_args!("reading stream {stream_name}"))?;
                         }

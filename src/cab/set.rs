@@ -593,79 +593,76 @@ pub trait EntrySink {
     fn finish(&mut self) -> Result<()>;
 }
 
-/// A file of a logical folder to be written: its byte range and where to.
-pub struct Target<'a> {
+/// A file of a logical folder: its byte range.
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
     /// Offset in the folder.
     pub start: u64,
     /// Length.
     pub len: u64,
-    /// Destination.
-    pub sink: Box<dyn EntrySink + 'a>,
-    /// Label for messages.
-    pub label: String,
 }
 
-/// Decode folder `index` once and split it into `targets`. Returns one result per target
-/// in the order given.
-pub fn extract_folder(set: &CabSet, index: usize, targets: Vec<Target<'_>>) -> Vec<Result<()>> {
-    let n = targets.len();
-    let mut results: Vec<Option<Result<()>>> = (0..n).map(|_| None).collect();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| (targets[i].start, targets[i].len));
-    let mut targets: Vec<Option<Target<'_>>> = targets.into_iter().map(Some).collect();
+/// Decode folder `index` once and split it into the files `spans` describes. A file's
+/// destination is made by `open(i)` only when the decoder reaches the file, so memory
+/// holds the files being written, not every file of the folder; `label(i)` names a file
+/// in messages. Returns the errors, one per file that was not written whole.
+pub fn extract_folder<'a>(
+    set: &CabSet,
+    index: usize,
+    spans: &[Span],
+    open: &dyn Fn(usize) -> Box<dyn EntrySink + 'a>,
+    label: &dyn Fn(usize) -> String,
+) -> Vec<Error> {
+    let mut errors = Vec::new();
+    let mut order: Vec<usize> = (0..spans.len()).collect();
+    order.sort_by_key(|&i| (spans[i].start, spans[i].len));
     // Zero-length files need no data.
-    for &i in &order {
-        if targets[i].as_ref().is_some_and(|t| t.len == 0) {
-            if let Some(mut t) = targets[i].take() {
-                results[i] = Some(t.sink.finish());
-            }
+    order.retain(|&i| {
+        if spans[i].len > 0 {
+            return true;
         }
-    }
-    let order: Vec<usize> = order.into_iter().filter(|&i| targets[i].is_some()).collect();
+        if let Err(e) = open(i).finish() {
+            errors.push(e);
+        }
+        false
+    });
     let mut next = 0usize;
-    let mut active: Vec<usize> = Vec::new();
+    let mut active: Vec<(usize, Box<dyn EntrySink + 'a>)> = Vec::new();
     let mut remaining = order.len();
     let mut end_pos = 0u64;
-    let total: u64 = order.iter().filter_map(|&i| targets[i].as_ref().map(|t| t.len)).sum();
+    let total: u64 = order.iter().map(|&i| spans[i].len).sum();
     let nothing_to_do = remaining == 0;
     let mut consume = |pos: u64, data: &[u8]| -> Result<bool> {
         let chunk_end = pos + data.len() as u64;
         end_pos = chunk_end;
-        while next < order.len() {
-            let i = order[next];
-            match &targets[i] {
-                Some(t) if t.start < chunk_end => {
-                    active.push(i);
-                    next += 1;
-                }
-                _ => break,
-            }
+        while next < order.len() && spans[order[next]].start < chunk_end {
+            active.push((order[next], open(order[next])));
+            next += 1;
         }
         let mut k = 0;
         while k < active.len() {
-            let i = active[k];
-            let mut done = false;
-            if let Some(t) = targets[i].as_mut() {
-                let s = t.start.max(pos);
-                let e = (t.start + t.len).min(chunk_end);
-                if s < e {
-                    let slice = &data[(s - pos) as usize..(e - pos) as usize];
-                    if let Err(err) = t.sink.write(slice) {
-                        results[i] = Some(Err(err));
-                        done = true;
-                    }
-                }
-                if !done && t.start + t.len <= chunk_end {
-                    results[i] = Some(t.sink.finish());
-                    done = true;
+            let (i, sink) = &mut active[k];
+            let t = spans[*i];
+            let s = t.start.max(pos);
+            let e = (t.start + t.len).min(chunk_end);
+            let mut result = None;
+            if s < e {
+                if let Err(err) = sink.write(&data[(s - pos) as usize..(e - pos) as usize]) {
+                    result = Some(Err(err));
                 }
             }
-            if done {
-                targets[i] = None;
-                active.swap_remove(k);
-                remaining -= 1;
-            } else {
-                k += 1;
+            if result.is_none() && t.start + t.len <= chunk_end {
+                result = Some(sink.finish());
+            }
+            match result {
+                Some(r) => {
+                    if let Err(e) = r {
+                        errors.push(e);
+                    }
+                    active.swap_remove(k);
+                    remaining -= 1;
+                }
+                None => k += 1,
             }
         }
         Ok(remaining > 0)
@@ -697,18 +694,18 @@ pub fn extract_folder(set: &CabSet, index: usize, targets: Vec<Target<'_>>) -> V
             result.and(decoded)
         })
     };
-    for (i, t) in targets.iter().enumerate() {
-        if let Some(t) = t {
-            let err = match &outcome {
-                Err(e) => Error::new(e.kind(), format!("{}: {}", t.label, e)),
-                Ok(()) => Error::format(format!(
-                    "{}: folder data ends at byte {end_pos}, before the file's end at {}",
-                    t.label,
-                    t.start + t.len
-                )),
-            };
-            results[i] = Some(Err(err));
-        }
+    let unfinished: Vec<usize> = active.iter().map(|a| a.0).chain(order[next..].iter().copied()).collect();
+    drop(active);
+    for i in unfinished {
+        let t = spans[i];
+        errors.push(match &outcome {
+            Err(e) => Error::new(e.kind(), format!("{}: {}", label(i), e)),
+            Ok(()) => Error::format(format!(
+                "{}: folder data ends at byte {end_pos}, before the file's end at {}",
+                label(i),
+                t.start + t.len
+            )),
+        });
     }
-    results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
+    errors
 }

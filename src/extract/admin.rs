@@ -50,7 +50,7 @@ pub fn write_admin_package_with(
     if dest.exists() && !overwrite {
         return Err(Error::new(ErrorKind::Exists, "already exists (use --force to replace)").with_path(dest));
     }
-    let (mut src, _) = cfbio::open_cfb(package)?;
+    let (src, _) = cfbio::open_cfb(package)?;
     let dir = dest.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(".hotfixkit-{}-admin.part", std::process::id()));
     let result = (|| -> Result<()> {
@@ -61,11 +61,10 @@ pub fn write_admin_package_with(
             .open(&tmp)
             .io_ctx(format_args!("creating {}", tmp.display()))?;
         let mut dst = cfb::CompoundFile::create_with_version(src.version(), file).io_ctx("creating compound file")?;
-        let root_clsid = *src.root_entry().clsid();
+        let root_clsid = src.root_clsid();
         dst.set_storage_clsid("/", root_clsid).io_ctx("setting CLSID")?;
-        let entries: Vec<(std::path::PathBuf, bool, uuid::Uuid)> =
-            src.walk().filter(|e| !e.is_root()).map(|e| (e.path().to_path_buf(), e.is_storage(), *e.clsid())).collect();
-        for (p, is_storage, clsid) in entries {
+        for e in src.walk() {
+            let (p, is_storage, clsid) = (std::path::PathBuf::from(&e.path), e.storage, e.clsid);
             if is_storage {
                 dst.create_storage(&p).io_ctx(format_args!("creating storage {}", p.display()))?;
                 dst.set_storage_clsid(&p, clsid).io_ctx("setting storage CLSID")?;
@@ -84,7 +83,7 @@ pub fn write_admin_package_with(
                 continue; // replaced below
             }
             let mut data = Vec::new();
-            cfbio::catch(|| src.open_stream(&p))?
+            src.open_stream(&e.path)
                 .io_ctx(format_args!("opening stream {decoded:?}"))?
                 .read_to_end(&mut data)
                 .io_ctx(format_args!("reading stream {decoded:?}"))?;

@@ -3,7 +3,7 @@
 
 use super::plan::{Job, PlanEntry, Source};
 use super::write::{Target, Written};
-use crate::cab::{extract_folder, EntrySink, Target as CabTarget};
+use crate::cab::{extract_folder, EntrySink, Span};
 use crate::error::{Error, ErrorKind, IoResultExt, Result};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -40,10 +40,7 @@ pub struct ExecOptions<'a> {
 
 struct Sink<'a> {
     target: &'a Target,
-    components: Vec<String>,
-    mtime: Option<i64>,
-    key: String,
-    mtime_s: Option<String>,
+    entry: &'a PlanEntry,
     file: Option<super::write::AtomicFile>,
     out: Arc<Mutex<Vec<WrittenEntry>>>,
     progress: Option<&'a (dyn Fn(u64) + Sync)>,
@@ -52,25 +49,16 @@ struct Sink<'a> {
 impl<'a> Sink<'a> {
     fn new(
         target: &'a Target,
-        e: &super::plan::PlanEntry,
+        entry: &'a PlanEntry,
         out: &Arc<Mutex<Vec<WrittenEntry>>>,
         opts: &ExecOptions<'a>,
     ) -> Sink<'a> {
-        Sink {
-            target,
-            components: e.components.clone(),
-            mtime: e.mtime_unix,
-            key: e.key.clone(),
-            mtime_s: e.mtime.clone(),
-            file: None,
-            out: out.clone(),
-            progress: opts.progress,
-        }
+        Sink { target, entry, file: None, out: out.clone(), progress: opts.progress }
     }
 
     fn file(&mut self) -> Result<&mut super::write::AtomicFile> {
         if self.file.is_none() {
-            self.file = Some(self.target.create(&self.components, self.mtime)?);
+            self.file = Some(self.target.create(&self.entry.components, self.entry.mtime_unix)?);
         }
         self.file.as_mut().ok_or_else(|| Error::format("internal: no file"))
     }
@@ -87,7 +75,7 @@ impl EntrySink for Sink<'_> {
     fn finish(&mut self) -> Result<()> {
         let w = self.file()?.finish()?;
         self.file = None;
-        let e = WrittenEntry { written: w, key: self.key.clone(), mtime: self.mtime_s.clone() };
+        let e = WrittenEntry { written: w, key: self.entry.key.clone(), mtime: self.entry.mtime.clone() };
         self.out.lock().map_err(|_| Error::format("internal lock poisoned"))?.push(e);
         Ok(())
     }
@@ -122,7 +110,7 @@ pub fn execute(job: &Job, target: &Target, opts: &ExecOptions<'_>) -> Outcome {
 }
 
 /// Write the entries [`claim_all`] claimed.
-pub fn execute_claimed(job: &Job, target: &Target, claimed: Claimed, opts: &ExecOptions<'_>) -> Outcome {
+pub fn execute_claimed<'a>(job: &'a Job, target: &'a Target, claimed: Claimed, opts: &ExecOptions<'a>) -> Outcome {
     let out = Arc::new(Mutex::new(Vec::new()));
     let Claimed { ok: ok_idx, errors: claim_errors } = claimed;
     let errors = Mutex::new(claim_errors);
@@ -151,7 +139,7 @@ pub fn execute_claimed(job: &Job, target: &Target, claimed: Claimed, opts: &Exec
         }
     }
     let label = |e: &PlanEntry| if e.key == e.path { e.path.clone() } else { format!("{} ({})", e.key, e.path) };
-    let sink = |e: &PlanEntry| -> Box<dyn EntrySink + '_> { Box::new(Sink::new(target, e, &out, opts)) };
+    let sink = |e: &'a PlanEntry| -> Box<dyn EntrySink + '_> { Box::new(Sink::new(target, e, &out, opts)) };
     for e in extract_cabinet_groups(job, groups, label, sink) {
         push_err(e);
     }
@@ -206,18 +194,19 @@ pub(crate) fn extract_cabinet_groups<'a>(
     let per_folder: Vec<Vec<Error>> = groups
         .par_iter()
         .map(|((set, folder), idx)| {
-            let targets: Vec<CabTarget<'a>> = idx
+            let spans: Vec<Span> = idx
                 .iter()
-                .map(|&i| {
-                    let e = &job.plan.entries[i];
-                    let Source::Cabinet { file, .. } = &e.source else {
-                        unreachable!("grouped entries are cabinet entries")
-                    };
-                    let f = job.sets[*set].file(*file);
-                    CabTarget { start: u64::from(f.offset), len: u64::from(f.size), label: label(e), sink: sink(e) }
+                .map(|&i| match &job.plan.entries[i].source {
+                    Source::Cabinet { file, .. } => {
+                        let f = job.sets[*set].file(*file);
+                        Span { start: u64::from(f.offset), len: u64::from(f.size) }
+                    }
+                    _ => unreachable!("grouped entries are cabinet entries"),
                 })
                 .collect();
-            extract_folder(&job.sets[*set], *folder, targets).into_iter().filter_map(|r| r.err()).collect()
+            let open = |k: usize| sink(&job.plan.entries[idx[k]]);
+            let name = |k: usize| label(&job.plan.entries[idx[k]]);
+            extract_folder(&job.sets[*set], *folder, &spans, &open, &name)
         })
         .collect();
     per_folder.into_iter().flatten().collect()

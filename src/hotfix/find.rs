@@ -1,7 +1,7 @@
 //! Find a file by name in a folder, a package or a cabinet, and inside packages nested in
 //! any of them (a cabinet in an MSI, an MSI in a folder), to a bounded depth.
 
-use crate::cab::{extract_folder, EntrySink, Target as CabTarget};
+use crate::cab::{extract_folder, EntrySink, Span};
 use crate::error::{Error, ErrorKind, Result};
 use crate::extract::{Job, Source};
 use std::path::{Path, PathBuf};
@@ -63,14 +63,10 @@ pub fn read_source(job: &Job, source: &Source, label: &str) -> Result<Vec<u8>> {
         Source::Cabinet { set, folder, file, .. } => {
             let slot = Mutex::new(None);
             let f = job.sets[*set].file(*file);
-            let t = CabTarget {
-                start: u64::from(f.offset),
-                len: u64::from(f.size),
-                label: label.to_string(),
-                sink: Box::new(Grab { buf: Vec::new(), out: &slot }),
-            };
-            for r in extract_folder(&job.sets[*set], *folder, vec![t]) {
-                r?;
+            let span = Span { start: u64::from(f.offset), len: u64::from(f.size) };
+            let open = |_| -> Box<dyn EntrySink + '_> { Box::new(Grab { buf: Vec::new(), out: &slot }) };
+            if let Some(e) = extract_folder(&job.sets[*set], *folder, &[span], &open, &|_| label.to_string()).pop() {
+                return Err(e);
             }
             slot.into_inner().ok().flatten().ok_or_else(|| Error::format(format!("{label}: no data")))
         }

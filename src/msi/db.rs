@@ -201,13 +201,13 @@ impl Database {
     }
 
     fn open_with(path: &Path, only: Option<&[&str]>) -> Result<Database> {
-        let (mut comp, truncated) = cfbio::open_cfb(path)?;
-        let clsid = comp.root_entry().clsid().hyphenated().to_string();
+        let (comp, truncated) = cfbio::open_cfb(path)?;
+        let clsid = comp.root_clsid().hyphenated().to_string();
         let kind = clsid_kind(&clsid);
         let summary = {
             let mut buf = Vec::new();
             let name = "\u{5}SummaryInformation";
-            match cfbio::catch(|| comp.open_stream(name))? {
+            match comp.open_stream(name) {
                 Ok(s) => {
                     s.take(1 << 20)
                         .read_to_end(&mut buf)
@@ -225,26 +225,25 @@ impl Database {
         }
         streams.sort_by(|a, b| a.name.cmp(&b.name));
         for st in &mut streams {
-            st.starts_mscf = cfbio::catch(|| {
-                comp.open_stream(&st.cfb_path).ok().and_then(|mut r| {
+            st.starts_mscf = comp
+                .open_stream(&st.cfb_path)
+                .ok()
+                .and_then(|mut r| {
                     let mut m = [0u8; 4];
                     r.read_exact(&mut m).ok().map(|_| &m == b"MSCF")
                 })
-            })
-            .ok()
-            .flatten()
-            .unwrap_or(false);
+                .unwrap_or(false);
         }
         let mut storages = Vec::new();
-        if let Ok(entries) = comp.read_storage("/") {
+        if let Ok(entries) = comp.children("/") {
             for e in entries {
-                if e.is_storage() {
-                    storages.push(cfbio::decode_name(e.name()).0);
+                if e.storage {
+                    storages.push(cfbio::decode_name(&e.name).0);
                 }
             }
         }
         storages.sort();
-        let checked = if kind == PackageKind::Mst { Ok(Vec::new()) } else { prepare_tables(path, &mut comp, only) };
+        let checked = if kind == PackageKind::Mst { Ok(Vec::new()) } else { prepare_tables(path, &comp, only) };
         drop(comp);
         let (tables, table_error) = match if kind == PackageKind::Mst {
             Err(Error::format("a transform holds changes to tables, not a database of its own"))
@@ -287,7 +286,7 @@ impl Database {
 /// pool and the table layout on those bytes, and hand them back as a small compound file:
 /// the crate then never opens the package itself, which would validate its whole
 /// allocation table (cabinet streams included) a second time.
-fn prepare_tables(path: &Path, comp: &mut cfb::CompoundFile<cfbio::Padded>, only: Option<&[&str]>) -> Result<Vec<u8>> {
+fn prepare_tables(path: &Path, comp: &cfbio::Compound, only: Option<&[&str]>) -> Result<Vec<u8>> {
     use std::io::Write;
     let listed = cfbio::root_streams(comp);
     let lengths: BTreeMap<String, u64> = listed.iter().filter(|s| s.3).map(|s| (s.0.clone(), s.2)).collect();
@@ -302,7 +301,7 @@ fn prepare_tables(path: &Path, comp: &mut cfb::CompoundFile<cfbio::Padded>, only
             continue;
         }
         let mut data = Vec::new();
-        if let Ok(s) = cfbio::catch(|| comp.open_stream(&cfb_path))? {
+        if let Ok(s) = comp.open_stream(&cfb_path) {
             s.take(256 << 20)
                 .read_to_end(&mut data)
                 .map_err(|e| Error::io(&e, format_args!("reading {name}")).with_path(path))?;
@@ -317,7 +316,7 @@ fn prepare_tables(path: &Path, comp: &mut cfb::CompoundFile<cfbio::Padded>, only
     let io = |e: std::io::Error| Error::io(&e, "copying the tables").with_path(path);
     let mut dst =
         cfb::CompoundFile::create_with_version(cfb::Version::V3, std::io::Cursor::new(Vec::new())).map_err(io)?;
-    dst.set_storage_clsid("/", *comp.root_entry().clsid()).map_err(io)?;
+    dst.set_storage_clsid("/", comp.root_clsid()).map_err(io)?;
     for (_, cfb_path, data) in &kept {
         dst.create_stream(cfb_path).map_err(io)?.write_all(data).map_err(io)?;
     }

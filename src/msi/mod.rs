@@ -2,6 +2,7 @@
 //! tables (through the `msi` crate, contained), directory resolution.
 
 pub mod cfbio;
+pub mod compound;
 mod db;
 pub mod directory;
 pub mod streams;

@@ -42,7 +42,7 @@ pub fn escape_name(name: &str) -> String {
 
 /// The non-table streams at the root of an open package, in name order, with their
 /// stored paths.
-fn entries(comp: &cfb::CompoundFile<cfbio::Padded>) -> Vec<(StreamEntry, String)> {
+fn entries(comp: &cfbio::Compound) -> Vec<(StreamEntry, String)> {
     let mut v: Vec<(StreamEntry, String)> = cfbio::root_streams(comp)
         .into_iter()
         .filter(|s| !s.3)
@@ -60,14 +60,15 @@ pub fn list(package: &Path) -> Result<Vec<StreamEntry>> {
 
 /// Write every non-table root stream of `package` under `target`; one result per stream.
 pub fn write_all(package: &Path, target: &Target) -> Result<Vec<(StreamEntry, Result<Written>)>> {
-    let (mut comp, _) = cfbio::open_cfb(package)?;
+    let (comp, _) = cfbio::open_cfb(package)?;
     let mut out = Vec::new();
     for (entry, cfb_path) in entries(&comp) {
         let name = &entry.name;
         let comps = [entry.file_name.clone()];
         let res = target.claim(&comps).and_then(|_| {
             let mut w = target.create(&comps, None)?;
-            let mut r = cfbio::catch(|| comp.open_stream(&cfb_path))?
+            let mut r = comp
+                .open_stream(&cfb_path)
                 .map_err(|e| Error::new(ErrorKind::Format, format!("stream {name:?}: {e}")).with_path(package))?;
             let mut buf = vec![0u8; 1 << 16];
             loop {

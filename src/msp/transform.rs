@@ -189,22 +189,21 @@ const MAX_STREAM: u64 = 64 << 20;
 impl Transform {
     /// Read the transform stored at `storage` (empty = the root of an .mst) in `file`.
     pub fn read(file: &Path, storage: &str) -> Result<Transform> {
-        let (mut comp, _) = cfbio::open_cfb(file)?;
+        let (comp, _) = cfbio::open_cfb(file)?;
         let base = if storage.is_empty() { "/".to_string() } else { format!("/{storage}/") };
         let entries: Vec<(String, bool)> = {
             let sp = if storage.is_empty() { "/".to_string() } else { format!("/{storage}") };
-            let list = cfbio::catch(|| {
-                comp.read_storage(&sp)
-                    .map(|it| it.filter(|e| e.is_stream()).map(|e| e.name().to_string()).collect::<Vec<_>>())
-            })?
-            .map_err(|e| {
-                Error::new(ErrorKind::Missing, format!("transform storage {storage:?}: {e}")).with_path(file)
-            })?;
+            let list = comp
+                .children(&sp)
+                .map(|it| it.into_iter().filter(|e| !e.storage).map(|e| e.name).collect::<Vec<_>>())
+                .map_err(|e| {
+                    Error::new(ErrorKind::Missing, format!("transform storage {storage:?}: {e}")).with_path(file)
+                })?;
             list.into_iter().map(|raw| (raw.clone(), decode_name(&raw).1)).collect()
         };
-        let mut read = |name: &str| -> Result<Option<Vec<u8>>> {
+        let read = |name: &str| -> Result<Option<Vec<u8>>> {
             let p = format!("{base}{name}");
-            match cfbio::catch(|| comp.open_stream(&p))? {
+            match comp.open_stream(&p) {
                 Ok(s) => {
                     let mut v = Vec::new();
                     s.take(MAX_STREAM)
@@ -255,9 +254,9 @@ impl Transform {
     pub fn read_binary(&self, name: &str) -> Result<Vec<u8>> {
         let p =
             self.binaries.get(name).ok_or_else(|| Error::new(ErrorKind::Missing, format!("binary stream {name:?}")))?;
-        let (mut comp, _) = cfbio::open_cfb(&self.file)?;
+        let (comp, _) = cfbio::open_cfb(&self.file)?;
         let mut v = Vec::new();
-        cfbio::catch(|| comp.open_stream(p))?
+        comp.open_stream(p)
             .map_err(|e| Error::new(ErrorKind::Missing, format!("stream {name:?}: {e}")))?
             .take(MAX_STREAM)
             .read_to_end(&mut v)

@@ -790,7 +790,7 @@ fn more(out: &mut BTreeMap<String, Vec<u8>>, add: &mut Add<'_>, msi: &MsiFn<'_>)
             dir_entry(&format!("s{i}"), kind, NOSTREAM, NOSTREAM, child, ENDOFCHAIN, 0)
         })
         .collect();
-    add(out, "cfb-nest-49.msi".into(), "49", "not an installer package", cfb_v4(&nest));
+    add(out, "cfb-nest-49.msi".into(), "49", "storages nested more than 64 deep", cfb_v4(&nest));
     // A sibling chain one entry past the 16,384-entry limit (the case's 100,000 entries are
     // refused by the same check; this keeps the fixture near 2 MB instead of 12.8 MB).
     const CHAIN: u32 = 16_385;
