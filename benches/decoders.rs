@@ -27,10 +27,8 @@ fn mszip_folder(bencher: divan::Bencher, n: usize) {
     let cab = cabinet(n);
     bencher.counter(divan::counter::BytesCount::new(n)).bench(|| {
         let header = CabHeader::read(&mut Cursor::new(&cab)).unwrap();
-        let set = CabSet::assemble(
-            vec![OpenCab { source: Arc::new(MemSource::new("b.cab", cab.clone())), header }],
-            Vec::new(),
-        );
+        let set =
+            CabSet::assemble(vec![OpenCab::new(Arc::new(MemSource::new("b.cab", cab.clone())), header)], Vec::new());
         let mut total = 0usize;
         set.decode_folder(0, &mut |_, d| {
             total += d.len();

@@ -17,7 +17,7 @@ pub fn cab_header(data: &[u8]) {
 pub fn cab_extract(data: &[u8]) {
     let src = Arc::new(MemSource::new("fuzz.cab", data.to_vec()));
     let Ok(header) = CabHeader::read(&mut Cursor::new(data)) else { return };
-    let set = CabSet::assemble(vec![OpenCab { source: src, header }], Vec::new());
+    let set = CabSet::assemble(vec![OpenCab::new(src, header)], Vec::new());
     let mut total = 0u64;
     for i in 0..set.folders.len() {
         let _ = set.decode_folder(i, &mut |_, d| {
@@ -74,6 +74,39 @@ pub fn msi_open(data: &[u8]) {
     if let Ok(db) = crate::msi::Database::open(&p) {
         let _ = crate::extract::plan_msi(&db);
         let _ = crate::info::describe(&p);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Open bytes as a compound file with our reader and read every stream; where the `cfb`
+/// crate also reads a stream whole, the bytes must agree.
+pub fn compound_read(data: &[u8]) {
+    use std::io::Read;
+    let Ok(dir) = tempdir() else { return };
+    let p = dir.join("fuzz.cfb");
+    if std::fs::write(&p, data).is_ok() {
+        if let Ok((comp, _)) = crate::msi::cfbio::open_cfb(&p) {
+            let theirs =
+                crate::panic_guard::quietly(|| cfb::CompoundFile::open(std::io::Cursor::new(data)).ok()).ok().flatten();
+            let mut theirs = theirs;
+            for e in comp.walk().into_iter().filter(|e| !e.storage) {
+                let mut ours = Vec::new();
+                let Ok(s) = comp.open_stream(&e.path) else { continue };
+                if s.take(1 << 20).read_to_end(&mut ours).is_err() || e.len > 1 << 20 {
+                    continue;
+                }
+                assert_eq!(ours.len() as u64, e.len, "{}: length", e.path);
+                if let Some(c) = theirs.as_mut() {
+                    let mut other = Vec::new();
+                    let read = crate::panic_guard::quietly(|| {
+                        c.open_stream(&e.path).and_then(|mut s| s.read_to_end(&mut other)).is_ok()
+                    });
+                    if read.unwrap_or(false) {
+                        assert_eq!(ours, other, "{}: bytes differ from the cfb crate's", e.path);
+                    }
+                }
+            }
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -191,7 +224,7 @@ pub fn extract_to_disk(data: &[u8]) {
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every target by name, for the replay test.
-pub const TARGETS: [Target; 12] = [
+pub const TARGETS: [Target; 13] = [
     ("transform_apply", transform_apply),
     ("pa19", pa19),
     ("cab_header", cab_header),
@@ -200,6 +233,7 @@ pub const TARGETS: [Target; 12] = [
     ("pe_version", pe_version),
     ("summary", summary),
     ("msi_open", msi_open),
+    ("compound_read", compound_read),
     ("path_sanitizer", path_sanitizer),
     ("kb_import", kb_import),
     ("manifest_yaml", manifest_yaml),

@@ -287,27 +287,32 @@ impl CabHeader {
         }
         let mut files = Vec::with_capacity(usize::from(num_files).min(4096));
         for i in 0..num_files {
-            let mut f = [0u8; 16];
-            r.read_exact(&mut f).io_ctx(format_args!("reading CFFILE {i}"))?;
-            let attribs = le16(&f, 14);
-            let raw = read_cstr(&mut r, "file name")?;
-            if raw.is_empty() {
-                return Err(Error::format(format!("CFFILE {i} has an empty name")));
+            match read_file_entry(&mut r).map_err(|e| e.context(format!("reading CFFILE {i}")))? {
+                Some(f) => files.push(f),
+                None => return Err(Error::format(format!("CFFILE {i} has an empty name"))),
             }
-            let (name, name_error) = match decode_name(&raw, attribs & ATTR_NAME_IS_UTF != 0) {
-                Ok(n) => (n, None),
-                Err(e) => (String::from_utf8_lossy(&raw).into_owned(), Some(e.message().to_string())),
-            };
-            files.push(CabFile {
-                name,
-                name_error,
-                size: le32(&f, 0),
-                offset: le32(&f, 4),
-                folder: le16(&f, 8),
-                date: le16(&f, 10),
-                time: le16(&f, 12),
-                attribs,
-            });
+        }
+        // More than 65,535 files: cFiles is 16 bits, and gcab writes the count modulo
+        // 65,536 with every entry still in place. When well-formed entries fill the gap to
+        // the first data block exactly, and their number is a multiple of 65,536, they are
+        // read too.
+        let data_start = folders.iter().map(|f| u64::from(f.data_offset)).min().unwrap_or(0);
+        let at = r.stream_position().io_ctx("locating the end of the CFFILE entries")?;
+        if data_start > at && data_start - at >= 65_536 * 17 && data_start <= u64::from(size) {
+            let mut extra = Vec::new();
+            let mut pos = at;
+            while pos < data_start {
+                let Some(f) = read_file_entry(&mut r).ok().flatten() else { break };
+                extra.push(f);
+                pos = r.stream_position().io_ctx("locating the CFFILE entries")?;
+            }
+            if pos == data_start && !extra.is_empty() && extra.len() % 65_536 == 0 {
+                notes.push(format!(
+                    "cFiles says {num_files} but {} entries fill the space before the data (the count wrapped past 65,535)",
+                    files.len() + extra.len()
+                ));
+                files.extend(extra);
+            }
         }
         Ok(CabHeader {
             size,
@@ -324,5 +329,88 @@ impl CabHeader {
             files,
             notes,
         })
+    }
+}
+
+/// One CFFILE entry (`None` when its name is empty).
+fn read_file_entry(r: &mut impl BufRead) -> Result<Option<CabFile>> {
+    let mut f = [0u8; 16];
+    r.read_exact(&mut f).io_ctx("reading a CFFILE entry")?;
+    let attribs = le16(&f, 14);
+    let raw = read_cstr(r, "file name")?;
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let (name, name_error) = match decode_name(&raw, attribs & ATTR_NAME_IS_UTF != 0) {
+        Ok(n) => (n, None),
+        Err(e) => (String::from_utf8_lossy(&raw).into_owned(), Some(e.message().to_string())),
+    };
+    Ok(Some(CabFile {
+        name,
+        name_error,
+        size: le32(&f, 0),
+        offset: le32(&f, 4),
+        folder: le16(&f, 8),
+        date: le16(&f, 10),
+        time: le16(&f, 12),
+        attribs,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stored cabinet of `n` one-byte files whose cFiles field holds `n` modulo 65,536,
+    /// as gcab writes it; `short` leaves the last entry out of the bytes before the data.
+    fn wrapped(n: usize, short: bool) -> Vec<u8> {
+        let names: Vec<String> = (0..n).map(|i| format!("f{i:06}")).collect();
+        let listed = if short { n - 1 } else { n };
+        let files_len: usize = names[..listed].iter().map(|s| 16 + s.len() + 1).sum();
+        let data_off = 36 + 8 + files_len;
+        let data: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+        let blocks: Vec<&[u8]> = data.chunks(32768).collect();
+        let total = data_off + blocks.iter().map(|b| 8 + b.len()).sum::<usize>();
+        let mut out = b"MSCF".to_vec();
+        for v in [0u32, total as u32, 0, 44, 0] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&[3, 1]);
+        out.extend_from_slice(&1u16.to_le_bytes());
+        out.extend_from_slice(&((n % 65_536) as u16).to_le_bytes());
+        out.extend_from_slice(&[0; 6]);
+        out.extend_from_slice(&(data_off as u32).to_le_bytes());
+        out.extend_from_slice(&(blocks.len() as u16).to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        for (i, name) in names[..listed].iter().enumerate() {
+            out.extend_from_slice(&1u32.to_le_bytes());
+            out.extend_from_slice(&(i as u32).to_le_bytes());
+            out.extend_from_slice(&[0; 8]);
+            out.extend_from_slice(name.as_bytes());
+            out.push(0);
+        }
+        for b in blocks {
+            out.extend_from_slice(&0u32.to_le_bytes());
+            out.extend_from_slice(&(b.len() as u16).to_le_bytes());
+            out.extend_from_slice(&(b.len() as u16).to_le_bytes());
+            out.extend_from_slice(b);
+        }
+        out
+    }
+
+    #[test]
+    fn a_file_count_wrapped_past_65535_is_read_whole() {
+        let cab = wrapped(65_538, false);
+        let h = CabHeader::read(&mut std::io::Cursor::new(&cab)).unwrap();
+        assert_eq!(h.files.len(), 65_538);
+        assert_eq!(h.files[65_537].name, "f065537");
+        assert_eq!(h.files[65_537].offset, 65_537);
+        assert!(h.notes.iter().any(|n| n.contains("wrapped")), "{:?}", h.notes);
+        // One entry short of the data: the extra entries are not a whole wrap, and only
+        // the count cFiles gives is read.
+        let cab = wrapped(65_538, true);
+        let h = CabHeader::read(&mut std::io::Cursor::new(&cab)).unwrap();
+        assert_eq!(h.files.len(), 2);
+        assert!(h.notes.is_empty(), "{:?}", h.notes);
     }
 }

@@ -239,8 +239,17 @@ impl CabResolver for DirResolver {
 pub struct OpenCab {
     /// Where it comes from.
     pub source: Arc<dyn CabSource>,
+    /// Its name ([`CabSource::cab_name`]), shared by every entry planned from it.
+    pub name: Arc<str>,
     /// Its directory.
     pub header: CabHeader,
+}
+
+impl OpenCab {
+    /// A cabinet read from `source` with directory `header`.
+    pub fn new(source: Arc<dyn CabSource>, header: CabHeader) -> OpenCab {
+        OpenCab { name: source.cab_name().into(), source, header }
+    }
 }
 
 /// A folder as the compressor saw it: one stream, possibly stored in several cabinets.
@@ -289,7 +298,7 @@ impl CabSet {
     pub fn open_chain(first: Arc<dyn CabSource>, resolver: &dyn CabResolver) -> Result<CabSet> {
         let header = read_header(first.as_ref())?;
         let mut warnings: Vec<String> = header.notes.iter().map(|n| format!("{}: {n}", first.display())).collect();
-        let mut cabs = vec![OpenCab { source: first, header }];
+        let mut cabs = vec![OpenCab::new(first, header)];
         // Walk back to the head of the set, as cabextract does, so that a set can be
         // opened from any of its parts.
         while let Some((prev_name, _)) = cabs[0].header.prev.clone() {
@@ -311,7 +320,7 @@ impl CabSet {
             if header.next.is_none() {
                 break;
             }
-            cabs.insert(0, OpenCab { source: src, header });
+            cabs.insert(0, OpenCab::new(src, header));
         }
         while let Some((next_name, _)) = cabs.last().and_then(|c| c.header.next.clone()) {
             if cabs.len() >= MAX_CHAIN {
@@ -340,7 +349,7 @@ impl CabSet {
                     .push(format!("{}: {next_name:?} does not declare a previous cabinet; not joined", cur.display()));
                 break;
             }
-            cabs.push(OpenCab { source: src, header });
+            cabs.push(OpenCab::new(src, header));
         }
         Ok(Self::assemble(cabs, warnings))
     }

@@ -772,7 +772,7 @@ fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, o: &ExtractOpts<'_>)
             b.inc(n);
         }
     };
-    let opts = ExecOptions { progress: Some(&progress) };
+    let opts = ExecOptions { progress: Some(&progress), summary_only: !cli.json };
     // Every file claims its path first; the administrative package's name is claimed
     // after them (a file of that name keeps it), and the copy is then written while the
     // files are: it needs only the package and the plan.
@@ -814,7 +814,7 @@ fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, o: &ExtractOpts<'_>)
         Some(Err(e)) => errors.push(format!("administrative package copy: {e}")),
         None => {}
     }
-    let bytes: u64 = outcome.written.iter().map(|w| w.written.size).sum();
+    let bytes = outcome.bytes;
     if cli.json {
         json_out(&serde_json::json!({
             "package": job.plan.package,
@@ -829,8 +829,7 @@ fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, o: &ExtractOpts<'_>)
             for w in &job.plan.warnings {
                 eprintln!("hotfixkit: warning: {w}");
             }
-            let mut s =
-                format!("extracted {} files ({} bytes) to {}\n", outcome.written.len(), bytes, targetdir.display());
+            let mut s = format!("extracted {} files ({} bytes) to {}\n", outcome.files, bytes, targetdir.display());
             if let Some(a) = &admin_written {
                 s.push_str(&format!("administrative package: {a}\n"));
             }

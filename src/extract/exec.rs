@@ -25,8 +25,12 @@ pub struct WrittenEntry {
 /// What an execution did.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    /// Files written, sorted by path.
+    /// Files written, sorted by path (empty with [`ExecOptions::summary_only`]).
     pub written: Vec<WrittenEntry>,
+    /// How many files were written.
+    pub files: u64,
+    /// How many bytes were written.
+    pub bytes: u64,
     /// Files that could not be written.
     pub errors: Vec<Error>,
 }
@@ -36,29 +40,36 @@ pub struct Outcome {
 pub struct ExecOptions<'a> {
     /// Called with the number of bytes just written (from any thread).
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    /// Count the files and bytes written without keeping a [`WrittenEntry`] per file
+    /// (which costs memory in proportion to the number of files).
+    pub summary_only: bool,
+}
+
+/// Where sinks report what they wrote.
+#[derive(Default)]
+struct Tally {
+    list: Mutex<Vec<WrittenEntry>>,
+    keep: bool,
+    files: std::sync::atomic::AtomicU64,
+    bytes: std::sync::atomic::AtomicU64,
 }
 
 struct Sink<'a> {
     target: &'a Target,
     entry: &'a PlanEntry,
     file: Option<super::write::AtomicFile>,
-    out: Arc<Mutex<Vec<WrittenEntry>>>,
+    out: Arc<Tally>,
     progress: Option<&'a (dyn Fn(u64) + Sync)>,
 }
 
 impl<'a> Sink<'a> {
-    fn new(
-        target: &'a Target,
-        entry: &'a PlanEntry,
-        out: &Arc<Mutex<Vec<WrittenEntry>>>,
-        opts: &ExecOptions<'a>,
-    ) -> Sink<'a> {
-        Sink { target, entry, file: None, out: out.clone(), progress: opts.progress }
+    fn new(target: &'a Target, entry: &'a PlanEntry, out: &Arc<Tally>, opts: &ExecOptions<'a>) -> Sink<'a> {
+        Sink { target, entry, file: None, out: Arc::clone(out), progress: opts.progress }
     }
 
     fn file(&mut self) -> Result<&mut super::write::AtomicFile> {
         if self.file.is_none() {
-            self.file = Some(self.target.create(&self.entry.components, self.entry.mtime_unix)?);
+            self.file = Some(self.target.create(&self.entry.components(), self.entry.mtime_unix)?);
         }
         self.file.as_mut().ok_or_else(|| Error::format("internal: no file"))
     }
@@ -75,8 +86,13 @@ impl EntrySink for Sink<'_> {
     fn finish(&mut self) -> Result<()> {
         let w = self.file()?.finish()?;
         self.file = None;
-        let e = WrittenEntry { written: w, key: self.entry.key.clone(), mtime: self.entry.mtime.clone() };
-        self.out.lock().map_err(|_| Error::format("internal lock poisoned"))?.push(e);
+        let e = WrittenEntry { written: w, key: self.entry.key.clone(), mtime: self.entry.mtime() };
+        use std::sync::atomic::Ordering::Relaxed;
+        self.out.files.fetch_add(1, Relaxed);
+        self.out.bytes.fetch_add(e.written.size, Relaxed);
+        if self.out.keep {
+            self.out.list.lock().map_err(|_| Error::format("internal lock poisoned"))?.push(e);
+        }
         Ok(())
     }
 }
@@ -95,7 +111,7 @@ pub fn claim_all(job: &Job, target: &Target) -> Claimed {
     for (i, e) in job.plan.entries.iter().enumerate() {
         match &e.source {
             Source::Unavailable { reason } => c.errors.push(Error::new(ErrorKind::Missing, reason.clone())),
-            _ => match target.claim(&e.components) {
+            _ => match target.claim(&e.components()) {
                 Ok(()) => c.ok.push(i),
                 Err(err) => c.errors.push(err.context(format!("{} ({})", e.key, e.path))),
             },
@@ -111,7 +127,7 @@ pub fn execute(job: &Job, target: &Target, opts: &ExecOptions<'_>) -> Outcome {
 
 /// Write the entries [`claim_all`] claimed.
 pub fn execute_claimed<'a>(job: &'a Job, target: &'a Target, claimed: Claimed, opts: &ExecOptions<'a>) -> Outcome {
-    let out = Arc::new(Mutex::new(Vec::new()));
+    let out = Arc::new(Tally { keep: !opts.summary_only, ..Default::default() });
     let Claimed { ok: ok_idx, errors: claim_errors } = claimed;
     let errors = Mutex::new(claim_errors);
     let push_err = |e: Error| {
@@ -131,7 +147,7 @@ pub fn execute_claimed<'a>(job: &'a Job, target: &'a Target, claimed: Claimed, o
     }
     // Make directories up front, sequentially (cheap, and avoids racing creation).
     for &i in &ok_idx {
-        let c = &job.plan.entries[i].components;
+        let c = job.plan.entries[i].components();
         if c.len() > 1 {
             if let Err(e) = target.make_dirs(&c[..c.len() - 1]) {
                 push_err(e);
@@ -176,9 +192,11 @@ pub fn execute_claimed<'a>(job: &'a Job, target: &'a Target, claimed: Claimed, o
     for e in loose_results.into_iter().flatten() {
         push_err(e);
     }
-    let mut written = Arc::try_unwrap(out).map(|m| m.into_inner().unwrap_or_default()).unwrap_or_default();
+    use std::sync::atomic::Ordering::Relaxed;
+    let (files, bytes) = (out.files.load(Relaxed), out.bytes.load(Relaxed));
+    let mut written = out.list.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default();
     written.sort_by(|a, b| a.written.path.cmp(&b.written.path));
-    Outcome { written, errors: errors.into_inner().unwrap_or_default() }
+    Outcome { written, files, bytes, errors: errors.into_inner().unwrap_or_default() }
 }
 
 /// Stream the cabinet entries of `job`, grouped by (cabinet set, folder), one parallel task

@@ -111,7 +111,6 @@ pub fn plan_patch_alone(path: &Path) -> Result<Job> {
             }
         }
         e.path = comps.join("/");
-        e.components = comps;
         e.named_by = Some(named_by.to_string());
         let is_delta = deltas.contains(&key);
         e.delta = Some(is_delta);

@@ -20,7 +20,7 @@ pub enum Source {
     /// An entry of a cabinet.
     Cabinet {
         /// The cabinet holding the entry's start (`#name` for embedded streams).
-        cabinet: String,
+        cabinet: Arc<str>,
         /// The entry name inside the cabinet.
         entry: String,
         /// Logical folder index within its cabinet set.
@@ -28,7 +28,8 @@ pub enum Source {
         /// Offset within the folder.
         offset: u64,
         /// Compression method.
-        compression: String,
+        #[serde(serialize_with = "compression_label")]
+        compression: crate::cab::Compression,
         /// The cabinet set this comes from (index into the job's sets).
         #[serde(skip)]
         set: usize,
@@ -60,11 +61,11 @@ impl Source {
     fn cabinet_entry(set_idx: usize, set: &CabSet, folder: usize, file: (usize, usize)) -> Source {
         let f = set.file(file);
         Source::Cabinet {
-            cabinet: set.cabs[file.0].source.cab_name(),
+            cabinet: Arc::clone(&set.cabs[file.0].name),
             entry: f.name.clone(),
             folder,
             offset: u64::from(f.offset),
-            compression: set.folders[folder].compression.label(),
+            compression: set.folders[folder].compression,
             set: set_idx,
             file,
         }
@@ -80,8 +81,10 @@ pub struct PlanEntry {
     pub key: String,
     /// Expected size.
     pub size: u64,
-    /// Modification time to set, ISO-8601 UTC, from the cabinet entry.
-    pub mtime: Option<String>,
+    /// Modification time to set (Unix seconds, from the cabinet entry); shown as ISO-8601
+    /// UTC.
+    #[serde(rename = "mtime", serialize_with = "iso_mtime")]
+    pub mtime_unix: Option<i64>,
     /// Source.
     pub source: Source,
     /// How the path was chosen, for patch contents: `file-table` (the transforms name the
@@ -91,12 +94,33 @@ pub struct PlanEntry {
     /// For patch contents: whether the entry is a binary delta rather than a whole file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delta: Option<bool>,
-    /// Checked components.
-    #[serde(skip)]
-    pub components: Vec<String>,
-    /// Unix time.
-    #[serde(skip)]
-    pub mtime_unix: Option<i64>,
+}
+
+impl PlanEntry {
+    /// The checked components of [`PlanEntry::path`] (none when the path is empty).
+    pub fn components(&self) -> Vec<&str> {
+        if self.path.is_empty() {
+            Vec::new()
+        } else {
+            self.path.split('/').collect()
+        }
+    }
+
+    /// The modification time as ISO-8601 UTC.
+    pub fn mtime(&self) -> Option<String> {
+        self.mtime_unix.map(crate::msi::summary::unix_string)
+    }
+}
+
+fn iso_mtime<S: serde::Serializer>(t: &Option<i64>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_some(&crate::msi::summary::unix_string(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+fn compression_label<S: serde::Serializer>(c: &crate::cab::Compression, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&c.label())
 }
 
 /// A plan with the open sources it needs.
@@ -175,10 +199,8 @@ fn cab_entry(set_idx: usize, set: &CabSet, folder: usize, file: (usize, usize)) 
         path: components.join("/"),
         key: f.name.clone(),
         size: u64::from(f.size),
-        mtime: f.unix_mtime().map(crate::msi::summary::unix_string),
         mtime_unix: f.unix_mtime(),
         source,
-        components,
     }
 }
 
@@ -218,10 +240,8 @@ pub fn plan_cab(path: &Path) -> Result<Job> {
             path: split_relative(&f.name).map(|c| c.join("/")).unwrap_or_default(),
             key: f.name.clone(),
             size: u64::from(f.size),
-            mtime: None,
             mtime_unix: None,
             source: Source::Unavailable { reason: u.reason.clone() },
-            components: Vec::new(),
         });
     }
     let plan = Plan {
@@ -438,10 +458,8 @@ pub fn plan_msi_with(
                 path: components.join("/"),
                 key: key.clone(),
                 size,
-                mtime: mtime.map(crate::msi::summary::unix_string),
                 mtime_unix: mtime,
                 source,
-                components,
             };
             let Some(dir_key) = dir_key else {
                 entries.push(make(
@@ -574,7 +592,6 @@ pub fn plan_msi_with(
                     let set = &sets[si];
                     let f = set.file(fr);
                     e.mtime_unix = f.unix_mtime();
-                    e.mtime = e.mtime_unix.map(crate::msi::summary::unix_string);
                     Source::Delta { base: Box::new(base), patch: Box::new(Source::cabinet_entry(si, set, fi, fr)) }
                 }
                 (None, _) => Source::Unavailable {

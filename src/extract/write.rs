@@ -5,6 +5,7 @@
 use super::dirh::{Dir, Kind};
 use crate::error::{Error, ErrorKind, IoResultExt, Result};
 use sha2::{Digest, Sha256};
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::Write;
@@ -100,7 +101,7 @@ impl Target {
 
     /// Reserve a relative path for this run; a second claim of the same path (compared
     /// case-insensitively, as Windows would) is an error.
-    pub fn claim(&self, components: &[String]) -> Result<()> {
+    pub fn claim<S: Borrow<str>>(&self, components: &[S]) -> Result<()> {
         let rel = components.join("/");
         let key = rel.to_lowercase();
         let mut m = self.claimed.lock().map_err(|_| Error::format("internal lock poisoned"))?;
@@ -120,7 +121,7 @@ impl Target {
 
     /// Open (creating what is missing) the directory `components` under the root, one
     /// component at a time relative to the parent's handle, refusing links.
-    pub fn make_dirs(&self, components: &[String]) -> Result<Arc<Dir>> {
+    pub fn make_dirs<S: Borrow<str>>(&self, components: &[S]) -> Result<Arc<Dir>> {
         // The nearest resolved ancestor with an open handle.
         let (mut dir, mut depth) = {
             let d = self.lock_dirs()?;
@@ -134,7 +135,7 @@ impl Target {
             found.ok_or_else(|| Error::format("internal: target root handle missing"))?
         };
         while depth < components.len() {
-            let c = &components[depth];
+            let c: &str = components[depth].borrow();
             super::path::check_component(c)?;
             let (child, created) = match dir.child_dir(c) {
                 Ok(x) => x,
@@ -172,9 +173,10 @@ impl Target {
     }
 
     /// Start writing the file at relative `components`.
-    pub fn create(&self, components: &[String], mtime: Option<i64>) -> Result<AtomicFile> {
+    pub fn create<S: Borrow<str>>(&self, components: &[S], mtime: Option<i64>) -> Result<AtomicFile> {
         let (name, dirs) =
             components.split_last().ok_or_else(|| Error::new(ErrorKind::UnsafePath, "empty output path"))?;
+        let name: &str = name.borrow();
         super::path::check_component(name)?;
         let dir = self.make_dirs(dirs)?;
         let final_path = dir.path().join(name);
@@ -199,7 +201,7 @@ impl Target {
             file: Some(std::io::BufWriter::with_capacity(1 << 16, file)),
             dir,
             tmp,
-            name: name.clone(),
+            name: name.to_string(),
             final_path,
             rel: components.join("/"),
             hasher: Sha256::new(),

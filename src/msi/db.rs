@@ -185,7 +185,7 @@ fn clsid_kind(clsid: &str) -> PackageKind {
 }
 
 /// Most rows read from one table.
-pub const MAX_ROWS: usize = 4_000_000;
+pub use super::tableread::MAX_ROWS;
 
 impl Database {
     /// Read the package at `path`.
@@ -243,7 +243,7 @@ impl Database {
             }
         }
         storages.sort();
-        let checked = if kind == PackageKind::Mst { Ok(Vec::new()) } else { prepare_tables(path, &comp, only) };
+        let checked = if kind == PackageKind::Mst { Ok(BTreeMap::new()) } else { prepare_tables(path, &comp, only) };
         drop(comp);
         let (tables, table_error) = match if kind == PackageKind::Mst {
             Err(Error::format("a transform holds changes to tables, not a database of its own"))
@@ -281,23 +281,15 @@ impl Database {
     }
 }
 
-/// Read once the streams the `msi` crate will need (every table the `only` filter keeps,
-/// the string pool, `_Tables`, `_Columns`, the summary information), check the string
-/// pool and the table layout on those bytes, and hand them back as a small compound file:
-/// the crate then never opens the package itself, which would validate its whole
-/// allocation table (cabinet streams included) a second time.
-fn prepare_tables(path: &Path, comp: &cfbio::Compound, only: Option<&[&str]>) -> Result<Vec<u8>> {
-    use std::io::Write;
+/// The streams table decoding needs, read once: `_StringPool`, `_StringData`,
+/// `_Tables`, `_Columns` and the tables `only` keeps (every table when `None`), by
+/// decoded name. The string pool and every table's layout are checked on the way.
+fn prepare_tables(path: &Path, comp: &cfbio::Compound, only: Option<&[&str]>) -> Result<BTreeMap<String, Vec<u8>>> {
     let listed = cfbio::root_streams(comp);
     let lengths: BTreeMap<String, u64> = listed.iter().filter(|s| s.3).map(|s| (s.0.clone(), s.2)).collect();
-    let mut kept: Vec<(String, String, Vec<u8>)> = Vec::new();
+    let mut kept: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for (name, cfb_path, _, is_table) in listed {
-        let wanted = if is_table {
-            name.starts_with('_') || only.is_none_or(|o| o.contains(&name.as_str()))
-        } else {
-            name == "\u{5}SummaryInformation"
-        };
-        if !wanted {
+        if !is_table || !(name.starts_with('_') || only.is_none_or(|o| o.contains(&name.as_str()))) {
             continue;
         }
         let mut data = Vec::new();
@@ -306,22 +298,14 @@ fn prepare_tables(path: &Path, comp: &cfbio::Compound, only: Option<&[&str]>) ->
                 .read_to_end(&mut data)
                 .map_err(|e| Error::io(&e, format_args!("reading {name}")).with_path(path))?;
         }
-        kept.push((name, cfb_path, data));
+        kept.insert(name, data);
     }
-    let get = |n: &str| kept.iter().find(|k| k.0 == n).map(|k| k.2.as_slice());
+    let get = |n: &str| kept.get(n).map(Vec::as_slice);
     check_string_pool(path, get("_StringPool").unwrap_or_default(), lengths.get("_StringData").copied().unwrap_or(0))?;
     if let (Some(pool), Some(data), Some(cols)) = (get("_StringPool"), get("_StringData"), get("_Columns")) {
         check_table_layout(path, pool, data, cols, &lengths)?;
     }
-    let io = |e: std::io::Error| Error::io(&e, "copying the tables").with_path(path);
-    let mut dst =
-        cfb::CompoundFile::create_with_version(cfb::Version::V3, std::io::Cursor::new(Vec::new())).map_err(io)?;
-    dst.set_storage_clsid("/", comp.root_clsid()).map_err(io)?;
-    for (_, cfb_path, data) in &kept {
-        dst.create_stream(cfb_path).map_err(io)?.write_all(data).map_err(io)?;
-    }
-    dst.flush().map_err(io)?;
-    Ok(dst.into_inner().into_inner())
+    Ok(kept)
 }
 
 /// The string pool's declared lengths must fit in the string data (`data_len` bytes)
@@ -339,7 +323,8 @@ fn check_string_pool(path: &Path, pool: &[u8], data_len: u64) -> Result<()> {
 
 /// Check the table layout the way Windows Installer reads it: `_Columns` gives integer
 /// columns a size of 2 or 4, and every table stream (`lengths`, by table name) is a whole
-/// number of rows, at most 65,536 of them (a partial row is refused, as Wine refuses it).
+/// number of rows, at most [`super::tableread::MAX_ROWS`] of them (a partial row is
+/// refused, as Wine refuses it).
 fn check_table_layout(
     path: &Path,
     pool: &[u8],
@@ -388,73 +373,42 @@ fn check_table_layout(
         if width > 0 && len % width as u64 != 0 {
             return bad(format!("table {table}: stream holds {len} bytes, not a whole number of {width}-byte rows"));
         }
-        if width > 0 && len / width as u64 > 65_536 {
-            return bad(format!("table {table}: {} rows, more than the 65,536 a table may hold", len / width as u64));
+        let max = super::tableread::MAX_ROWS as u64;
+        if width > 0 && len / width as u64 > max {
+            return bad(format!("table {table}: {} rows, more than the {max} this reader takes", len / width as u64));
         }
     }
     Ok(())
 }
 
-/// Read every table from `tables_only` (what [`prepare_tables`] made, or its error),
-/// the rows only of the tables `only` names.
+/// Decode every table's columns from the streams [`prepare_tables`] read (or its error),
+/// and the rows only of the tables `only` names.
 fn read_tables(
     path: &Path,
-    tables_only: Result<Vec<u8>>,
+    streams: Result<BTreeMap<String, Vec<u8>>>,
     only: Option<&[&str]>,
 ) -> Result<BTreeMap<String, TableData>> {
-    let reader = std::io::Cursor::new(tables_only?);
-    let out = cfbio::catch(|| -> std::result::Result<BTreeMap<String, TableData>, String> {
-        let mut pkg = msi::Package::open(reader).map_err(|e| e.to_string())?;
-        let mut defs = Vec::new();
-        for t in pkg.tables() {
-            let cols = t
-                .columns()
-                .iter()
-                .map(|c| ColInfo {
-                    name: c.name().to_string(),
-                    kind: match c.coltype() {
-                        msi::ColumnType::Int16 => ColKind::Int16,
-                        msi::ColumnType::Int32 => ColKind::Int32,
-                        msi::ColumnType::Str(n) => ColKind::Str(n as u32),
-                        msi::ColumnType::Binary => ColKind::Binary,
-                    },
-                    nullable: c.is_nullable(),
-                    localizable: c.is_localizable(),
-                    key: c.is_primary_key(),
-                })
-                .collect::<Vec<_>>();
-            defs.push((t.name().to_string(), cols));
+    use super::tableread;
+    let streams = streams?;
+    let fail = |m: String| Error::new(ErrorKind::Format, format!("reading tables: {m}")).with_path(path);
+    let get = |n: &str| streams.get(n).map(Vec::as_slice).unwrap_or_default();
+    let pool =
+        super::strings::StringPool::parse(get("_StringPool"), get("_StringData")).map_err(|e| e.with_path(path))?;
+    if !super::strings::known_codepage(pool.codepage) {
+        return Err(fail(format!("Unknown codepage for string pool ({})", pool.codepage)));
+    }
+    let schema = tableread::schema(&pool, get("_Tables"), get("_Columns")).map_err(fail)?;
+    let mut tables = BTreeMap::new();
+    for (name, columns) in schema {
+        if name == "_Tables" || name == "_Columns" {
+            continue;
         }
-        let mut tables = BTreeMap::new();
-        for (name, columns) in defs {
-            if only.is_some_and(|o| !o.contains(&name.as_str())) {
-                continue;
-            }
-            if name == "_Tables" || name == "_Columns" {
-                continue;
-            }
-            let rows_iter =
-                pkg.select_rows(msi::Select::table(name.as_str())).map_err(|e| format!("table {name}: {e}"))?;
-            let mut rows = Vec::new();
-            for row in rows_iter {
-                if rows.len() >= MAX_ROWS {
-                    return Err(format!("table {name} has more than {MAX_ROWS} rows"));
-                }
-                let mut vals = Vec::with_capacity(columns.len());
-                for i in 0..columns.len() {
-                    vals.push(match &row[i] {
-                        msi::Value::Null => Val::Null,
-                        msi::Value::Int(n) => Val::Int(*n),
-                        msi::Value::Str(s) => Val::Str(s.clone()),
-                        msi::Value::Binary => Val::Binary,
-                    });
-                }
-                rows.push(vals);
-            }
-            tables.insert(name.clone(), TableData { name, columns, rows });
-        }
-        Ok(tables)
-    })
-    .map_err(|e| e.with_path(path))?;
-    out.map_err(|m| Error::new(ErrorKind::Format, format!("reading tables: {m}")).with_path(path))
+        let rows = if only.is_some_and(|o| !o.contains(&name.as_str())) {
+            Vec::new()
+        } else {
+            tableread::rows(&pool, &name, &columns, get(&name)).map_err(fail)?
+        };
+        tables.insert(name.clone(), TableData { name, columns, rows });
+    }
+    Ok(tables)
 }

@@ -8,6 +8,7 @@ pub mod directory;
 pub mod streams;
 pub mod strings;
 pub mod summary;
+pub mod tableread;
 pub mod write;
 
 pub use db::*;

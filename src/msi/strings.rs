@@ -60,11 +60,21 @@ pub fn encoding_for(codepage: u32) -> &'static encoding_rs::Encoding {
     }
 }
 
+/// Whether `codepage` is one a string pool may declare: the `msi` crate's list (the
+/// Windows, Mac, ISO 8859 and UTF-8 code pages, and 0 for neutral) and the two more
+/// [`encoding_for`] knows (874 Thai, 866 Cyrillic DOS).
+pub fn known_codepage(codepage: u32) -> bool {
+    i32::try_from(codepage).ok().and_then(msi::CodePage::from_id).is_some() || matches!(codepage, 874 | 866)
+}
+
 /// Decode bytes stored in `codepage`.
 pub fn decode(bytes: &[u8], codepage: u32) -> String {
     if bytes.is_ascii() {
         // Plain ASCII is the same in every code page.
         return String::from_utf8_lossy(bytes).into_owned();
+    }
+    if let Some(cp) = i32::try_from(codepage).ok().and_then(msi::CodePage::from_id) {
+        return cp.decode(bytes);
     }
     encoding_for(codepage).decode_without_bom_handling(bytes).0.into_owned()
 }
