@@ -30,7 +30,7 @@ pub fn to_json(t: &TableData) -> serde_json::Value {
                 let jv = match v {
                     Val::Null => serde_json::Value::Null,
                     Val::Int(i) => serde_json::Value::from(*i),
-                    Val::Str(s) => serde_json::Value::from(s.clone()),
+                    Val::Str(s) => serde_json::Value::from(s.to_string()),
                     Val::Binary => serde_json::Value::from("[binary]"),
                 };
                 m.insert(c.name.clone(), jv);

@@ -420,11 +420,11 @@ pub fn plan_msi_with(
         }
     }
     // Per set: entry name -> (folder, file ref).
-    let index: Vec<HashMap<String, EntryRef>> =
-        sets.iter().map(|s| s.all_files().map(|(fi, r)| (s.file(r).name.clone(), (fi, r))).collect()).collect();
-    let unreachable: Vec<HashMap<String, String>> = sets
+    let index: Vec<HashMap<&str, EntryRef>> =
+        sets.iter().map(|s| s.all_files().map(|(fi, r)| (s.file(r).name.as_str(), (fi, r))).collect()).collect();
+    let unreachable: Vec<HashMap<&str, &str>> = sets
         .iter()
-        .map(|s| s.unreachable.iter().map(|u| (s.file(u.file).name.clone(), u.reason.clone())).collect())
+        .map(|s| s.unreachable.iter().map(|u| (s.file(u.file).name.as_str(), u.reason.as_str())).collect())
         .collect();
 
     let comp_dir: HashMap<String, String> = tables
@@ -523,9 +523,9 @@ pub fn plan_msi_with(
                     continue;
                 };
                 let found = index[si]
-                    .get(&key)
+                    .get(key.as_str())
                     .map(|&v| (si, v))
-                    .or_else(|| index.iter().enumerate().find_map(|(i, m)| m.get(&key).map(|&v| (i, v))));
+                    .or_else(|| index.iter().enumerate().find_map(|(i, m)| m.get(key.as_str()).map(|&v| (i, v))));
                 match found {
                     Some((si, (fi, fr))) => {
                         let set = &sets[si];
@@ -538,8 +538,8 @@ pub fn plan_msi_with(
                     }
                     None => {
                         let reason = unreachable[si]
-                            .get(&key)
-                            .cloned()
+                            .get(key.as_str())
+                            .map(|r| r.to_string())
                             .unwrap_or_else(|| format!("File {key} is not in cabinet {cab:?}"));
                         entries.push(make(components, Source::Unavailable { reason }, None));
                     }
@@ -586,7 +586,7 @@ pub fn plan_msi_with(
             .collect();
         for e in entries.iter_mut() {
             let Some(seq) = deltas.get(&e.key) else { continue };
-            let found = patch_sets.iter().find_map(|&si| index[si].get(&e.key).map(|&v| (si, v)));
+            let found = patch_sets.iter().find_map(|&si| index[si].get(e.key.as_str()).map(|&v| (si, v)));
             e.source = match (found, std::mem::replace(&mut e.source, Source::Unavailable { reason: String::new() })) {
                 (Some((si, (fi, fr))), base @ (Source::Cabinet { .. } | Source::Loose { .. })) => {
                     let set = &sets[si];

@@ -31,8 +31,8 @@ pub enum Val {
     Null,
     /// Integer.
     Int(i32),
-    /// String.
-    Str(String),
+    /// String (shared with every other cell holding the same pool string).
+    Str(std::sync::Arc<str>),
     /// Binary stream (stored as `Table.Key` stream).
     #[serde(serialize_with = "ser_binary")]
     Binary,
@@ -62,7 +62,7 @@ impl Val {
         match self {
             Val::Null => String::new(),
             Val::Int(i) => i.to_string(),
-            Val::Str(s) => s.clone(),
+            Val::Str(s) => s.to_string(),
             Val::Binary => "[binary]".into(),
         }
     }

@@ -61,7 +61,7 @@ impl Directories {
             for r in &t.rows {
                 let key = t.get(r, "Directory").text();
                 let parent = match t.get(r, "Directory_Parent") {
-                    Val::Str(s) if !s.is_empty() => Some(s.clone()),
+                    Val::Str(s) if !s.is_empty() => Some(s.to_string()),
                     _ => None,
                 };
                 let default_dir = t.get(r, "DefaultDir").text();

@@ -11,6 +11,7 @@
 use super::db::{ColInfo, ColKind, Val};
 use super::strings::StringPool;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Most rows read from one table.
 pub const MAX_ROWS: usize = 1 << 20;
@@ -116,6 +117,8 @@ pub fn rows(pool: &StringPool, name: &str, columns: &[ColInfo], data: &[u8]) -> 
         return Err(format!("table {name}: {n} rows, more than the {MAX_ROWS} this reader takes"));
     }
     let mut out: Vec<Vec<Val>> = (0..n).map(|_| Vec::with_capacity(columns.len())).collect();
+    // Each pool string is made shareable once, when a cell first refers to it.
+    let mut shared: Vec<Option<Arc<str>>> = Vec::new();
     let mut at = 0usize;
     for (c, &w) in columns.iter().zip(&widths) {
         let cells = &data[at..at + n * w];
@@ -134,7 +137,13 @@ pub fn rows(pool: &StringPool, name: &str, columns: &[ColInfo], data: &[u8]) -> 
                 ColKind::Str(_) => match string_ref(cell, rw) {
                     0 => Val::Null,
                     id => match pool.get(id) {
-                        Some(s) => Val::Str(s.to_string()),
+                        Some(s) => {
+                            let i = id as usize;
+                            if shared.len() <= i {
+                                shared.resize(i + 1, None);
+                            }
+                            Val::Str(Arc::clone(shared[i].get_or_insert_with(|| Arc::from(s))))
+                        }
                         None => {
                             return Err(format!(
                                 "table {name}, column {}: string {id} is not in the string pool",
@@ -191,11 +200,27 @@ mod tests {
         data.extend_from_slice(&(70000u32 ^ 0x8000_0000).to_le_bytes());
         let r = rows(&pool, "T", c, &data).unwrap();
         assert_eq!(r[0], vec![Val::Str("Key".into()), Val::Int(5), Val::Int(-1)]);
+
         assert_eq!(r[1], vec![Val::Str("N".into()), Val::Null, Val::Int(70000)]);
         assert!(rows(&pool, "T", c, &data[..data.len() - 1]).unwrap_err().contains("whole number"));
         let mut bad = data.clone();
         bad[0] = 9;
         assert!(rows(&pool, "T", c, &bad).unwrap_err().contains("string 9"));
+    }
+
+    #[test]
+    fn cells_with_one_string_share_it() {
+        let (p, d) = pool(&["T", "A"]);
+        let pool = StringPool::parse(&p, &d).unwrap();
+        let cols = vec![column("A", 0x0D48).unwrap()];
+        let r = rows(&pool, "T", &cols, &[2, 0, 2, 0, 1, 0]).unwrap();
+        match (&r[0][0], &r[1][0], &r[2][0]) {
+            (Val::Str(a), Val::Str(b), Val::Str(c)) => {
+                assert!(Arc::ptr_eq(a, b));
+                assert_eq!((&**a, &**c), ("A", "T"));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -343,7 +343,7 @@ fn read_cell(c: &mut Cursor<'_>, col: &ColInfo, pool: &StringPool) -> Result<Val
                 _ => Val::Str(
                     pool.get(id)
                         .ok_or_else(|| Error::format(format!("string id {id} not in the transform's pool")))?
-                        .to_string(),
+                        .into(),
                 ),
             }
         }
