@@ -131,6 +131,143 @@ fn parse_in_parts(text: &str) -> Option<Manifest> {
     Some(head)
 }
 
+/// One scalar of the block-style subset [`parse_plain`] reads.
+enum Scalar<'a> {
+    Null,
+    Int(u64),
+    Str(&'a str),
+}
+
+/// A scalar whose reading leaves no doubt: a double-quoted string without escapes,
+/// `null`, a decimal integer, or a plain word that no YAML schema reads as anything
+/// but a string. Anything else (`None`) sends the caller to the full YAML parser.
+fn plain_scalar(s: &str) -> Option<Scalar<'_>> {
+    if let Some(inner) = s.strip_prefix('"') {
+        let inner = inner.strip_suffix('"')?;
+        return (!inner.contains(['"', '\\'])).then_some(Scalar::Str(inner));
+    }
+    if s == "null" {
+        return Some(Scalar::Null);
+    }
+    if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() && s.len() <= 19 && (s == "0" || !s.starts_with('0')) {
+        return s.parse().ok().map(Scalar::Int);
+    }
+    let word = s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let special = ["true", "false", "yes", "no", "on", "off", "y", "n", "null"];
+    (word && !special.iter().any(|w| w.eq_ignore_ascii_case(s))).then_some(Scalar::Str(s))
+}
+
+/// The manifests `manifest lock` writes, read without a general YAML parser: top-level
+/// `key: scalar` lines, then `files:` with items of `key: scalar` lines (`  - ` opens an
+/// item, four spaces continue it), every scalar as [`plain_scalar`] allows. Anything
+/// outside that subset (comments, blank lines, other indentation, flow style, escapes,
+/// anchors, unknown or repeated keys, a missing field) gives `None`, and the caller uses
+/// the YAML parser, with its messages. A unit test compares the two readings.
+fn parse_plain(text: &str) -> Option<Manifest> {
+    fn opt(v: Scalar<'_>) -> Option<Option<String>> {
+        match v {
+            Scalar::Null => Some(None),
+            Scalar::Str(s) => Some(Some(s.to_string())),
+            Scalar::Int(_) => None,
+        }
+    }
+    fn text_of(v: Scalar<'_>) -> Option<String> {
+        match v {
+            Scalar::Str(s) => Some(s.to_string()),
+            _ => None,
+        }
+    }
+    #[derive(Default)]
+    struct Item {
+        name: Option<String>,
+        platform: Option<Platform>,
+        version: Option<Option<String>>,
+        size: Option<u64>,
+        date: Option<String>,
+        time: Option<String>,
+        sha256: Option<Option<String>>,
+        destination: Option<Option<String>>,
+    }
+    fn finish(i: Item) -> Option<FileEntry> {
+        Some(FileEntry {
+            name: i.name?,
+            platform: i.platform?,
+            version: i.version.unwrap_or(None),
+            size: i.size?,
+            date: i.date?,
+            time: i.time?,
+            sha256: i.sha256.unwrap_or(None),
+            destination: i.destination.unwrap_or(None),
+        })
+    }
+    fn set<T>(slot: &mut Option<T>, v: Option<T>) -> Option<()> {
+        if slot.is_some() {
+            return None;
+        }
+        *slot = Some(v?);
+        Some(())
+    }
+    fn field(item: &mut Item, line: &str) -> Option<()> {
+        let (k, v) = line.split_once(": ")?;
+        let v = plain_scalar(v)?;
+        match k {
+            "name" => set(&mut item.name, text_of(v)),
+            "platform" => set(
+                &mut item.platform,
+                match v {
+                    Scalar::Str("x86") => Some(Platform::X86),
+                    Scalar::Str("x64") => Some(Platform::X64),
+                    Scalar::Str("ia64") => Some(Platform::Ia64),
+                    Scalar::Str("none") => Some(Platform::None),
+                    _ => None,
+                },
+            ),
+            "version" => set(&mut item.version, opt(v)),
+            "size" => set(&mut item.size, if let Scalar::Int(n) = v { Some(n) } else { None }),
+            "date" => set(&mut item.date, text_of(v)),
+            "time" => set(&mut item.time, text_of(v)),
+            "sha256" => set(&mut item.sha256, opt(v)),
+            "destination" => set(&mut item.destination, opt(v)),
+            _ => None,
+        }
+    }
+    let (mut product, mut kb, mut sp) = (None, None, None);
+    let mut files: Option<Vec<FileEntry>> = None;
+    let mut item: Option<Item> = None;
+    for line in text.lines() {
+        if let Some(list) = files.as_mut() {
+            if let Some(rest) = line.strip_prefix("  - ") {
+                if let Some(done) = item.take() {
+                    list.push(finish(done)?);
+                }
+                let mut it = Item::default();
+                field(&mut it, rest)?;
+                item = Some(it);
+            } else {
+                field(item.as_mut()?, line.strip_prefix("    ")?)?;
+            }
+            continue;
+        }
+        if line == "files:" {
+            files = Some(Vec::new());
+            continue;
+        }
+        let (k, v) = line.split_once(": ")?;
+        let v = plain_scalar(v)?;
+        match k {
+            "product" => set(&mut product, text_of(v))?,
+            "kb" => set(&mut kb, if let Scalar::Int(n) = v { u32::try_from(n).ok() } else { None })?,
+            "service_pack" => set(&mut sp, opt(v))?,
+            _ => return None,
+        }
+    }
+    let mut files = files?;
+    // `files:` with no item (null in YAML) is left to the YAML parser.
+    files.push(finish(item?)?);
+    Some(Manifest { product: product?, kb: kb?, service_pack: sp.unwrap_or(None), files })
+}
+
 /// Several manifests (what a KB table with one section per service pack gives).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -155,7 +292,7 @@ impl Manifest {
             // JSON is YAML too, but a JSON reader reads it far faster.
             serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?
         } else {
-            match parse_in_parts(&text) {
+            match parse_plain(&text).or_else(|| parse_in_parts(&text)) {
                 Some(m) => m,
                 None => yaml_serde::from_str(&text).map_err(|e| bad(e.to_string()))?,
             }
@@ -286,6 +423,7 @@ mod tests {
         assert!(text.len() > 1 << 20);
         let whole: Manifest = yaml_serde::from_str(&text).unwrap();
         assert_eq!(parse_in_parts(&text).expect("parsed in parts"), whole);
+        assert_eq!(parse_plain(&text).expect("read as the plain subset"), whole);
         // A key after the list, or an alias to an anchor in another part: the whole text.
         assert!(parse_in_parts(&format!("{text}extra: 1\n")).is_none());
         let aliased = text.replacen("destination: \"a/b\"", "destination: &d \"a/b\"", 1) + &item("z", 1, "*d");
@@ -294,5 +432,32 @@ mod tests {
             yaml_serde::from_str::<Manifest>(&aliased).unwrap().files.last().unwrap().destination,
             whole.files[0].destination
         );
+    }
+
+    #[test]
+    fn the_plain_subset_reads_what_yaml_reads_and_leaves_the_rest() {
+        let head = "product: \"KB977203\"\nkb: 977203\nservice_pack: \"SP1\"\nfiles:\n";
+        let items = "  - name: \"a.dll\"\n    platform: x86\n    version: \"4.0.6221.1193\"\n    size: 10\n    date: \"2009-12-01\"\n    time: \"10:00\"\n  - name: \"b.txt\"\n    platform: none\n    version: null\n    size: 0\n    date: \"2009-12-01\"\n    time: \"10:00:00\"\n    sha256: null\n    destination: \"x/y\"\n";
+        let text = format!("{head}{items}");
+        let yaml: Manifest = yaml_serde::from_str(&text).unwrap();
+        assert_eq!(parse_plain(&text).expect("plain"), yaml);
+        // Outside the subset: the YAML parser decides.
+        for odd in [
+            text.replace("size: 10", "size: 010"),
+            text.replace("platform: x86", "platform: X86"),
+            text.replace("\"a.dll\"", "\"a\\tb\""),
+            text.replace("\"a.dll\"", "a.dll # comment"),
+            text.replace("version: null", "version: ~"),
+            format!("# lock\n{text}"),
+            format!("{text}extra: 1\n"),
+            text.replace("    time: \"10:00\"\n", ""),
+            text.replace("    size: 10\n", "    size: 10\n    size: 11\n"),
+            text.replace("platform: none", "platform: yes"),
+            format!("{head}  []\n"),
+        ] {
+            assert!(parse_plain(&odd).is_none(), "{odd}");
+        }
+        // `files:` with nothing after it is left to the YAML parser.
+        assert!(parse_plain(head).is_none());
     }
 }
