@@ -17,6 +17,7 @@ pub mod fuzzing;
 pub mod hotfix;
 pub mod info;
 pub mod manifest;
+pub mod mem;
 pub mod msi;
 pub mod msp;
 mod panic_guard;

@@ -314,6 +314,7 @@ impl CabHeader {
                 files.extend(extra);
             }
         }
+        files.shrink_to_fit();
         Ok(CabHeader {
             size,
             version,

@@ -688,14 +688,14 @@ fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, o: &ExtractOpts<'_>)
             extract::plan_cab(package)?
         }
         FileKind::Cfb => {
-            let db = if o.patches.is_empty() && o.transforms.is_empty() {
+            let mut db = if o.patches.is_empty() && o.transforms.is_empty() {
                 Database::open_tables(package, extract::PLAIN_MSI_TABLES)?
             } else {
                 Database::open(package)?
             };
             match db.kind {
                 crate::msi::PackageKind::Msi if o.patches.is_empty() && o.transforms.is_empty() => {
-                    extract::plan_msi(&db)?
+                    extract::plan_msi_consume(&mut db)?
                 }
                 crate::msi::PackageKind::Msi => {
                     let pj = extract::plan_patched(&db, o.transforms, o.patches, o.force_apply)?;
@@ -754,6 +754,8 @@ fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, o: &ExtractOpts<'_>)
         bail!("{}: target directory is not empty (use --force to write into it)", targetdir.display());
     }
     let target = Target::new(targetdir, force)?;
+    // The package's tables and the planner's scratch state are gone by now.
+    crate::mem::return_free_memory();
     let total: u64 = job.plan.entries.iter().map(|e| e.size).sum();
     let show = !cli.quiet && !cli.json && std::io::stderr().is_terminal();
     let bar = if show {

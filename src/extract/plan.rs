@@ -313,6 +313,38 @@ pub fn plan_msi(db: &Database) -> Result<Job> {
     plan_msi_with(db, &db.tables, &BTreeMap::new())
 }
 
+/// [`plan_msi`], taking the File table's rows out of `db` and freeing each as its entry
+/// is planned, so a package of many files does not hold its File rows and its plan at
+/// once (the table keeps its columns, with no rows).
+pub fn plan_msi_consume(db: &mut Database) -> Result<Job> {
+    let rows = db.tables.get_mut("File").map(|t| std::mem::take(&mut t.rows));
+    plan_msi_rows(db, &db.tables, &BTreeMap::new(), rows)
+}
+
+/// What the planner reads of a File row (string cells share the table's strings).
+struct FileRow {
+    key: Val,
+    component: Val,
+    file_name: Val,
+    size: i32,
+    sequence: i32,
+    attributes: i32,
+}
+
+impl FileRow {
+    fn of(t: &TableData, r: &[Val]) -> FileRow {
+        let int = |c: &str| t.get(r, c).as_int().unwrap_or(0);
+        FileRow {
+            key: t.get(r, "File").clone(),
+            component: t.get(r, "Component_").clone(),
+            file_name: t.get(r, "FileName").clone(),
+            size: int("FileSize"),
+            sequence: int("Sequence"),
+            attributes: int("Attributes"),
+        }
+    }
+}
+
 /// Cabinet streams of a patch: the patch file and its (stream name, stored path) list.
 pub type PatchStreams = (PathBuf, Vec<(String, String)>);
 
@@ -325,6 +357,16 @@ pub fn plan_msi_with(
     db: &Database,
     tables: &BTreeMap<String, TableData>,
     patch_media: &BTreeMap<i32, PatchStreams>,
+) -> Result<Job> {
+    plan_msi_rows(db, tables, patch_media, None)
+}
+
+/// [`plan_msi_with`], with the File rows given apart (owned) when `file_rows` is set.
+fn plan_msi_rows(
+    db: &Database,
+    tables: &BTreeMap<String, TableData>,
+    patch_media: &BTreeMap<i32, PatchStreams>,
+    file_rows: Option<Vec<Vec<Val>>>,
 ) -> Result<Job> {
     let path = &db.path;
     if db.kind != PackageKind::Msi {
@@ -440,17 +482,30 @@ pub fn plan_msi_with(
         .unwrap_or_default();
     // Reserved up front: a plan entry is a few hundred bytes, and doubling a vector of
     // 20,000 of them would hold both copies at once.
-    let mut entries = Vec::with_capacity(tables.get("File").map(|t| t.rows.len()).unwrap_or(0));
+    // The File rows in sequence order, cut down to what is read (owned rows are freed
+    // here, before the plan is built in their place).
+    let mut rows: Vec<FileRow> = Vec::new();
     if let Some(t) = tables.get("File") {
-        let mut rows: Vec<&Vec<Val>> = t.rows.iter().collect();
-        rows.sort_by_key(|r| t.get(r, "Sequence").as_int().unwrap_or(0));
+        match file_rows {
+            Some(owned) => {
+                rows.reserve_exact(owned.len());
+                rows.extend(owned.into_iter().map(|r| FileRow::of(t, &r)));
+                // The rows' memory goes back to the system before the plan takes its place.
+                crate::mem::return_free_memory();
+            }
+            None => rows.extend(t.rows.iter().map(|r| FileRow::of(t, r))),
+        }
+    }
+    rows.sort_by_key(|r| r.sequence);
+    let mut entries = Vec::with_capacity(rows.len());
+    {
         for r in rows {
-            let key = t.get(r, "File").text();
-            let comp = t.get(r, "Component_").text();
-            let file_name = t.get(r, "FileName").text();
-            let size = t.get(r, "FileSize").as_int().unwrap_or(0).max(0) as u64;
-            let seq = t.get(r, "Sequence").as_int().unwrap_or(0);
-            let attrs = t.get(r, "Attributes").as_int().unwrap_or(0);
+            let key = r.key.text();
+            let comp = r.component.text();
+            let file_name = r.file_name.text();
+            let size = r.size.max(0) as u64;
+            let seq = r.sequence;
+            let attrs = r.attributes;
             let dir_key = comp_dir.get(&comp).cloned();
             let make = |components: Vec<String>, source: Source, mtime: Option<i64>| PlanEntry {
                 named_by: None,

@@ -32,11 +32,47 @@ struct DirState {
     handle: Option<Arc<Dir>>,
 }
 
+/// The relative paths claimed in one run. A path is kept once, as first claimed, under a
+/// keyed hash of its lower-cased form (a string per path instead of two); paths whose
+/// hashes meet without being equal go to a short list of their own.
+struct Claims {
+    hasher: std::hash::RandomState,
+    by_hash: HashMap<u64, Box<str>>,
+    overflow: Vec<(String, Box<str>)>,
+}
+
+impl Claims {
+    fn new() -> Claims {
+        Claims { hasher: std::hash::RandomState::new(), by_hash: HashMap::new(), overflow: Vec::new() }
+    }
+
+    /// Claim `rel`; on a collision, the path that holds the name.
+    fn claim(&mut self, rel: &str) -> std::result::Result<(), String> {
+        use std::hash::BuildHasher;
+        let key = rel.to_lowercase();
+        let h = self.hasher.hash_one(&key);
+        match self.by_hash.get(&h) {
+            None => {
+                self.by_hash.insert(h, rel.into());
+                Ok(())
+            }
+            Some(prev) if prev.to_lowercase() == key => Err(prev.to_string()),
+            Some(_) => {
+                if let Some((_, prev)) = self.overflow.iter().find(|(k, _)| *k == key) {
+                    return Err(prev.to_string());
+                }
+                self.overflow.push((key, rel.into()));
+                Ok(())
+            }
+        }
+    }
+}
+
 /// A target directory that files are written under, never outside.
 pub struct Target {
     root: PathBuf,
-    /// lower-cased relative path -> the path as first claimed
-    claimed: Mutex<HashMap<String, String>>,
+    /// Paths claimed this run, compared case-insensitively.
+    claimed: Mutex<Claims>,
     overwrite: bool,
     fsync: bool,
     counter: AtomicU64,
@@ -78,7 +114,7 @@ impl Target {
         dirs.insert(String::new(), DirState { created: fresh, handle: Some(Arc::new(handle)) });
         Ok(Target {
             root: root.to_path_buf(),
-            claimed: Mutex::new(HashMap::new()),
+            claimed: Mutex::new(Claims::new()),
             overwrite,
             fsync: DEFAULT_FSYNC.load(Ordering::Relaxed) && durable,
             counter: AtomicU64::new(0),
@@ -103,15 +139,13 @@ impl Target {
     /// case-insensitively, as Windows would) is an error.
     pub fn claim<S: Borrow<str>>(&self, components: &[S]) -> Result<()> {
         let rel = components.join("/");
-        let key = rel.to_lowercase();
         let mut m = self.claimed.lock().map_err(|_| Error::format("internal lock poisoned"))?;
-        if let Some(prev) = m.get(&key) {
+        if let Err(prev) = m.claim(&rel) {
             return Err(Error::new(
                 ErrorKind::Exists,
                 format!("{rel:?} collides with {prev:?} already written by this extraction"),
             ));
         }
-        m.insert(key, rel);
         Ok(())
     }
 
@@ -287,4 +321,26 @@ pub fn hex(bytes: &[u8]) -> String {
         s.push(char::from(H[usize::from(b & 15)]));
     }
     s
+}
+
+#[cfg(test)]
+mod claim_tests {
+    use super::Claims;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn claims_compare_without_case_and_survive_hash_meetings() {
+        let mut c = Claims::new();
+        assert!(c.claim("Dir/File.txt").is_ok());
+        assert_eq!(c.claim("dir/FILE.TXT"), Err("Dir/File.txt".to_string()));
+        assert!(c.claim("Dir/Other.txt").is_ok());
+        // Another path already under the hash of "a/b.txt": the new path is its own claim,
+        // kept apart, and still collides with itself in any case.
+        let mut c = Claims::new();
+        let h = c.hasher.hash_one("a/b.txt");
+        c.by_hash.insert(h, "Elsewhere/y".into());
+        assert!(c.claim("A/b.txt").is_ok());
+        assert_eq!(c.claim("a/B.TXT"), Err("A/b.txt".to_string()));
+        assert_eq!(c.overflow.len(), 1);
+    }
 }

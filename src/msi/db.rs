@@ -31,8 +31,9 @@ pub enum Val {
     Null,
     /// Integer.
     Int(i32),
-    /// String (shared with every other cell holding the same pool string).
-    Str(std::sync::Arc<str>),
+    /// String (shared with every other cell holding the same pool string; a thin pointer,
+    /// so that a cell takes 16 bytes).
+    Str(std::sync::Arc<String>),
     /// Binary stream (stored as `Table.Key` stream).
     #[serde(serialize_with = "ser_binary")]
     Binary,
@@ -43,6 +44,10 @@ fn ser_binary<S: serde::Serializer>(s: S) -> std::result::Result<S::Ok, S::Error
 }
 
 impl Val {
+    /// A string cell.
+    pub fn str(s: impl Into<String>) -> Val {
+        Val::Str(std::sync::Arc::new(s.into()))
+    }
     /// The string, if a string.
     pub fn as_str(&self) -> Option<&str> {
         match self {

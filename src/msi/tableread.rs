@@ -118,7 +118,7 @@ pub fn rows(pool: &StringPool, name: &str, columns: &[ColInfo], data: &[u8]) -> 
     }
     let mut out: Vec<Vec<Val>> = (0..n).map(|_| Vec::with_capacity(columns.len())).collect();
     // Each pool string is made shareable once, when a cell first refers to it.
-    let mut shared: Vec<Option<Arc<str>>> = Vec::new();
+    let mut shared: Vec<Option<Arc<String>>> = Vec::new();
     let mut at = 0usize;
     for (c, &w) in columns.iter().zip(&widths) {
         let cells = &data[at..at + n * w];
@@ -142,7 +142,7 @@ pub fn rows(pool: &StringPool, name: &str, columns: &[ColInfo], data: &[u8]) -> 
                             if shared.len() <= i {
                                 shared.resize(i + 1, None);
                             }
-                            Val::Str(Arc::clone(shared[i].get_or_insert_with(|| Arc::from(s))))
+                            Val::Str(Arc::clone(shared[i].get_or_insert_with(|| Arc::new(s.to_string()))))
                         }
                         None => {
                             return Err(format!(
@@ -199,9 +199,11 @@ mod tests {
         data.extend_from_slice(&(-1i32 as u32 ^ 0x8000_0000).to_le_bytes());
         data.extend_from_slice(&(70000u32 ^ 0x8000_0000).to_le_bytes());
         let r = rows(&pool, "T", c, &data).unwrap();
-        assert_eq!(r[0], vec![Val::Str("Key".into()), Val::Int(5), Val::Int(-1)]);
+        let s = |t: &str| Val::Str(Arc::new(t.to_string()));
+        assert_eq!(std::mem::size_of::<Val>(), 16);
+        assert_eq!(r[0], vec![s("Key"), Val::Int(5), Val::Int(-1)]);
 
-        assert_eq!(r[1], vec![Val::Str("N".into()), Val::Null, Val::Int(70000)]);
+        assert_eq!(r[1], vec![s("N"), Val::Null, Val::Int(70000)]);
         assert!(rows(&pool, "T", c, &data[..data.len() - 1]).unwrap_err().contains("whole number"));
         let mut bad = data.clone();
         bad[0] = 9;
@@ -217,7 +219,7 @@ mod tests {
         match (&r[0][0], &r[1][0], &r[2][0]) {
             (Val::Str(a), Val::Str(b), Val::Str(c)) => {
                 assert!(Arc::ptr_eq(a, b));
-                assert_eq!((&**a, &**c), ("A", "T"));
+                assert_eq!((a.as_str(), c.as_str()), ("A", "T"));
             }
             other => panic!("{other:?}"),
         }

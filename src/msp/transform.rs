@@ -340,11 +340,11 @@ fn read_cell(c: &mut Cursor<'_>, col: &ColInfo, pool: &StringPool) -> Result<Val
             };
             match id {
                 0 => Val::Null,
-                _ => Val::Str(
+                _ => Val::Str(std::sync::Arc::new(
                     pool.get(id)
                         .ok_or_else(|| Error::format(format!("string id {id} not in the transform's pool")))?
-                        .into(),
-                ),
+                        .to_string(),
+                )),
             }
         }
         ColKind::Int16 => {

@@ -327,8 +327,8 @@ fn client_msp(sp: u32, version: &str, size: u64, patch_code: &str) -> Result<Vec
             .map(|(p, v)| {
                 vec![
                     hotfixkit::msi::Val::Null,
-                    hotfixkit::msi::Val::Str((*p).into()),
-                    hotfixkit::msi::Val::Str((*v).into()),
+                    hotfixkit::msi::Val::str(*p),
+                    hotfixkit::msi::Val::str(*v),
                 ]
             })
             .collect(),
@@ -351,9 +351,9 @@ fn client_msp(sp: u32, version: &str, size: u64, patch_code: &str) -> Result<Vec
                 },
             ],
             rows: vec![vec![
-                hotfixkit::msi::Val::Str("KB977203".into()),
+                hotfixkit::msi::Val::str("KB977203"),
                 hotfixkit::msi::Val::Null,
-                hotfixkit::msi::Val::Str(version.into()),
+                hotfixkit::msi::Val::str(version),
                 hotfixkit::msi::Val::Int(0),
             ]],
         },
