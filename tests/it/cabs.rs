@@ -133,3 +133,44 @@ fn a_planted_symlink_in_the_target_is_never_followed() {
     // The file outside the link still extracts.
     assert!(target.join("bin/tool.dat").is_file());
 }
+
+#[test]
+fn many_small_files_around_a_large_one_match_their_sources() {
+    // 400 files (390 under 3 KB, ten of 70-100 KB) in seven folders and one of 8 MB: the
+    // large folder goes through the decode-while-writing pipeline, and every file's bytes
+    // and listed hash are checked against its source.
+    let dir = tempdir();
+    let src = dir.path().join("src");
+    let mut want = std::collections::BTreeMap::new();
+    for i in 0..400usize {
+        let sub = src.join(format!("d{}", i % 7));
+        std::fs::create_dir_all(&sub).unwrap();
+        let len = if i % 40 == 0 { 70_000 + i * 75 } else { (i * 37) % 3000 };
+        let data: Vec<u8> = (0..len).map(|k| ((k * 31 + i * 7) % 251) as u8).collect();
+        std::fs::write(sub.join(format!("f{i:03}.bin")), &data).unwrap();
+        want.insert(format!("d{}/f{i:03}.bin", i % 7), sha256(&data));
+    }
+    let big: Vec<u8> = (0..8_000_000usize).map(|k| (k % 253) as u8).collect();
+    std::fs::write(src.join("big.bin"), &big).unwrap();
+    want.insert("big.bin".to_string(), sha256(&big));
+    let cab = dir.path().join("many.cab");
+    let o = run_os(&["build".as_ref(), "cab".as_ref(), src.as_os_str(), "-o".as_ref(), cab.as_os_str()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = dir.path().join("out");
+    let o = run_os(&["--json".as_ref(), "extract".as_ref(), cab.as_os_str(), "--targetdir".as_ref(), out.as_os_str()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let listed: std::collections::BTreeMap<String, String> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap().to_string(), f["sha256"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(listed, want);
+    for (path, hash) in &want {
+        assert_eq!(&sha256(&std::fs::read(out.join(path)).unwrap()), hash, "{path}");
+    }
+    // Nothing but the files: no temporary names left behind.
+    let count = walkdir::WalkDir::new(&out).into_iter().flatten().filter(|e| e.file_type().is_file()).count();
+    assert_eq!(count, want.len());
+}

@@ -324,13 +324,7 @@ fn client_msp(sp: u32, version: &str, size: u64, patch_code: &str) -> Result<Vec
                 ("AllowRemoval", "1"),
             ]
             .iter()
-            .map(|(p, v)| {
-                vec![
-                    hotfixkit::msi::Val::Null,
-                    hotfixkit::msi::Val::str(*p),
-                    hotfixkit::msi::Val::str(*v),
-                ]
-            })
+            .map(|(p, v)| vec![hotfixkit::msi::Val::Null, hotfixkit::msi::Val::str(*p), hotfixkit::msi::Val::str(*v)])
             .collect(),
         },
     );

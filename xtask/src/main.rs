@@ -52,7 +52,11 @@ fn main() -> Result<()> {
                 .and_then(|i| args.get(i + 1))
                 .and_then(|r| r.parse().ok())
                 .unwrap_or(if quick { 3 } else { 5 });
-            bench::run(&root(), quick, rounds)
+            let scale = args.iter().position(|a| a == "--big-scale").and_then(|i| args.get(i + 1)).map(String::as_str);
+            match scale {
+                Some(s) => bench::run_scaled(&root(), s, rounds),
+                None => bench::run(&root(), quick, rounds),
+            }
         }
         "wine-oracle" => wine::run(&root()),
         "schema" => {
@@ -76,7 +80,7 @@ fn main() -> Result<()> {
             pe_crosscheck(&dir)
         }
         _ => {
-            bail!("usage: cargo xtask fixtures [--check] | schema [--check] | man | completions | pe-crosscheck [DIR] | bench [--quick] [--rounds N] | wine-oracle")
+            bail!("usage: cargo xtask fixtures [--check] | schema [--check] | man | completions | pe-crosscheck [DIR] | bench [--quick] [--rounds N] [--big-scale F] | wine-oracle")
         }
     }
 }
