@@ -130,19 +130,27 @@ pub fn decode_name(name: &str) -> (String, bool) {
     (out, is_table)
 }
 
-/// A stream of a package, readable on its own handle (so folders decode in parallel).
+/// A stream of a package, readable by several readers at once (so folders decode in
+/// parallel). The package is opened and the stream's chain followed once; every later
+/// reader is a copy of the first, reading on the same handle at its own position.
 pub struct StreamSource {
     package: PathBuf,
     /// The stream's decoded name.
     name: String,
     /// The stream's path inside the compound file.
     cfb_path: String,
+    opened: std::sync::OnceLock<super::compound::StreamReader>,
 }
 
 impl StreamSource {
     /// The stream `name` (decoded form, e.g. `cab1.cab`) of `package`, stored at `cfb_path`.
     pub fn new(package: &Path, name: &str, cfb_path: &str) -> Self {
-        StreamSource { package: package.to_path_buf(), name: name.to_string(), cfb_path: cfb_path.to_string() }
+        StreamSource {
+            package: package.to_path_buf(),
+            name: name.to_string(),
+            cfb_path: cfb_path.to_string(),
+            opened: std::sync::OnceLock::new(),
+        }
     }
 }
 
@@ -154,11 +162,14 @@ impl CabSource for StreamSource {
         self.name.clone()
     }
     fn open(&self) -> Result<Box<dyn ReadSeek>> {
+        if let Some(s) = self.opened.get() {
+            return Ok(Box::new(s.clone()));
+        }
         let (comp, _) = open_cfb(&self.package)?;
         let stream = comp.open_stream(&self.cfb_path).map_err(|e| {
             Error::new(ErrorKind::Missing, format!("stream {:?}: {e}", self.name)).with_path(&self.package)
         })?;
-        Ok(Box::new(stream))
+        Ok(Box::new(self.opened.get_or_init(|| stream).clone()))
     }
 }
 

@@ -574,22 +574,29 @@ impl Compound {
 
     /// Open the stream at `path`.
     pub fn open_stream(&self, path: &str) -> io::Result<StreamReader> {
+        self.open_stream_prefix(path, u64::MAX)
+    }
+
+    /// Open the first `max` bytes of the stream at `path` (following only the sectors
+    /// that hold them: a look at a cabinet's signature need not walk its whole chain).
+    pub fn open_stream_prefix(&self, path: &str, max: u64) -> io::Result<StreamReader> {
         let i = self.find(path).ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no stream {path}")))?;
         let n = &self.nodes[i];
         if n.storage {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{path} is a storage")));
         }
-        let runs = if n.len == 0 {
+        let len = n.len.min(max);
+        let runs = if len == 0 {
             Vec::new()
         } else if n.len < MINI_CUTOFF {
-            self.mini_chain(n.start, n.len, path)?
+            self.mini_chain(n.start, len, path)?
         } else {
             let ss = 1u64 << self.shift;
             let mut cache = FatCache { idx: usize::MAX, buf: vec![0; ss as usize] };
-            let runs = self.chain(n.start, n.len.div_ceil(ss), &mut cache, path)?;
-            self.to_runs(&runs, n.len)
+            let runs = self.chain(n.start, len.div_ceil(ss), &mut cache, path)?;
+            self.to_runs(&runs, len)
         };
-        Ok(StreamReader { file: Arc::clone(&self.file), real_len: self.real_len, runs, len: n.len, pos: 0, run: 0 })
+        Ok(StreamReader { file: Arc::clone(&self.file), real_len: self.real_len, runs, len, pos: 0, run: 0 })
     }
 
     /// The runs of a small stream, through the MiniFAT and the mini stream.
@@ -630,7 +637,9 @@ impl Compound {
     }
 }
 
-/// A stream of a compound file, readable and seekable on its own.
+/// A stream of a compound file, readable and seekable on its own. A clone reads the
+/// same stream independently (positioned reads on a shared handle).
+#[derive(Clone)]
 pub struct StreamReader {
     file: Arc<File>,
     real_len: u64,
@@ -732,6 +741,9 @@ mod tests {
             let mut got = Vec::new();
             r.read_to_end(&mut got).unwrap();
             assert_eq!(&got, data, "{name}");
+            let mut head = Vec::new();
+            c.open_stream_prefix(name, 5).unwrap().read_to_end(&mut head).unwrap();
+            assert_eq!(head, data[..data.len().min(5)], "{name}: prefix");
             if data.len() > 10 {
                 r.seek(SeekFrom::Start(5)).unwrap();
                 let mut b = [0u8; 3];

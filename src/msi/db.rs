@@ -231,7 +231,7 @@ impl Database {
         streams.sort_by(|a, b| a.name.cmp(&b.name));
         for st in &mut streams {
             st.starts_mscf = comp
-                .open_stream(&st.cfb_path)
+                .open_stream_prefix(&st.cfb_path, 4)
                 .ok()
                 .and_then(|mut r| {
                     let mut m = [0u8; 4];
