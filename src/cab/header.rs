@@ -298,10 +298,12 @@ impl CabHeader {
         // read too.
         let data_start = folders.iter().map(|f| u64::from(f.data_offset)).min().unwrap_or(0);
         let at = r.stream_position().io_ctx("locating the end of the CFFILE entries")?;
-        if data_start > at && data_start - at >= 65_536 * 17 && data_start <= u64::from(size) {
+        if data_start > at && data_start - at >= 65_536 * 18 && data_start <= u64::from(size) {
             let mut extra = Vec::new();
             let mut pos = at;
-            while pos < data_start {
+            // At most four wraps (262,144 more entries), so a header area cannot hold
+            // memory without bound.
+            while pos < data_start && extra.len() < 4 * 65_536 {
                 let Some(f) = read_file_entry(&mut r).ok().flatten() else { break };
                 extra.push(f);
                 pos = r.stream_position().io_ctx("locating the CFFILE entries")?;

@@ -680,7 +680,9 @@ impl Read for StreamReader {
         if !self.runs.get(self.run).is_some_and(|r| ok(r, self.pos)) {
             self.run = self.runs.partition_point(|r| r.at + r.len <= self.pos);
         }
-        let r = self.runs[self.run];
+        let Some(&r) = self.runs.get(self.run) else {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "stream offset outside its sectors"));
+        };
         let into = self.pos - r.at;
         let want = (r.len - into).min(buf.len() as u64) as usize;
         let off = r.file + into;

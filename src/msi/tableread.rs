@@ -15,6 +15,9 @@ use std::sync::Arc;
 
 /// Most rows read from one table.
 pub const MAX_ROWS: usize = 1 << 20;
+/// Most cells (rows times columns) decoded from one table: 16 bytes each in memory, so a
+/// table stream of many narrow columns cannot make eight times its size.
+pub const MAX_CELLS: usize = 1 << 23;
 
 const STRING_BIT: u32 = 0x0800;
 const VALID_BIT: u32 = 0x0100;
@@ -115,6 +118,12 @@ pub fn rows(pool: &StringPool, name: &str, columns: &[ColInfo], data: &[u8]) -> 
     let n = data.len() / row;
     if n > MAX_ROWS {
         return Err(format!("table {name}: {n} rows, more than the {MAX_ROWS} this reader takes"));
+    }
+    if n.saturating_mul(columns.len()) > MAX_CELLS {
+        return Err(format!(
+            "table {name}: {n} rows of {} columns, more than the {MAX_CELLS} cells this reader takes",
+            columns.len()
+        ));
     }
     let mut out: Vec<Vec<Val>> = (0..n).map(|_| Vec::with_capacity(columns.len())).collect();
     // Each pool string is made shareable once, when a cell first refers to it.
@@ -234,5 +243,9 @@ mod tests {
         assert_eq!(rows(&pool, "T", &cols, &ok).unwrap().len(), 70_000);
         let over = vec![0u8; 2 * (MAX_ROWS + 1)];
         assert!(rows(&pool, "T", &cols, &over).unwrap_err().contains("more than"));
+        // 16 narrow columns of 600,000 rows: under the row limit, over the cell limit.
+        let wide: Vec<ColInfo> = (0..16).map(|i| column(&format!("C{i}"), 0x102).unwrap()).collect();
+        let cells = vec![0u8; 2 * 16 * 600_000];
+        assert!(rows(&pool, "T", &wide, &cells).unwrap_err().contains("cells"));
     }
 }
