@@ -32,6 +32,9 @@ pub struct CabInfo {
     pub file_count: usize,
     /// Files (name, size, date).
     pub files: Vec<CabFileInfo>,
+    /// What the reader noticed (a wrapped file count, a misplaced coffFiles).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// A folder.
@@ -73,6 +76,7 @@ impl CabInfo {
                 .map(|f| CabFolderInfo { compression: f.compression.label(), blocks: f.num_blocks })
                 .collect(),
             file_count: h.files.len(),
+            notes: h.notes.clone(),
             files: h
                 .files
                 .iter()

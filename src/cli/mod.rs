@@ -584,6 +584,9 @@ fn render_cab(c: &crate::info::CabInfo, ind: &str) -> String {
     if let Some(n) = &c.next {
         s.push_str(&format!("{ind}next cabinet: {n}\n"));
     }
+    for n in &c.notes {
+        s.push_str(&format!("{ind}note: {n}\n"));
+    }
     s
 }
 
