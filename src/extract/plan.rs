@@ -313,9 +313,10 @@ pub fn plan_msi(db: &Database) -> Result<Job> {
     plan_msi_with(db, &db.tables, &BTreeMap::new())
 }
 
-/// [`plan_msi`], taking the File table's rows out of `db` and freeing each as its entry
-/// is planned, so a package of many files does not hold its File rows and its plan at
-/// once (the table keeps its columns, with no rows).
+/// [`plan_msi`], taking the File table's rows out of `db`: they are cut down to the six
+/// fields the planner reads and freed before the plan is built, so a package of many
+/// files does not hold its File rows and its plan at once (the table keeps its columns,
+/// with no rows).
 pub fn plan_msi_consume(db: &mut Database) -> Result<Job> {
     let rows = db.tables.get_mut("File").map(|t| std::mem::take(&mut t.rows));
     plan_msi_rows(db, &db.tables, &BTreeMap::new(), rows)
