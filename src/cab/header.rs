@@ -99,7 +99,7 @@ pub struct CabFile {
     /// Attributes.
     pub attribs: u16,
     /// Set when the stored name could not be decoded (the entry is then not extracted).
-    pub name_error: Option<String>,
+    pub name_error: Option<Box<str>>,
 }
 
 impl CabFile {
@@ -346,7 +346,7 @@ fn read_file_entry(r: &mut impl BufRead) -> Result<Option<CabFile>> {
     }
     let (name, name_error) = match decode_name(&raw, attribs & ATTR_NAME_IS_UTF != 0) {
         Ok(n) => (n, None),
-        Err(e) => (String::from_utf8_lossy(&raw).into_owned(), Some(e.message().to_string())),
+        Err(e) => (String::from_utf8_lossy(&raw).into_owned(), Some(e.message().into())),
     };
     Ok(Some(CabFile {
         name,

@@ -111,7 +111,7 @@ pub fn plan_patch_alone(path: &Path) -> Result<Job> {
             }
         }
         e.path = comps.join("/");
-        e.named_by = Some(named_by.to_string());
+        e.named_by = Some(named_by);
         let is_delta = deltas.contains(&key);
         e.delta = Some(is_delta);
         if is_delta {

@@ -90,7 +90,7 @@ pub struct PlanEntry {
     /// How the path was chosen, for patch contents: `file-table` (the transforms name the
     /// file and its folder) or `file-key` (only the File key is known).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub named_by: Option<String>,
+    pub named_by: Option<&'static str>,
     /// For patch contents: whether the entry is a binary delta rather than a whole file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delta: Option<bool>,
@@ -186,7 +186,7 @@ pub fn filter_entries(plan: &mut Plan, names: &[String]) -> Result<()> {
 fn cab_entry(set_idx: usize, set: &CabSet, folder: usize, file: (usize, usize)) -> PlanEntry {
     let f = set.file(file);
     let checked = match &f.name_error {
-        Some(e) => Err(crate::error::Error::new(ErrorKind::UnsafePath, e.clone())),
+        Some(e) => Err(crate::error::Error::new(ErrorKind::UnsafePath, e.to_string())),
         None => split_relative(&f.name),
     };
     let (components, source) = match checked {
