@@ -28,7 +28,7 @@ pub fn show(d: Duration) -> String {
 pub fn check() -> Result<()> {
     match DEADLINE.get() {
         Some((at, budget)) if Instant::now() > *at => {
-            Err(Error::new(ErrorKind::Limit, format!("time limit of {} exceeded", show(*budget))))
+            Err(Error::new(ErrorKind::TimeLimit, format!("time limit of {} exceeded", show(*budget))))
         }
         _ => Ok(()),
     }

@@ -18,6 +18,8 @@ pub enum ErrorKind {
     UnsafePath,
     /// A configured resource limit was reached.
     Limit,
+    /// The run's time budget (`--time-limit`) was spent.
+    TimeLimit,
     /// Something the package refers to (a cabinet, a source file, a table) is absent.
     Missing,
     /// The destination already exists and `--force` was not given.

@@ -812,7 +812,7 @@ fn cmd_extract(cli: &Cli, package: &Path, targetdir: &Path, o: &ExtractOpts<'_>)
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let mut errors: Vec<String> = collapse_time_limit(outcome.errors.iter().map(|e| e.to_string()).collect());
+    let mut errors: Vec<String> = collapse_time_limit(&outcome.errors);
     let mut admin_written = None;
     match admin_result {
         Some(Ok(dest)) => admin_written = Some(dest),
@@ -1020,17 +1020,15 @@ fn cmd_lock(path: &Path, output: &Path, product: &str, kb: u32) -> anyhow::Resul
 
 /// Once the time budget is spent every remaining entry fails the same way: report the
 /// first and how many more were not written, not one line each.
-fn collapse_time_limit(errors: Vec<String>) -> Vec<String> {
-    let is_limit = |e: &String| e.contains("(--time-limit) exceeded");
+/// The errors as lines, the entries stopped by the time budget said once.
+fn collapse_time_limit(errors: &[crate::error::Error]) -> Vec<String> {
+    let is_limit = |e: &crate::error::Error| e.kind() == crate::error::ErrorKind::TimeLimit;
     let n = errors.iter().filter(|e| is_limit(e)).count();
-    if n < 2 {
-        return errors;
-    }
     let mut out: Vec<String> = Vec::new();
     let mut first = true;
     for e in errors {
-        if !is_limit(&e) {
-            out.push(e);
+        if !is_limit(e) || n < 2 {
+            out.push(e.to_string());
         } else if first {
             first = false;
             out.push(format!("{e} ({} more entries not written for the same reason)", n - 1));
