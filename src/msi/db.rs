@@ -248,12 +248,16 @@ impl Database {
             }
         }
         storages.sort();
-        let checked = if kind == PackageKind::Mst { Ok(BTreeMap::new()) } else { prepare_tables(path, &comp, only) };
+        let prepared = if kind == PackageKind::Mst {
+            Ok(Prepared { streams: BTreeMap::new(), lengths: BTreeMap::new() })
+        } else {
+            prepare_tables(path, &comp, only)
+        };
         drop(comp);
         let (tables, table_error) = match if kind == PackageKind::Mst {
             Err(Error::format("a transform holds changes to tables, not a database of its own"))
         } else {
-            read_tables(path, checked, only)
+            read_tables(path, prepared, only)
         } {
             Ok(t) => (t, None),
             Err(e) if kind == PackageKind::Msi => return Err(e),
@@ -288,8 +292,9 @@ impl Database {
 
 /// The streams table decoding needs, read once: `_StringPool`, `_StringData`,
 /// `_Tables`, `_Columns` and the tables `only` keeps (every table when `None`), by
-/// decoded name. The string pool and every table's layout are checked on the way.
-fn prepare_tables(path: &Path, comp: &cfbio::Compound, only: Option<&[&str]>) -> Result<BTreeMap<String, Vec<u8>>> {
+/// decoded name; with every table stream's length. The string pool's declared sizes are
+/// checked before anything is sized from them.
+fn prepare_tables(path: &Path, comp: &cfbio::Compound, only: Option<&[&str]>) -> Result<Prepared> {
     let listed = cfbio::root_streams(comp);
     let lengths: BTreeMap<String, u64> = listed.iter().filter(|s| s.3).map(|s| (s.0.clone(), s.2)).collect();
     let mut kept: BTreeMap<String, Vec<u8>> = BTreeMap::new();
@@ -305,12 +310,15 @@ fn prepare_tables(path: &Path, comp: &cfbio::Compound, only: Option<&[&str]>) ->
         }
         kept.insert(name, data);
     }
-    let get = |n: &str| kept.get(n).map(Vec::as_slice);
-    check_string_pool(path, get("_StringPool").unwrap_or_default(), lengths.get("_StringData").copied().unwrap_or(0))?;
-    if let (Some(pool), Some(data), Some(cols)) = (get("_StringPool"), get("_StringData"), get("_Columns")) {
-        check_table_layout(path, pool, data, cols, &lengths)?;
-    }
-    Ok(kept)
+    let pool = kept.get("_StringPool").map(Vec::as_slice).unwrap_or_default();
+    check_string_pool(path, pool, lengths.get("_StringData").copied().unwrap_or(0))?;
+    Ok(Prepared { streams: kept, lengths })
+}
+
+/// What [`prepare_tables`] read.
+struct Prepared {
+    streams: BTreeMap<String, Vec<u8>>,
+    lengths: BTreeMap<String, u64>,
 }
 
 /// The string pool's declared lengths must fit in the string data (`data_len` bytes)
@@ -326,75 +334,12 @@ fn check_string_pool(path: &Path, pool: &[u8], data_len: u64) -> Result<()> {
     Ok(())
 }
 
-/// Check the table layout the way Windows Installer reads it: `_Columns` gives integer
-/// columns a size of 2 or 4, and every table stream (`lengths`, by table name) is a whole
-/// number of rows, at most [`super::tableread::MAX_ROWS`] of them (a partial row is
-/// refused, as Wine refuses it).
-fn check_table_layout(
-    path: &Path,
-    pool: &[u8],
-    data: &[u8],
-    cols: &[u8],
-    lengths: &BTreeMap<String, u64>,
-) -> Result<()> {
-    let strings = super::strings::StringPool::parse(pool, data).map_err(|e| e.with_path(path))?;
-    let rw = strings.ref_width();
-    let row = 2 * rw + 4;
-    let bad = |m: String| Err(Error::new(ErrorKind::Format, m).with_path(path));
-    if cols.len() % row != 0 {
-        return bad(format!("_Columns holds {} bytes, not a whole number of {row}-byte rows", cols.len()));
-    }
-    let n = cols.len() / row;
-    let refat = |o: usize| -> u32 {
-        let mut v = u32::from(u16::from_le_bytes([cols[o], cols[o + 1]]));
-        if rw == 3 {
-            v |= u32::from(cols[o + 2]) << 16;
-        }
-        v
-    };
-    let mut widths: BTreeMap<String, usize> = BTreeMap::new();
-    for i in 0..n {
-        let table = strings.get(refat(i * rw)).unwrap_or("?").to_string();
-        let name = strings.get(refat(n * (rw + 2) + i * rw)).unwrap_or("?").to_string();
-        let o = n * (2 * rw + 2) + i * 2;
-        let t = u16::from_le_bytes([cols[o], cols[o + 1]]) ^ 0x8000;
-        let width = if t & 0x0800 != 0 {
-            if t & 0x0400 == 0 {
-                2
-            } else {
-                rw
-            }
-        } else {
-            match t & 0xFF {
-                2 => 2,
-                4 => 4,
-                w => return bad(format!("table {table}: integer column {name} has size {w} (must be 2 or 4)")),
-            }
-        };
-        *widths.entry(table).or_default() += width;
-    }
-    for (table, width) in widths {
-        let len = lengths.get(&table).copied().unwrap_or(0);
-        if width > 0 && len % width as u64 != 0 {
-            return bad(format!("table {table}: stream holds {len} bytes, not a whole number of {width}-byte rows"));
-        }
-        let max = super::tableread::MAX_ROWS as u64;
-        if width > 0 && len / width as u64 > max {
-            return bad(format!("table {table}: {} rows, more than the {max} this reader takes", len / width as u64));
-        }
-    }
-    Ok(())
-}
-
 /// Decode every table's columns from the streams [`prepare_tables`] read (or its error),
-/// and the rows only of the tables `only` names.
-fn read_tables(
-    path: &Path,
-    streams: Result<BTreeMap<String, Vec<u8>>>,
-    only: Option<&[&str]>,
-) -> Result<BTreeMap<String, TableData>> {
+/// and the rows only of the tables `only` names. Every table's stream length is checked
+/// against its columns, whether its rows are read or not.
+fn read_tables(path: &Path, prepared: Result<Prepared>, only: Option<&[&str]>) -> Result<BTreeMap<String, TableData>> {
     use super::tableread;
-    let streams = streams?;
+    let Prepared { streams, lengths } = prepared?;
     let fail = |m: String| Error::new(ErrorKind::Format, format!("reading tables: {m}")).with_path(path);
     let get = |n: &str| streams.get(n).map(Vec::as_slice).unwrap_or_default();
     let pool =
@@ -404,14 +349,17 @@ fn read_tables(
     }
     let schema = tableread::schema(&pool, get("_Tables"), get("_Columns")).map_err(fail)?;
     let mut tables = BTreeMap::new();
+    let mut shared = tableread::Shared::new();
     for (name, columns) in schema {
+        let len = lengths.get(&name).copied().unwrap_or(0);
+        tableread::row_count(&pool, &name, &columns, len).map_err(fail)?;
         if name == "_Tables" || name == "_Columns" {
             continue;
         }
         let rows = if only.is_some_and(|o| !o.contains(&name.as_str())) {
             Vec::new()
         } else {
-            tableread::rows(&pool, &name, &columns, get(&name)).map_err(fail)?
+            tableread::rows(&pool, &mut shared, &name, &columns, get(&name)).map_err(fail)?
         };
         tables.insert(name.clone(), TableData { name, columns, rows });
     }

@@ -3,6 +3,10 @@
 //! (integers biased by 0x8000 / 0x80000000 with 0 for NULL, strings as pool
 //! references of 2 or 3 bytes, binary cells as a 2-byte placeholder).
 //!
+//! Column types follow the `msi` crate's rules, except that an integer column must be 2
+//! or 4 bytes wide (as Windows Installer has it). Table layout is checked here too: every
+//! table stream must hold whole rows ([`row_count`]).
+//!
 //! The `msi` crate reads tables too, but refuses any table of more than 65,536 rows;
 //! packages of more than 32,767 files use 32-bit sequence numbers and can hold more File
 //! rows than that (the generated 2 GB benchmark package holds 100,066). This reader takes
@@ -26,10 +30,11 @@ const NULLABLE_BIT: u32 = 0x1000;
 const LOCALIZABLE_BIT: u32 = 0x0200;
 const KEY_BIT: u32 = 0x2000;
 
-/// The column a `_Columns` type word describes.
-pub fn column(name: &str, bits: u32) -> Result<ColInfo, String> {
+/// The kind of column a `_Columns` type word gives (`None`: an integer size other than
+/// 2 or 4, which a database may not hold).
+fn kind_of(bits: u32) -> Option<ColKind> {
     let size = bits & 0xFF;
-    let kind = if bits & !NULLABLE_BIT == STRING_BIT | VALID_BIT {
+    Some(if bits & !NULLABLE_BIT == STRING_BIT | VALID_BIT {
         ColKind::Binary
     } else if bits & STRING_BIT != 0 {
         ColKind::Str(size)
@@ -37,17 +42,34 @@ pub fn column(name: &str, bits: u32) -> Result<ColInfo, String> {
         match size {
             4 if bits & NONBINARY_BIT == 0 => ColKind::Int32,
             4 => ColKind::Binary,
-            0..=2 => ColKind::Int16,
-            w => return Err(format!("integer column {name} has size {w} (must be 2 or 4)")),
+            2 => ColKind::Int16,
+            _ => return None,
         }
-    };
-    Ok(ColInfo {
+    })
+}
+
+fn info(name: &str, bits: u32, kind: ColKind) -> ColInfo {
+    ColInfo {
         name: name.to_string(),
         kind,
         nullable: bits & NULLABLE_BIT != 0,
         localizable: bits & LOCALIZABLE_BIT != 0,
         key: bits & KEY_BIT != 0,
-    })
+    }
+}
+
+/// The column a `_Columns` type word describes.
+pub fn column(name: &str, bits: u32) -> Result<ColInfo, String> {
+    match kind_of(bits) {
+        Some(kind) => Ok(info(name, bits, kind)),
+        None => Err(format!("integer column {name} has size {} (must be 2 or 4)", bits & 0xFF)),
+    }
+}
+
+/// [`column`], reading an integer of another size as 16-bit (what transforms get: they
+/// are applied to a database whose own columns were already checked).
+pub fn column_lenient(name: &str, bits: u32) -> ColInfo {
+    info(name, bits, kind_of(bits).unwrap_or(ColKind::Int16))
 }
 
 /// Bytes one cell of `kind` takes.
@@ -104,30 +126,49 @@ pub fn schema(pool: &StringPool, tables: &[u8], columns: &[u8]) -> Result<BTreeM
         .collect())
 }
 
-/// Decode the rows of table `name` (columns `columns`) from its stream `data`.
-pub fn rows(pool: &StringPool, name: &str, columns: &[ColInfo], data: &[u8]) -> Result<Vec<Vec<Val>>, String> {
+/// The number of rows a table stream of `len` bytes holds, checked the way Windows
+/// Installer reads it (whole rows only, as Wine also insists) and against this reader's
+/// limits. Every table is checked, whether its rows are read or not.
+pub fn row_count(pool: &StringPool, name: &str, columns: &[ColInfo], len: u64) -> Result<usize, String> {
     let rw = pool.ref_width();
-    let widths: Vec<usize> = columns.iter().map(|c| width(c.kind, rw)).collect();
-    let row: usize = widths.iter().sum();
+    let row = columns.iter().map(|c| width(c.kind, rw) as u64).sum::<u64>();
     if row == 0 {
-        return Ok(Vec::new());
+        return Ok(0);
     }
-    if data.len() % row != 0 {
-        return Err(format!("table {name}: stream holds {} bytes, not a whole number of {row}-byte rows", data.len()));
+    if len % row != 0 {
+        return Err(format!("table {name}: stream holds {len} bytes, not a whole number of {row}-byte rows"));
     }
-    let n = data.len() / row;
-    if n > MAX_ROWS {
+    let n = len / row;
+    if n > MAX_ROWS as u64 {
         return Err(format!("table {name}: {n} rows, more than the {MAX_ROWS} this reader takes"));
     }
+    let n = n as usize;
     if n.saturating_mul(columns.len()) > MAX_CELLS {
         return Err(format!(
             "table {name}: {n} rows of {} columns, more than the {MAX_CELLS} cells this reader takes",
             columns.len()
         ));
     }
+    Ok(n)
+}
+
+/// Pool strings made shareable, by id, as cells first refer to them; one for all the
+/// tables of a database, so a string in several tables is held once.
+pub type Shared = Vec<Option<Arc<String>>>;
+
+/// Decode the rows of table `name` (columns `columns`) from its stream `data`; string
+/// cells take their strings from `shared`, filled from `pool` on first use.
+pub fn rows(
+    pool: &StringPool,
+    shared: &mut Shared,
+    name: &str,
+    columns: &[ColInfo],
+    data: &[u8],
+) -> Result<Vec<Vec<Val>>, String> {
+    let rw = pool.ref_width();
+    let n = row_count(pool, name, columns, data.len() as u64)?;
+    let widths: Vec<usize> = columns.iter().map(|c| width(c.kind, rw)).collect();
     let mut out: Vec<Vec<Val>> = (0..n).map(|_| Vec::with_capacity(columns.len())).collect();
-    // Each pool string is made shareable once, when a cell first refers to it.
-    let mut shared: Vec<Option<Arc<String>>> = Vec::new();
     let mut at = 0usize;
     for (c, &w) in columns.iter().zip(&widths) {
         let cells = &data[at..at + n * w];
@@ -207,16 +248,16 @@ mod tests {
         data.extend(refs(&[5 ^ 0x8000, 0]));
         data.extend_from_slice(&(-1i32 as u32 ^ 0x8000_0000).to_le_bytes());
         data.extend_from_slice(&(70000u32 ^ 0x8000_0000).to_le_bytes());
-        let r = rows(&pool, "T", c, &data).unwrap();
+        let r = rows(&pool, &mut Shared::new(), "T", c, &data).unwrap();
         let s = |t: &str| Val::Str(Arc::new(t.to_string()));
         assert_eq!(std::mem::size_of::<Val>(), 16);
         assert_eq!(r[0], vec![s("Key"), Val::Int(5), Val::Int(-1)]);
 
         assert_eq!(r[1], vec![s("N"), Val::Null, Val::Int(70000)]);
-        assert!(rows(&pool, "T", c, &data[..data.len() - 1]).unwrap_err().contains("whole number"));
+        assert!(rows(&pool, &mut Shared::new(), "T", c, &data[..data.len() - 1]).unwrap_err().contains("whole number"));
         let mut bad = data.clone();
         bad[0] = 9;
-        assert!(rows(&pool, "T", c, &bad).unwrap_err().contains("string 9"));
+        assert!(rows(&pool, &mut Shared::new(), "T", c, &bad).unwrap_err().contains("string 9"));
     }
 
     #[test]
@@ -224,7 +265,7 @@ mod tests {
         let (p, d) = pool(&["T", "A"]);
         let pool = StringPool::parse(&p, &d).unwrap();
         let cols = vec![column("A", 0x0D48).unwrap()];
-        let r = rows(&pool, "T", &cols, &[2, 0, 2, 0, 1, 0]).unwrap();
+        let r = rows(&pool, &mut Shared::new(), "T", &cols, &[2, 0, 2, 0, 1, 0]).unwrap();
         match (&r[0][0], &r[1][0], &r[2][0]) {
             (Val::Str(a), Val::Str(b), Val::Str(c)) => {
                 assert!(Arc::ptr_eq(a, b));
@@ -240,12 +281,12 @@ mod tests {
         let pool = StringPool::parse(&p, &d).unwrap();
         let cols = vec![column("A", 0x102).unwrap()];
         let ok = vec![0u8; 2 * 70_000];
-        assert_eq!(rows(&pool, "T", &cols, &ok).unwrap().len(), 70_000);
+        assert_eq!(rows(&pool, &mut Shared::new(), "T", &cols, &ok).unwrap().len(), 70_000);
         let over = vec![0u8; 2 * (MAX_ROWS + 1)];
-        assert!(rows(&pool, "T", &cols, &over).unwrap_err().contains("more than"));
+        assert!(rows(&pool, &mut Shared::new(), "T", &cols, &over).unwrap_err().contains("more than"));
         // 16 narrow columns of 600,000 rows: under the row limit, over the cell limit.
         let wide: Vec<ColInfo> = (0..16).map(|i| column(&format!("C{i}"), 0x102).unwrap()).collect();
         let cells = vec![0u8; 2 * 16 * 600_000];
-        assert!(rows(&pool, "T", &wide, &cells).unwrap_err().contains("cells"));
+        assert!(rows(&pool, &mut Shared::new(), "T", &wide, &cells).unwrap_err().contains("cells"));
     }
 }

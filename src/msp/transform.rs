@@ -265,28 +265,10 @@ impl Transform {
     }
 }
 
-/// Column definition from a `_Columns` type word.
+/// Column definition from a `_Columns` type word (the database reader's rules; an
+/// integer of an odd size reads as 16-bit).
 pub fn col_from_type(name: &str, t: i32) -> ColInfo {
-    let t = t as u32 & 0xFFFF;
-    let width = t & 0xFF;
-    let kind = if t & 0x0800 != 0 {
-        if t & 0x0400 == 0 {
-            ColKind::Binary
-        } else {
-            ColKind::Str(width)
-        }
-    } else if width == 4 {
-        ColKind::Int32
-    } else {
-        ColKind::Int16
-    };
-    ColInfo {
-        name: name.to_string(),
-        kind,
-        nullable: t & 0x1000 != 0,
-        localizable: t & 0x0200 != 0,
-        key: t & 0x2000 != 0,
-    }
+    crate::msi::tableread::column_lenient(name, t as u32 & 0xFFFF)
 }
 
 fn fixed_schema(table: &str) -> Option<Vec<ColInfo>> {
@@ -340,11 +322,9 @@ fn read_cell(c: &mut Cursor<'_>, col: &ColInfo, pool: &StringPool) -> Result<Val
             };
             match id {
                 0 => Val::Null,
-                _ => Val::Str(std::sync::Arc::new(
-                    pool.get(id)
-                        .ok_or_else(|| Error::format(format!("string id {id} not in the transform's pool")))?
-                        .to_string(),
-                )),
+                _ => Val::str(
+                    pool.get(id).ok_or_else(|| Error::format(format!("string id {id} not in the transform's pool")))?,
+                ),
             }
         }
         ColKind::Int16 => {
