@@ -288,7 +288,7 @@ impl CabHeader {
         let mut files = Vec::with_capacity(usize::from(num_files).min(4096));
         for i in 0..num_files {
             match read_file_entry(&mut r).map_err(|e| e.context(format!("reading CFFILE {i}")))? {
-                Some(f) => files.push(f),
+                Some((f, _)) => files.push(f),
                 None => return Err(Error::format(format!("CFFILE {i} has an empty name"))),
             }
         }
@@ -304,9 +304,9 @@ impl CabHeader {
             // At most four wraps (262,144 more entries), so a header area cannot hold
             // memory without bound.
             while pos < data_start && extra.len() < 4 * 65_536 {
-                let Some(f) = read_file_entry(&mut r).ok().flatten() else { break };
+                let Some((f, used)) = read_file_entry(&mut r).ok().flatten() else { break };
                 extra.push(f);
-                pos = r.stream_position().io_ctx("locating the CFFILE entries")?;
+                pos += used;
             }
             if pos == data_start && !extra.is_empty() && extra.len() % 65_536 == 0 {
                 notes.push(format!(
@@ -335,8 +335,8 @@ impl CabHeader {
     }
 }
 
-/// One CFFILE entry (`None` when its name is empty).
-fn read_file_entry(r: &mut impl BufRead) -> Result<Option<CabFile>> {
+/// One CFFILE entry and the bytes it took (`None` when its name is empty).
+fn read_file_entry(r: &mut impl BufRead) -> Result<Option<(CabFile, u64)>> {
     let mut f = [0u8; 16];
     r.read_exact(&mut f).io_ctx("reading a CFFILE entry")?;
     let attribs = le16(&f, 14);
@@ -348,16 +348,20 @@ fn read_file_entry(r: &mut impl BufRead) -> Result<Option<CabFile>> {
         Ok(n) => (n, None),
         Err(e) => (String::from_utf8_lossy(&raw).into_owned(), Some(e.message().into())),
     };
-    Ok(Some(CabFile {
-        name,
-        name_error,
-        size: le32(&f, 0),
-        offset: le32(&f, 4),
-        folder: le16(&f, 8),
-        date: le16(&f, 10),
-        time: le16(&f, 12),
-        attribs,
-    }))
+    let used = 16 + raw.len() as u64 + 1;
+    Ok(Some((
+        CabFile {
+            name,
+            name_error,
+            size: le32(&f, 0),
+            offset: le32(&f, 4),
+            folder: le16(&f, 8),
+            date: le16(&f, 10),
+            time: le16(&f, 12),
+            attribs,
+        },
+        used,
+    )))
 }
 
 #[cfg(test)]

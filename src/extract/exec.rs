@@ -135,16 +135,12 @@ pub fn execute_claimed<'a>(job: &'a Job, target: &'a Target, claimed: Claimed, o
             v.push(e);
         }
     };
-    // Group cabinet entries by (set, folder); loose files on their own.
-    let mut groups: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
-    let mut loose = Vec::new();
-    for &i in &ok_idx {
-        match &job.plan.entries[i].source {
-            Source::Cabinet { set, folder, .. } => groups.entry((*set, *folder)).or_default().push(i),
-            Source::Loose { .. } | Source::Delta { .. } => loose.push(i),
-            Source::Unavailable { .. } => {}
-        }
-    }
+    // Loose files and deltas on their own; cabinet entries by folder, below.
+    let loose: Vec<usize> = ok_idx
+        .iter()
+        .copied()
+        .filter(|&i| matches!(job.plan.entries[i].source, Source::Loose { .. } | Source::Delta { .. }))
+        .collect();
     // Make directories up front, sequentially (cheap, and avoids racing creation).
     for &i in &ok_idx {
         let c = job.plan.entries[i].components();
@@ -156,7 +152,7 @@ pub fn execute_claimed<'a>(job: &'a Job, target: &'a Target, claimed: Claimed, o
     }
     let label = |e: &PlanEntry| if e.key == e.path { e.path.clone() } else { format!("{} ({})", e.key, e.path) };
     let sink = |e: &'a PlanEntry| -> Box<dyn EntrySink + '_> { Box::new(Sink::new(target, e, &out, opts)) };
-    for e in extract_cabinet_groups(job, groups, label, sink) {
+    for e in extract_cabinet_groups(job, &ok_idx, label, sink) {
         push_err(e);
     }
     let loose_results: Vec<Option<Error>> = loose
@@ -199,16 +195,23 @@ pub fn execute_claimed<'a>(job: &'a Job, target: &'a Target, claimed: Claimed, o
     Outcome { written, files, bytes, errors: errors.into_inner().unwrap_or_default() }
 }
 
-/// Stream the cabinet entries of `job`, grouped by (cabinet set, folder), one parallel task
-/// per folder so each folder is decoded once; `label` names an entry in messages and `sink`
-/// makes its destination. Returns the errors of every entry.
+/// Stream the cabinet entries among the plan entries `indices`, grouped by (cabinet set,
+/// folder), one parallel task per folder so each folder is decoded once; `label` names an
+/// entry in messages and `sink` makes its destination. Other entries are left to the
+/// caller. Returns the errors of every entry.
 pub(crate) fn extract_cabinet_groups<'a>(
     job: &'a Job,
-    groups: BTreeMap<(usize, usize), Vec<usize>>,
+    indices: &[usize],
     label: impl Fn(&PlanEntry) -> String + Sync,
     sink: impl Fn(&'a PlanEntry) -> Box<dyn EntrySink + 'a> + Sync,
 ) -> Vec<Error> {
-    let groups: Vec<((usize, usize), Vec<usize>)> = groups.into_iter().collect();
+    let mut by_folder: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
+    for &i in indices {
+        if let Source::Cabinet { set, folder, .. } = &job.plan.entries[i].source {
+            by_folder.entry((*set, *folder)).or_default().push(i);
+        }
+    }
+    let groups: Vec<((usize, usize), Vec<usize>)> = by_folder.into_iter().collect();
     let per_folder: Vec<Vec<Error>> = groups
         .par_iter()
         .map(|((set, folder), idx)| {

@@ -136,11 +136,10 @@ impl EntrySink for Collect<'_> {
 pub fn observe_job(job: &Job) -> (Vec<Observed>, Vec<Error>) {
     let out = Mutex::new(Vec::new());
     let errs = Mutex::new(Vec::new());
-    let mut groups: std::collections::BTreeMap<(usize, usize), Vec<usize>> = Default::default();
     let mut loose = Vec::new();
     for (i, e) in job.plan.entries.iter().enumerate() {
         match &e.source {
-            Source::Cabinet { set, folder, .. } => groups.entry((*set, *folder)).or_default().push(i),
+            Source::Cabinet { .. } => {}
             Source::Loose { path } => loose.push((i, path.clone())),
             Source::Delta { .. } => match crate::hotfix::find::read_source(job, &e.source, &e.key) {
                 Ok(data) => {
@@ -174,7 +173,8 @@ pub fn observe_job(job: &Job) -> (Vec<Observed>, Vec<Error>) {
             out: &out,
         })
     };
-    let cab_errs = extract_cabinet_groups(job, groups, |e| e.key.clone(), sink);
+    let all: Vec<usize> = (0..job.plan.entries.len()).collect();
+    let cab_errs = extract_cabinet_groups(job, &all, |e| e.key.clone(), sink);
     errs.lock().map(|mut v| v.extend(cab_errs)).unwrap_or(());
     for (i, p) in loose {
         match observe_file(&p, job.plan.entries[i].path.clone()) {
