@@ -156,14 +156,23 @@ impl Target {
     /// Open (creating what is missing) the directory `components` under the root, one
     /// component at a time relative to the parent's handle, refusing links.
     pub fn make_dirs<S: Borrow<str>>(&self, components: &[S]) -> Result<Arc<Dir>> {
+        self.open_dirs(components).map(|(dir, _)| dir)
+    }
+
+    /// [`Target::make_dirs`], and whether the directory was created empty by this run
+    /// (or is the target that was empty when the run began): a file claimed in it cannot
+    /// already exist.
+    fn open_dirs<S: Borrow<str>>(&self, components: &[S]) -> Result<(Arc<Dir>, bool)> {
         // The nearest resolved ancestor with an open handle.
-        let (mut dir, mut depth) = {
+        let (mut dir, mut depth, mut fresh) = {
             let d = self.lock_dirs()?;
             let mut found = None;
             for n in (0..=components.len()).rev() {
-                if let Some(h) = d.get(&components[..n].join("/")).and_then(|s| s.handle.clone()) {
-                    found = Some((h, n));
-                    break;
+                if let Some(s) = d.get(&components[..n].join("/")) {
+                    if let Some(h) = &s.handle {
+                        found = Some((h.clone(), n, s.created));
+                        break;
+                    }
                 }
             }
             found.ok_or_else(|| Error::format("internal: target root handle missing"))?
@@ -191,19 +200,14 @@ impl Target {
             let keep = self.open_handles.load(Ordering::Relaxed) < MAX_OPEN_DIRS as u64;
             let st = d.entry(components[..depth].join("/")).or_insert(DirState { created, handle: None });
             st.created |= created;
+            fresh = st.created;
             if st.handle.is_none() && keep {
                 st.handle = Some(child.clone());
                 self.open_handles.fetch_add(1, Ordering::Relaxed);
             }
             dir = child;
         }
-        Ok(dir)
-    }
-
-    /// Whether `rel` was created empty by this run (or is the target that was empty when
-    /// the run began): a file claimed in it cannot already exist.
-    fn fresh_dir(&self, rel: &str) -> bool {
-        self.dirs.lock().ok().and_then(|d| d.get(rel).map(|s| s.created)).unwrap_or(false)
+        Ok((dir, fresh))
     }
 
     /// Start writing the file at relative `components`.
@@ -212,9 +216,9 @@ impl Target {
             components.split_last().ok_or_else(|| Error::new(ErrorKind::UnsafePath, "empty output path"))?;
         let name: &str = name.borrow();
         super::path::check_component(name)?;
-        let dir = self.make_dirs(dirs)?;
+        let (dir, fresh) = self.open_dirs(dirs)?;
         let final_path = dir.path().join(name);
-        if !self.fresh_dir(&dirs.join("/")) {
+        if !fresh {
             match dir.kind(name).io_ctx(format_args!("reading {}", final_path.display()))? {
                 Some(Kind::Dir) => {
                     return Err(Error::new(ErrorKind::Exists, format!("{} is a directory", final_path.display())))
