@@ -174,3 +174,58 @@ fn many_small_files_around_a_large_one_match_their_sources() {
     let count = walkdir::WalkDir::new(&out).into_iter().flatten().filter(|e| e.file_type().is_file()).count();
     assert_eq!(count, want.len());
 }
+
+/// A cabinet of 65,538 one-byte files whose 16-bit count says 2 (as gcab writes it):
+/// `info` notes the wrap, and `extract` writes every file.
+#[test]
+fn a_cabinet_whose_file_count_wrapped_is_read_whole() {
+    let n = 65_538usize;
+    let names: Vec<String> = (0..n).map(|i| format!("f{i:06}")).collect();
+    let files_len: usize = names.iter().map(|s| 16 + s.len() + 1).sum();
+    let data_off = 36 + 8 + files_len;
+    let data: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+    let blocks: Vec<&[u8]> = data.chunks(32768).collect();
+    let total = data_off + blocks.iter().map(|b| 8 + b.len()).sum::<usize>();
+    let mut cab = b"MSCF".to_vec();
+    for v in [0u32, total as u32, 0, 44, 0] {
+        cab.extend_from_slice(&v.to_le_bytes());
+    }
+    cab.extend_from_slice(&[3, 1, 1, 0]);
+    cab.extend_from_slice(&((n % 65_536) as u16).to_le_bytes());
+    cab.extend_from_slice(&[0; 6]);
+    cab.extend_from_slice(&(data_off as u32).to_le_bytes());
+    cab.extend_from_slice(&(blocks.len() as u16).to_le_bytes());
+    cab.extend_from_slice(&0u16.to_le_bytes());
+    for (i, name) in names.iter().enumerate() {
+        cab.extend_from_slice(&1u32.to_le_bytes());
+        cab.extend_from_slice(&(i as u32).to_le_bytes());
+        cab.extend_from_slice(&[0; 8]);
+        cab.extend_from_slice(name.as_bytes());
+        cab.push(0);
+    }
+    for b in blocks {
+        cab.extend_from_slice(&0u32.to_le_bytes());
+        cab.extend_from_slice(&(b.len() as u16).to_le_bytes());
+        cab.extend_from_slice(&(b.len() as u16).to_le_bytes());
+        cab.extend_from_slice(b);
+    }
+    // In memory: 65,538 files flushed one by one to a disk would take most of a minute.
+    let dir = tempdir_in_memory();
+    let p = dir.path().join("wrapped.cab");
+    std::fs::write(&p, &cab).unwrap();
+    let o = run_os(&["--json".as_ref(), "info".as_ref(), p.as_os_str()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["cab"]["file_count"], 65_538);
+    let note = v["cab"]["notes"][0].as_str().unwrap_or_default();
+    assert!(note.contains("cFiles says 2 but 65538 entries"), "{note}");
+    let out = dir.path().join("out");
+    let o = run_os(&["extract".as_ref(), p.as_os_str(), "--targetdir".as_ref(), out.as_os_str()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the count wrapped past 65,535"), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).lines().next(),
+        Some(format!("extracted 65538 files (65538 bytes) to {}", out.display()).as_str())
+    );
+    assert_eq!(std::fs::read(out.join("f065537")).unwrap(), [(65_537 % 251) as u8]);
+}
