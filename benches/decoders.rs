@@ -1,8 +1,8 @@
 //! Micro-benchmarks (divan): MSZIP blocks alone and with history, a whole cabinet folder,
 //! SHA-256 over 4 MiB, and the PA19/LZX DELTA decoder. `cargo bench`.
 
-use hotfixkit::build::{write_cab, write_pa19, CabCompression, CabInput};
 use hotfixkit::cab::{CabHeader, CabSet, MemSource, OpenCab};
+use hotfixkit::testing::{write_cab, write_pa19, CabCompression, CabInput};
 use std::io::Cursor;
 use std::sync::Arc;
 
@@ -30,7 +30,7 @@ fn mszip_folder(bencher: divan::Bencher, n: usize) {
         let set =
             CabSet::assemble(vec![OpenCab::new(Arc::new(MemSource::new("b.cab", cab.clone())), header)], Vec::new());
         let mut total = 0usize;
-        set.decode_folder(0, &mut |_, d| {
+        set.decode_folder(0, &hotfixkit::Deadline::NONE, &mut |_, d| {
             total += d.len();
             Ok(true)
         })

@@ -1,35 +1,53 @@
-//! The wall-clock budget of one run (`--time-limit`, default one hour). Decoders check it
-//! per block and writers per write, so an over-long run stops through the ordinary error
-//! path (temporary files removed). The command line adds a watchdog that ends the
-//! process 10 s after the deadline in case a third-party call never returns to a check.
+//! A run's wall-clock budget as a value: decoders check it per block and writers per
+//! write, so an over-long run stops through the ordinary error path (temporary files
+//! removed). Nothing here is process-wide; a caller that wants a hard stop as well (the
+//! command line does) adds its own watchdog.
 
 use crate::error::{Error, ErrorKind, Result};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The default budget.
-pub const DEFAULT: Duration = Duration::from_secs(3600);
-
-static DEADLINE: OnceLock<(Instant, Duration)> = OnceLock::new();
-
-/// Start the budget (once per process; later calls are ignored). Returns whether this
-/// call set it, so the caller can start the watchdog.
-pub fn start(budget: Duration) -> bool {
-    DEADLINE.set((Instant::now() + budget, budget)).is_ok()
+/// When a run must stop, or never.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deadline {
+    at: Option<(Instant, Duration)>,
 }
 
-/// The message for a spent budget.
-pub fn show(d: Duration) -> String {
-    format!("{:.3} s (--time-limit)", d.as_secs_f64())
-}
+impl Deadline {
+    /// No time limit.
+    pub const NONE: Deadline = Deadline { at: None };
 
-/// An error once the budget is spent.
-#[inline]
-pub fn check() -> Result<()> {
-    match DEADLINE.get() {
-        Some((at, budget)) if Instant::now() > *at => {
-            Err(Error::new(ErrorKind::TimeLimit, format!("time limit of {} exceeded", show(*budget))))
+    /// A deadline `budget` from now.
+    pub fn after(budget: Duration) -> Deadline {
+        Deadline { at: Instant::now().checked_add(budget).map(|at| (at, budget)) }
+    }
+
+    /// The budget this deadline was made with.
+    pub fn budget(&self) -> Option<Duration> {
+        self.at.map(|(_, b)| b)
+    }
+
+    /// An error of kind [`ErrorKind::TimeLimit`] once the deadline has passed.
+    #[inline]
+    pub fn check(&self) -> Result<()> {
+        match self.at {
+            Some((at, budget)) if Instant::now() > at => {
+                Err(Error::new(ErrorKind::TimeLimit, format!("time limit of {:.3} s exceeded", budget.as_secs_f64())))
+            }
+            _ => Ok(()),
         }
-        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spent_budget_is_an_error_and_none_never_is() {
+        assert!(Deadline::NONE.check().is_ok());
+        let d = Deadline::after(Duration::ZERO);
+        std::thread::sleep(Duration::from_millis(2));
+        assert_eq!(d.check().unwrap_err().kind(), ErrorKind::TimeLimit);
+        assert!(Deadline::after(Duration::from_secs(60)).check().is_ok());
     }
 }

@@ -1,10 +1,12 @@
-//! The library's one error type: a kind, the file it concerns and a message saying where.
+//! The library's one error type: a kind, the file it concerns, where in that file
+//! (structured [`Location`]s), and a message; and the typed [`Warning`]s that plans and
+//! runs carry beside their results.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// What went wrong, broadly; the message says precisely.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -18,21 +20,99 @@ pub enum ErrorKind {
     UnsafePath,
     /// A configured resource limit was reached.
     Limit,
-    /// The run's time budget (`--time-limit`) was spent.
+    /// The run's time budget was spent.
     TimeLimit,
     /// Something the package refers to (a cabinet, a source file, a table) is absent.
     Missing,
-    /// The destination already exists and `--force` was not given.
+    /// The destination already exists and replacing it was not allowed.
     Exists,
-    /// The arguments do not make sense together.
+    /// A transform or patch does not apply to the package (its validation conditions:
+    /// product code, version, language, upgrade code).
+    Validation,
+    /// A check found differences (a payload that does not match its manifest), and the
+    /// operation would not go on without them being accepted.
+    Findings,
+    /// The request does not make sense (options that contradict each other, an input of
+    /// the wrong kind for the operation).
     Usage,
 }
 
-/// An error with the file it concerns.
-#[derive(Debug)]
+/// A place inside an input: errors and warnings carry a list of these, outermost first
+/// (`cabinet`, then `folder`, then `block`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "at", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Location {
+    /// A stream of a compound file (decoded name).
+    Stream {
+        /// The stream name.
+        name: String,
+    },
+    /// A storage (sub-storage) of a compound file, such as a patch's transform.
+    Storage {
+        /// The storage name.
+        name: String,
+    },
+    /// A database table, and the primary key of a row when one is concerned.
+    Table {
+        /// The table name.
+        table: String,
+        /// The row's primary key (tab-separated when the key has several columns).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+    },
+    /// A cabinet (file name, or `#name` for a stream of a package).
+    Cabinet {
+        /// The cabinet's name.
+        name: String,
+    },
+    /// A cabinet folder (logical folder index within its cabinet set).
+    Folder {
+        /// The index.
+        index: usize,
+    },
+    /// A data block within a folder (0-based).
+    Block {
+        /// The index.
+        index: usize,
+    },
+    /// An entry (cabinet file, File key, manifest row).
+    Entry {
+        /// Its name or key.
+        name: String,
+    },
+    /// A byte offset within the file or the innermost stream named before it.
+    Offset {
+        /// The offset.
+        offset: u64,
+    },
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Stream { name } => write!(f, "stream {name:?}"),
+            Location::Storage { name } => write!(f, "storage {name:?}"),
+            Location::Table { table, key: Some(k) } => write!(f, "table {table} row {k:?}"),
+            Location::Table { table, key: None } => write!(f, "table {table}"),
+            Location::Cabinet { name } => write!(f, "cabinet {name}"),
+            Location::Folder { index } => write!(f, "folder {index}"),
+            Location::Block { index } => write!(f, "block {index}"),
+            Location::Entry { name } => write!(f, "entry {name:?}"),
+            Location::Offset { offset } => write!(f, "offset {offset}"),
+        }
+    }
+}
+
+/// An error with the file it concerns and where in it.
+///
+/// The message is complete on its own (`Display` shows `file: message`); the locations
+/// say the same places as data, for programs that want to act on them.
+#[derive(Debug, Clone)]
 pub struct Error {
     kind: ErrorKind,
     path: Option<PathBuf>,
+    locations: Vec<Location>,
     message: String,
 }
 
@@ -42,20 +122,18 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A new error of `kind` with `message` (lower case, no trailing period).
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, path: None, message: message.into() }
+        Error { kind, path: None, locations: Vec::new(), message: message.into() }
     }
     /// A format error.
     pub fn format(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Format, message)
     }
-    /// An I/O error with a message.
+    /// An I/O error saying what was being done. The end of data is a format error that
+    /// says "truncated".
     pub fn io(err: &std::io::Error, what: impl fmt::Display) -> Self {
-        let kind = if err.kind() == std::io::ErrorKind::UnexpectedEof { ErrorKind::Format } else { ErrorKind::Io };
-        let detail = if err.kind() == std::io::ErrorKind::UnexpectedEof {
-            "unexpected end of data (truncated)".to_string()
-        } else {
-            err.to_string()
-        };
+        let eof = err.kind() == std::io::ErrorKind::UnexpectedEof;
+        let kind = if eof { ErrorKind::Format } else { ErrorKind::Io };
+        let detail = if eof { "unexpected end of data (truncated)".to_string() } else { io_detail(err) };
         Self::new(kind, format!("{what}: {detail}"))
     }
     /// Attach the file this error concerns, unless one is already attached.
@@ -63,6 +141,11 @@ impl Error {
         if self.path.is_none() {
             self.path = Some(path.as_ref().to_path_buf());
         }
+        self
+    }
+    /// Add a location, as the new outermost one.
+    pub fn at(mut self, location: Location) -> Self {
+        self.locations.insert(0, location);
         self
     }
     /// Prefix the message with more context (`context: message`).
@@ -78,9 +161,22 @@ impl Error {
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
+    /// Where in the file, outermost first.
+    pub fn locations(&self) -> &[Location] {
+        &self.locations
+    }
     /// The message without the path.
     pub fn message(&self) -> &str {
         &self.message
+    }
+}
+
+/// The operating system's text for an I/O error, without Rust's "(os error N)" suffix.
+fn io_detail(err: &std::io::Error) -> String {
+    let s = err.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) if s.ends_with(')') => s[..i].to_string(),
+        _ => s,
     }
 }
 
@@ -95,20 +191,27 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+impl serde::Serialize for Error {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Error", 4)?;
+        st.serialize_field("kind", &self.kind)?;
+        st.serialize_field("file", &self.path.as_ref().map(|p| p.display().to_string()))?;
+        st.serialize_field("locations", &self.locations)?;
+        st.serialize_field("message", &self.message)?;
+        st.end()
+    }
+}
+
 /// One-line context for `Result`s.
 pub trait ResultExt<T> {
     /// Attach a file path to the error.
     fn at_path(self, path: impl AsRef<Path>) -> Result<T>;
-    /// Prefix the error message with context.
-    fn ctx(self, context: impl fmt::Display) -> Result<T>;
 }
 
 impl<T> ResultExt<T> for Result<T> {
     fn at_path(self, path: impl AsRef<Path>) -> Result<T> {
         self.map_err(|e| e.with_path(path))
-    }
-    fn ctx(self, context: impl fmt::Display) -> Result<T> {
-        self.map_err(|e| e.context(context))
     }
 }
 
@@ -121,5 +224,84 @@ pub trait IoResultExt<T> {
 impl<T> IoResultExt<T> for std::io::Result<T> {
     fn io_ctx(self, what: impl fmt::Display) -> Result<T> {
         self.map_err(|e| Error::io(&e, what))
+    }
+}
+
+/// What a warning is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum WarningKind {
+    /// A cabinet header says something odd that the reader worked around (a wrapped
+    /// file count, a misplaced file table).
+    CabinetHeader,
+    /// A cabinet set is incomplete or inconsistent (a previous or next cabinet missing,
+    /// a loop, a chain too long).
+    CabinetSet,
+    /// The input is not a cabinet at offset 0; one was found inside it.
+    EmbeddedCabinet,
+    /// A cabinet a Media row or a stream names cannot be opened.
+    Media,
+    /// The package is truncated.
+    Truncated,
+    /// The Directory table has a cycle or a missing parent.
+    Directory,
+    /// Two File rows map to one output path.
+    DuplicatePath,
+    /// A transform or patch was applied (what it changed).
+    Applied,
+    /// A transform or patch was applied although its validation failed.
+    Validation,
+    /// Something else worth knowing.
+    Other,
+}
+
+/// Something the user should know that did not stop the operation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Warning {
+    /// What it is about.
+    pub kind: WarningKind,
+    /// The text (lower case, no trailing period).
+    pub message: String,
+}
+
+impl Warning {
+    /// A warning of `kind`.
+    pub fn new(kind: WarningKind, message: impl Into<String>) -> Warning {
+        Warning { kind, message: message.into() }
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_are_kept_outermost_first_and_serialised() {
+        let e = Error::format("checksum mismatch")
+            .at(Location::Block { index: 3 })
+            .at(Location::Folder { index: 0 })
+            .at(Location::Cabinet { name: "a.cab".into() })
+            .with_path("x/a.cab");
+        assert_eq!(e.to_string(), "x/a.cab: checksum mismatch");
+        let j = serde_json::to_value(&e).unwrap();
+        assert_eq!(j["kind"], "format");
+        assert_eq!(j["locations"][0]["at"], "cabinet");
+        assert_eq!(j["locations"][2]["index"], 3);
+    }
+
+    #[test]
+    fn io_errors_drop_the_os_error_number_and_say_truncated_at_the_end() {
+        let e = Error::io(&std::io::Error::from_raw_os_error(13), "creating x");
+        assert!(!e.message().contains("os error"), "{e}");
+        let e = Error::io(&std::io::Error::from(std::io::ErrorKind::UnexpectedEof), "reading");
+        assert_eq!(e.kind(), ErrorKind::Format);
+        assert!(e.message().contains("truncated"));
     }
 }

@@ -20,7 +20,7 @@ pub fn cab_extract(data: &[u8]) {
     let set = CabSet::assemble(vec![OpenCab::new(src, header)], Vec::new());
     let mut total = 0u64;
     for i in 0..set.folders.len() {
-        let _ = set.decode_folder(i, &mut |_, d| {
+        let _ = set.decode_folder(i, &crate::Deadline::NONE, &mut |_, d| {
             total += d.len() as u64;
             Ok(total < MAX_OUTPUT)
         });
@@ -64,51 +64,39 @@ pub fn summary(data: &[u8]) {
     let _ = crate::msi::summary::Summary::parse(data);
 }
 
-/// Open bytes as a package (written to a temporary file) and plan its admin image.
+/// Open bytes as a package (in memory) and plan its administrative image.
 pub fn msi_open(data: &[u8]) {
-    let Ok(dir) = tempdir() else { return };
-    let p = dir.join("fuzz.msi");
-    if std::fs::write(&p, data).is_err() {
-        return;
-    }
-    if let Ok(db) = crate::msi::Database::open(&p) {
-        let _ = crate::extract::plan_msi(&db);
-        let _ = crate::info::describe(&p);
-    }
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = crate::extract::plan(&crate::extract::ExtractRequest::from_bytes("fuzz.msi", data.to_vec()));
+    let _ = crate::package::open_bytes("fuzz.msi", data.to_vec());
 }
 
 /// Open bytes as a compound file with our reader and read every stream; where the `cfb`
 /// crate also reads a stream whole, the bytes must agree.
 pub fn compound_read(data: &[u8]) {
     use std::io::Read;
-    let Ok(dir) = tempdir() else { return };
-    let p = dir.join("fuzz.cfb");
-    if std::fs::write(&p, data).is_ok() {
-        if let Ok((comp, _)) = crate::msi::cfbio::open_cfb(&p) {
-            let theirs =
-                crate::panic_guard::quietly(|| cfb::CompoundFile::open(std::io::Cursor::new(data)).ok()).ok().flatten();
-            let mut theirs = theirs;
-            for e in comp.walk().into_iter().filter(|e| !e.storage) {
-                let mut ours = Vec::new();
-                let Ok(s) = comp.open_stream(&e.path) else { continue };
-                if s.take(1 << 20).read_to_end(&mut ours).is_err() || e.len > 1 << 20 {
-                    continue;
-                }
-                assert_eq!(ours.len() as u64, e.len, "{}: length", e.path);
-                if let Some(c) = theirs.as_mut() {
-                    let mut other = Vec::new();
-                    let read = crate::panic_guard::quietly(|| {
-                        c.open_stream(&e.path).and_then(|mut s| s.read_to_end(&mut other)).is_ok()
-                    });
-                    if read.unwrap_or(false) {
-                        assert_eq!(ours, other, "{}: bytes differ from the cfb crate's", e.path);
-                    }
+    let src: crate::random_access::Shared = Arc::new(data.to_vec());
+    if let Ok((comp, _)) = crate::msi::package_file::open_compound_from("fuzz.cfb".as_ref(), src) {
+        let theirs =
+            crate::contain::quietly(|| cfb::CompoundFile::open(std::io::Cursor::new(data)).ok()).ok().flatten();
+        let mut theirs = theirs;
+        for e in comp.walk().into_iter().filter(|e| !e.storage) {
+            let mut ours = Vec::new();
+            let Ok(s) = comp.open_stream(&e.path) else { continue };
+            if s.take(1 << 20).read_to_end(&mut ours).is_err() || e.len > 1 << 20 {
+                continue;
+            }
+            assert_eq!(ours.len() as u64, e.len, "{}: length", e.path);
+            if let Some(c) = theirs.as_mut() {
+                let mut other = Vec::new();
+                let read = crate::contain::quietly(|| {
+                    c.open_stream(&e.path).and_then(|mut s| s.read_to_end(&mut other)).is_ok()
+                });
+                if read.unwrap_or(false) {
+                    assert_eq!(ours, other, "{}: bytes differ from the cfb crate's", e.path);
                 }
             }
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn tempdir() -> std::io::Result<std::path::PathBuf> {
@@ -127,13 +115,13 @@ fn tempdir() -> std::io::Result<std::path::PathBuf> {
 /// the same components.
 pub fn path_sanitizer(data: &[u8]) {
     let Ok(s) = std::str::from_utf8(data) else { return };
-    if let Ok(c) = crate::extract::path::split_relative(s) {
+    if let Ok(c) = crate::output::names::split_relative(s) {
         for part in &c {
             assert!(part != ".." && part != "." && !part.is_empty());
             assert!(!part.contains(['/', '\\', ':', '\0']));
         }
         let joined = c.join("/");
-        assert_eq!(crate::extract::path::split_relative(&joined).ok(), Some(c));
+        assert_eq!(crate::output::names::split_relative(&joined).ok(), Some(c));
     }
 }
 
@@ -162,7 +150,7 @@ pub fn transform_apply(data: &[u8]) {
         if let Ok(t) = crate::msp::Transform::read(&p, "") {
             let mut tables = std::collections::BTreeMap::new();
             for name in ["File", "Media", "Property", "Directory", "Component"] {
-                if let Some(columns) = crate::msp::transform::standard_schema(name) {
+                if let Some(columns) = crate::msi::schema::columns(name) {
                     tables.insert(
                         name.to_string(),
                         crate::msi::TableData { name: name.into(), columns, rows: Vec::new() },
@@ -202,12 +190,10 @@ pub fn extract_to_disk(data: &[u8]) {
     let cab = dir.join("in.cab");
     let target_dir = dir.join("target");
     if std::fs::write(&cab, data).is_ok() {
-        if let Ok(job) = crate::extract::plan_cab(&cab) {
-            let total: u64 = job.plan.entries.iter().map(|e| e.size).sum();
+        if let Ok(plan) = crate::extract::plan(&crate::extract::ExtractRequest::new(&cab)) {
+            let total: u64 = plan.entries().iter().map(|e| e.size).sum();
             if total <= MAX_OUTPUT {
-                if let Ok(t) = crate::extract::write::Target::new(&target_dir, false) {
-                    let _ = crate::extract::execute(&job, &t, &Default::default());
-                }
+                let _ = crate::extract::execute(&plan, &target_dir, &Default::default());
             }
         }
     }

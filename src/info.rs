@@ -2,10 +2,8 @@
 
 use crate::cab::{CabHeader, FileSource};
 use crate::error::Result;
-use crate::msi::cfbio::StreamSource;
-use crate::msi::summary::PropValue;
-use crate::msi::Database;
-use crate::FileKind;
+use crate::msi::{Database, PropValue, StreamSource};
+use crate::package::{Input, InputKind};
 use serde::Serialize;
 use std::path::Path;
 
@@ -150,7 +148,7 @@ pub struct PackageInfo {
     /// Cabinet streams not named by Media (patch cabinets), with their directories.
     pub cabinet_streams: Vec<CabInfo>,
     /// Truncation, when the file is shorter than its header implies.
-    pub truncated: Option<crate::msi::cfbio::Truncation>,
+    pub truncated: Option<crate::msi::Truncation>,
 }
 
 /// Result of `info`.
@@ -158,8 +156,8 @@ pub struct PackageInfo {
 pub struct Info {
     /// Path.
     pub file: String,
-    /// Kind by magic.
-    pub kind: FileKind,
+    /// What the file is.
+    pub kind: InputKind,
     /// Size on disk.
     pub size: u64,
     /// Cabinet details.
@@ -176,11 +174,11 @@ pub struct Info {
 
 /// Describe the file at `path`.
 pub fn describe(path: &Path) -> Result<Info> {
-    let kind = crate::sniff(path)?;
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let input = crate::package::open(path)?;
     let mut info = Info {
         file: path.display().to_string(),
-        kind,
+        kind: input.kind(),
         size,
         cab: None,
         package: None,
@@ -188,23 +186,24 @@ pub fn describe(path: &Path) -> Result<Info> {
         patch: None,
         transform: None,
     };
-    match kind {
-        FileKind::Cab => {
-            let h = crate::cab::read_header(&FileSource::new(path)).map_err(|e| e.with_path(path))?;
-            info.cab = Some(CabInfo::from_header(path.display().to_string(), &h));
-        }
-        FileKind::Cfb => {
-            let db = Database::open(path)?;
-            info.package = Some(package_info(&db));
-            match db.kind {
-                crate::msi::PackageKind::Msp => info.patch = Some(crate::msp::Patch::open(path)?.info()),
-                crate::msi::PackageKind::Mst => info.transform = Some(crate::msp::Transform::read(path, "")?.info),
-                _ => {}
+    match &input {
+        Input::Cab(c) => {
+            if let Some(first) = c.set.cabs.first() {
+                info.cab = Some(CabInfo::from_header(path.display().to_string(), &first.header));
             }
         }
-        FileKind::Pe if size <= crate::pe::MAX_PE_SIZE => {
-            let data = std::fs::read(path).map_err(|e| crate::Error::io(&e, "reading").with_path(path))?;
-            info.pe = Some(crate::pe::pe_info(&data).map_err(|e| e.with_path(path))?);
+        Input::Msi(db) | Input::Msm(db) | Input::Cfb(db) => info.package = Some(package_info(db)),
+        Input::Msp(p) => {
+            info.package = Some(package_info(&p.db));
+            info.patch = Some(p.info());
+        }
+        Input::Mst(t) => {
+            let db = Database::open(path)?;
+            info.package = Some(package_info(&db));
+            info.transform = Some(t.info.clone());
+        }
+        Input::Pe(pe) => {
+            info.pe = Some(pe.info.clone()?);
         }
         _ => {}
     }
@@ -236,15 +235,19 @@ fn package_info(db: &Database) -> PackageInfo {
             if let Some(n) = cabinet.strip_prefix('#') {
                 named.push(n.to_lowercase());
                 match db.stream(n) {
-                    Some(s) => match crate::cab::read_header(&StreamSource::new(&db.path, &s.name, &s.cfb_path)) {
+                    Some(s) => match crate::cab::read_header(&StreamSource::new(
+                        db.compound.clone(),
+                        &db.path,
+                        &s.name,
+                        &s.cfb_path,
+                    )) {
                         Ok(h) => m.cab = Some(CabInfo::from_header(format!("#{}", s.name), &h)),
                         Err(e) => m.error = Some(e.message().to_string()),
                     },
                     None => m.error = Some(format!("stream {n:?} not found")),
                 }
             } else if !cabinet.is_empty() {
-                let dir = db.path.parent().unwrap_or(Path::new("."));
-                match crate::cab::find_beside(dir, &cabinet) {
+                match db.dir.as_deref().and_then(|dir| crate::cab::find_beside(dir, &cabinet)) {
                     Some(p) => match crate::cab::read_header(&FileSource::new(&p)) {
                         Ok(h) => m.cab = Some(CabInfo::from_header(p.display().to_string(), &h)),
                         Err(e) => m.error = Some(e.message().to_string()),
@@ -260,7 +263,7 @@ fn package_info(db: &Database) -> PackageInfo {
         if !s.starts_mscf || named.contains(&s.name.to_lowercase()) {
             continue;
         }
-        let src = StreamSource::new(&db.path, &s.name, &s.cfb_path);
+        let src = StreamSource::new(db.compound.clone(), &db.path, &s.name, &s.cfb_path);
         if let Ok(h) = crate::cab::read_header(&src) {
             cabinet_streams.push(CabInfo::from_header(s.name.clone(), &h));
         }

@@ -1,59 +1,68 @@
-//! hotfixkit: read MSI, MSP, MST and CAB files and produce what `msiexec /a` produces,
-//! on any operating system.
+//! hotfixkit reads Windows Installer packages (MSI, MSP, MST, MSM) and cabinets (CAB) on
+//! any operating system, builds the administrative image that `msiexec /a` builds,
+//! applies patches and transforms, verifies payloads against their documented manifests,
+//! and stages hotfixes for distribution points.
 //!
-//! The library never prints and never exits; the `hotfixkit` binary is a thin layer over
-//! it. Readers return [`Error`]s that name the file and the place in it.
+//! The library never prints, never exits and keeps no process-wide state: time limits,
+//! durability and resource limits are options of each call. Errors name the file and,
+//! as [`Location`]s, the place in it.
+//!
+//! # The main steps
+//!
+//! ```no_run
+//! # fn main() -> hotfixkit::Result<()> {
+//! // What is this file?
+//! let input = hotfixkit::open("hotfix.msi")?;
+//! println!("{:?}", input.kind());
+//!
+//! // Plan an extraction (nothing is written), look at it, read one file into memory.
+//! let plan = hotfixkit::plan(&hotfixkit::ExtractRequest::new("hotfix.msi"))?;
+//! let first = hotfixkit::read_entry(&plan, 0)?;
+//!
+//! // Write the administrative image.
+//! let outcome = hotfixkit::execute(&plan, "image".as_ref(), &Default::default())?;
+//!
+//! // Verify it against a manifest.
+//! let manifest = hotfixkit::manifest::Manifest::load("manifests/kb977203-sp2.yaml".as_ref())?;
+//! let report = hotfixkit::manifest::verify_path("image".as_ref(), &manifest, &Default::default())?;
+//! # let _ = (first, outcome, report);
+//! # Ok(())
+//! # }
+//! ```
 #![deny(missing_docs)]
 
 pub mod build;
 pub mod cab;
-pub mod cli;
-pub mod deadline;
+mod contain;
+mod deadline;
 pub mod delta;
-pub mod error;
-pub mod extract;
+mod error;
+mod extract;
+#[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod heap;
 pub mod hotfix;
 pub mod info;
 pub mod manifest;
-pub mod mem;
 pub mod msi;
 pub mod msp;
-mod panic_guard;
+mod output;
+mod package;
 pub mod pe;
+mod random_access;
 pub mod tables;
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod testing;
 
-pub use error::{Error, ErrorKind, Result};
-
-/// What a file is, by its first bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum FileKind {
-    /// A cabinet.
-    Cab,
-    /// A compound file (MSI, MSP, MST or other; the CLSID says which).
-    Cfb,
-    /// A Portable Executable.
-    Pe,
-    /// Anything else.
-    Other,
-}
-
-/// Sniff a file's kind from its first bytes.
-pub fn sniff(path: &std::path::Path) -> Result<FileKind> {
-    use error::IoResultExt;
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).io_ctx("opening").map_err(|e| e.with_path(path))?;
-    let mut b = [0u8; 8];
-    let n = f.read(&mut b).io_ctx("reading").map_err(|e| e.with_path(path))?;
-    Ok(if n >= 4 && &b[..4] == b"MSCF" {
-        FileKind::Cab
-    } else if n == 8 && b == [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1] {
-        FileKind::Cfb
-    } else if n >= 2 && &b[..2] == b"MZ" {
-        FileKind::Pe
-    } else {
-        FileKind::Other
-    })
-}
+pub use contain::panic_is_contained;
+pub use deadline::Deadline;
+pub use error::{Error, ErrorKind, Location, Result, Warning, WarningKind};
+pub use extract::{
+    execute, plan, read_entry, write_streams, ExecuteOptions, ExtractRequest, Limits, Outcome, Plan, PlanEntry, Source,
+    StreamsOutcome, WrittenEntry,
+};
+pub use output::{write_file, WriteOptions, Written};
+pub use package::{open, open_bytes, open_cabinet, open_reader, sniff, Cabinet, Executable, Input, InputKind};
+pub use random_access::{RandomAccess, SeekReader};

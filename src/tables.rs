@@ -1,10 +1,10 @@
 //! Table dumps: text, JSON, CSV and IDT (the text archive format `msidb`/`msibuild` use).
 
+use crate::error::ResultExt;
 use crate::error::{Error, ErrorKind, IoResultExt, Result};
-use crate::msi::cfbio::{self, encode_name};
-use crate::msi::{ColKind, Database, TableData, Val};
-use std::io::{Read, Write};
-use std::path::Path;
+use crate::msi::{encode_name, ColKind, Database, TableData, Val};
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,8 +105,18 @@ fn idt_escape(s: &str) -> String {
         .collect()
 }
 
-/// Write table `t` as `<dir>/<Table>.idt`, its streams as `<dir>/<Table>/<key>.ibd`.
-pub fn write_idt(db: &Database, t: &TableData, dir: &Path) -> Result<()> {
+/// A table in IDT form: the text, and the files its binary cells become
+/// (`<Table>/<key>.ibd`, relative to the folder the `.idt` file is in).
+#[derive(Debug, Clone)]
+pub struct Idt {
+    /// The `.idt` text.
+    pub text: String,
+    /// Binary cells: (`Table/key.ibd`, bytes).
+    pub streams: Vec<(String, Vec<u8>)>,
+}
+
+/// Table `t` of `db` in IDT form (binary cells read from the package).
+pub fn to_idt(db: &Database, t: &TableData) -> Result<Idt> {
     let mut text = String::new();
     text.push_str(&t.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("\t"));
     text.push_str("\r\n");
@@ -123,8 +133,7 @@ pub fn write_idt(db: &Database, t: &TableData, dir: &Path) -> Result<()> {
         text.push_str(k);
     }
     text.push_str("\r\n");
-    let has_binary = t.columns.iter().any(|c| c.kind == ColKind::Binary);
-    let comp = if has_binary { Some(cfbio::open_cfb(&db.path)?.0) } else { None };
+    let mut streams = Vec::new();
     for r in &t.rows {
         let mut cells = Vec::with_capacity(r.len());
         for (c, v) in t.columns.iter().zip(r) {
@@ -133,23 +142,22 @@ pub fn write_idt(db: &Database, t: &TableData, dir: &Path) -> Result<()> {
                 let stream_name = format!("{}.{}", t.name, key);
                 let file_name = format!("{key}.ibd");
                 let mut data = Vec::new();
-                if let Some(comp) = comp.as_ref() {
-                    let enc = format!("/{}", encode_name(&stream_name, false));
-                    match comp.open_stream(&enc) {
-                        Ok(mut s) => {
-                            s.read_to_end(&mut data).io_ctx(format_args!("reading stream {stream_name}"))?;
-                        }
-                        Err(_) if *v == Val::Null => {
-                            cells.push(String::new());
-                            continue;
-                        }
-                        Err(_) => {}
+                let enc = format!("/{}", encode_name(&stream_name, false));
+                match db.compound.open_stream(&enc) {
+                    Ok(s) => {
+                        s.take(256 << 20)
+                            .read_to_end(&mut data)
+                            .io_ctx(format_args!("reading stream {stream_name}"))
+                            .at_path(&db.path)?;
                     }
+                    Err(_) if *v == Val::Null => {
+                        cells.push(String::new());
+                        continue;
+                    }
+                    Err(_) => {}
                 }
-                crate::extract::path::check_component(&file_name)?;
-                let sub = dir.join(&t.name);
-                std::fs::create_dir_all(&sub).io_ctx(format_args!("creating {}", sub.display()))?;
-                std::fs::write(sub.join(&file_name), &data).io_ctx(format_args!("writing {file_name}"))?;
+                crate::output::names::check_component(&file_name)?;
+                streams.push((format!("{}/{file_name}", t.name), data));
                 cells.push(file_name);
             } else {
                 cells.push(idt_escape(&v.text()));
@@ -158,11 +166,61 @@ pub fn write_idt(db: &Database, t: &TableData, dir: &Path) -> Result<()> {
         text.push_str(&cells.join("\t"));
         text.push_str("\r\n");
     }
-    crate::extract::path::check_component(&t.name)?;
-    let p = dir.join(format!("{}.idt", t.name));
-    let mut f = std::fs::File::create(&p).io_ctx(format_args!("creating {}", p.display()))?;
-    f.write_all(text.as_bytes()).io_ctx(format_args!("writing {}", p.display()))?;
-    Ok(())
+    Ok(Idt { text, streams })
+}
+
+/// The database as transforms (.mst, in order) and then patches (.msp, in order) leave
+/// it: the package's own tables replaced by the view. Validation failures are errors
+/// unless `force`.
+pub fn open_view(package: &Path, transforms: &[PathBuf], patches: &[PathBuf], force: bool) -> Result<Database> {
+    let mut db = Database::open(package)?;
+    if let Some(e) = &db.table_error {
+        return Err(Error::format(format!("tables could not be read: {e}")).with_path(package));
+    }
+    if !transforms.is_empty() || !patches.is_empty() {
+        let (patched, _) = crate::extract::apply_all(&db, transforms, patches, force)?;
+        db.tables = patched.tables;
+    }
+    Ok(db)
+}
+
+/// Write `tables` of `db` into the folder `dir`, one file per table (`<Table>.txt`,
+/// `.json`, `.csv`, or `.idt` with its binary cells under `<Table>/`); returns the paths
+/// written, relative to `dir`.
+pub fn write_tables(
+    db: &Database,
+    tables: &[&TableData],
+    format: Format,
+    dir: &Path,
+    opts: &crate::output::WriteOptions,
+) -> Result<Vec<String>> {
+    let target = crate::output::Target::new(dir, *opts)?;
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for t in tables {
+        crate::output::names::check_component(&t.name)?;
+        match format {
+            Format::Idt => {
+                let idt = to_idt(db, t)?;
+                files.push((format!("{}.idt", t.name), idt.text.into_bytes()));
+                files.extend(idt.streams);
+            }
+            Format::Json => {
+                let text = serde_json::to_string_pretty(&to_json(t)).map_err(|e| Error::format(e.to_string()))? + "\n";
+                files.push((format!("{}.json", t.name), text.into_bytes()));
+            }
+            Format::Csv => files.push((format!("{}.csv", t.name), to_csv(t).into_bytes())),
+            Format::Text => files.push((format!("{}.txt", t.name), to_text(t).into_bytes())),
+        }
+    }
+    let mut written = Vec::new();
+    for (rel, data) in files {
+        let comps: Vec<&str> = rel.split('/').collect();
+        target.claim(&comps)?;
+        let mut f = target.create(&comps, None)?;
+        f.write(&data)?;
+        written.push(f.finish()?.path);
+    }
+    Ok(written)
 }
 
 /// Pick the tables named (all when none), failing on an unknown name.

@@ -1,18 +1,30 @@
-//! Package writers: cabinets through the `cab` crate, cabinet sets that span files
-//! (ours: no crate writes them), and installer databases through the `msi` crate.
-//! `cargo xtask fixtures` and `hotfixkit build` use these; so tests grade our readers
-//! against third-party writers wherever one exists.
+//! Package writers: a cabinet or an installer package from a folder. Cabinets are
+//! written through the `cab` crate and databases through the `msi` crate (then made
+//! reproducible byte for byte); cabinet sets that span files, transforms, patches and
+//! PE images for fixtures are ours.
 
-mod cabw;
-mod dir;
-mod msiw;
-mod mst;
-mod pa19w;
-mod pe;
+mod cabinet;
+mod database;
+#[cfg(feature = "testing")]
+mod delta;
+mod folder;
+#[cfg(feature = "testing")]
+mod pe_image;
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
+mod transform;
 
-pub use cabw::*;
-pub use dir::*;
-pub use msiw::*;
-pub use mst::*;
-pub use pa19w::*;
-pub use pe::*;
+pub use cabinet::CabCompression;
+pub use folder::{build_cab, build_msi, MAX_INPUT};
+
+/// The low-level writers the fixtures are made with (the `testing` feature).
+#[cfg(feature = "testing")]
+pub(crate) mod fixtures {
+    pub use super::cabinet::{dos_datetime, write_cab, write_spanned_stored, CabCompression, CabInput};
+    pub use super::database::{
+        clear_cfb_root_times, std_columns, to_v3, write_database, Cell, ColSpec, DatabaseSpec, DbKind, PackageFile,
+        PackageSpec, SummarySpec, TableSpec,
+    };
+    pub use super::delta::{crc_fixup, write_pa19};
+    pub use super::pe_image::{version_resource, write_pe, PeSpec};
+    pub use super::transform::{pad_to, summary_stream, transform_streams, write_patch, Op, PatchSpec, Prop, TableOps};
+}

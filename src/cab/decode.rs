@@ -107,7 +107,6 @@ impl Decoder {
     /// Decode one block of compressed `input` into exactly `out_len` bytes, replacing
     /// the contents of `out`.
     pub fn decode(&mut self, input: &[u8], out_len: usize, out: &mut Vec<u8>) -> Result<()> {
-        crate::deadline::check()?;
         out.clear();
         if out_len > MAX_BLOCK {
             return Err(Error::format(format!("block declares {out_len} uncompressed bytes (at most {MAX_BLOCK})")));
@@ -128,7 +127,7 @@ impl Decoder {
                     l.e8 = lzx_e8_header(input);
                 }
                 let inner = &mut l.inner;
-                let res = crate::panic_guard::quietly(|| inner.decompress_next(input, out_len).map(|s| s.to_vec()));
+                let res = crate::contain::quietly(|| inner.decompress_next(input, out_len).map(|s| s.to_vec()));
                 match res {
                     Ok(Ok(data)) if data.len() == out_len => {
                         out.extend_from_slice(&data);
@@ -255,7 +254,6 @@ thread_local! {
 /// caller retries with the dictionary. A block that decodes without one decodes to the
 /// same bytes with it, so independent blocks can be decoded in parallel.
 pub fn inflate_mszip(input: &[u8], out_len: usize, dict: Option<&[u8]>) -> Result<Vec<u8>> {
-    crate::deadline::check()?;
     INFLATE.with(|cell| {
         let mut slot = cell.borrow_mut();
         let inflate = slot.get_or_insert_with(|| flate2::Decompress::new(false));

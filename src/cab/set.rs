@@ -4,7 +4,10 @@
 use super::checksum::block_checksum;
 use super::decode::Decoder;
 use super::header::*;
-use crate::error::{Error, IoResultExt, Result};
+use crate::deadline::Deadline;
+use crate::error::ResultExt;
+use crate::error::{Error, IoResultExt, Location, Result, Warning, WarningKind};
+use crate::random_access::{read_full_at, Cursor, Shared};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -66,22 +69,20 @@ impl<R: Seek> Seek for Window<R> {
     }
 }
 
-/// Find a cabinet inside `path` when it does not start at byte 0 (self-extracting
+/// Find a cabinet inside `src` when it does not start at byte 0 (self-extracting
 /// installers, cabinets behind junk): the first `MSCF` whose header parses and whose
 /// declared size fits the file. Scans at most `limit` bytes.
-pub fn search_cabinet(path: &Path, limit: u64) -> Result<Option<u64>> {
+pub fn search_cabinet_in(src: &Shared, limit: u64) -> Result<Option<u64>> {
     /// Candidates that pass the cheap checks but not a full header parse; past this many
     /// the search gives up (a file crafted with endless near-valid headers stays linear).
     const MAX_FALSE_HEADERS: usize = 256;
-    let mut f = std::fs::File::open(path).io_ctx("opening").map_err(|e| e.with_path(path))?;
-    let len = f.metadata().io_ctx("reading size").map_err(|e| e.with_path(path))?.len();
+    let len = src.len().io_ctx("reading size")?;
     let mut buf = vec![0u8; 1 << 16];
     let mut at: u64 = 0;
     let end = len.min(limit);
     let mut false_headers = 0;
     while at < end {
-        f.seek(SeekFrom::Start(at)).io_ctx("seeking").map_err(|e| e.with_path(path))?;
-        let n = f.read(&mut buf).io_ctx("reading").map_err(|e| e.with_path(path))?;
+        let n = read_full_at(&**src, &mut buf, at).io_ctx("reading")?;
         if n < 4 {
             break;
         }
@@ -104,16 +105,15 @@ pub fn search_cabinet(path: &Path, limit: u64) -> Result<Option<u64>> {
                     continue;
                 }
             }
-            let src = FileSource::at_offset(path, off);
-            match read_header(&src) {
+            let candidate = MemSource::shared("candidate", src.clone(), off);
+            match read_header(&candidate) {
                 Ok(h) if u64::from(h.size) <= len - off && !h.folders.is_empty() => return Ok(Some(off)),
                 _ => {
                     false_headers += 1;
                     if false_headers >= MAX_FALSE_HEADERS {
                         return Err(Error::format(format!(
                             "gave up looking for a cabinet after {MAX_FALSE_HEADERS} invalid MSCF headers"
-                        ))
-                        .with_path(path));
+                        )));
                     }
                 }
             }
@@ -131,7 +131,7 @@ impl CabSource for FileSource {
         self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
     }
     fn open(&self) -> Result<Box<dyn ReadSeek>> {
-        let f = std::fs::File::open(&self.path).io_ctx("opening cabinet").map_err(|e| e.with_path(&self.path))?;
+        let f = std::fs::File::open(&self.path).io_ctx("opening cabinet").at_path(&self.path)?;
         if self.base == 0 {
             Ok(Box::new(f))
         } else {
@@ -140,42 +140,21 @@ impl CabSource for FileSource {
     }
 }
 
-/// An in-memory cabinet.
+/// A cabinet in memory, or in any input read by position.
 pub struct MemSource {
     name: String,
-    data: Arc<Vec<u8>>,
+    data: Shared,
+    base: u64,
 }
 
 impl MemSource {
     /// A source over `data` called `name`.
     pub fn new(name: impl Into<String>, data: Vec<u8>) -> Self {
-        MemSource { name: name.into(), data: Arc::new(data) }
+        MemSource { name: name.into(), data: Arc::new(data), base: 0 }
     }
-}
-
-struct ArcCursor(Arc<Vec<u8>>, u64);
-impl Read for ArcCursor {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let start = (self.1 as usize).min(self.0.len());
-        let n = buf.len().min(self.0.len() - start);
-        buf[..n].copy_from_slice(&self.0[start..start + n]);
-        self.1 += n as u64;
-        Ok(n)
-    }
-}
-impl Seek for ArcCursor {
-    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        let len = self.0.len() as i64;
-        let new = match pos {
-            SeekFrom::Start(p) => p as i64,
-            SeekFrom::End(d) => len + d,
-            SeekFrom::Current(d) => self.1 as i64 + d,
-        };
-        if new < 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before start"));
-        }
-        self.1 = new as u64;
-        Ok(self.1)
+    /// A cabinet that starts `base` bytes into `data`.
+    pub fn shared(name: impl Into<String>, data: Shared, base: u64) -> Self {
+        MemSource { name: name.into(), data, base }
     }
 }
 
@@ -184,10 +163,10 @@ impl CabSource for MemSource {
         self.name.clone()
     }
     fn cab_name(&self) -> String {
-        self.name.clone()
+        self.name.rsplit(['/', '\\']).next().unwrap_or(&self.name).to_string()
     }
     fn open(&self) -> Result<Box<dyn ReadSeek>> {
-        Ok(Box::new(ArcCursor(self.data.clone(), 0)))
+        Ok(Box::new(Cursor::new(self.data.clone(), self.base).io_ctx("reading cabinet")?))
     }
 }
 
@@ -227,6 +206,15 @@ pub fn find_beside(dir: &Path, name: &str) -> Option<PathBuf> {
         }
     }
     None
+}
+
+/// Resolves nothing: a cabinet on its own (in memory, say).
+pub struct NoResolver;
+
+impl CabResolver for NoResolver {
+    fn resolve(&self, _current: &dyn CabSource, _name: &str) -> Option<Arc<dyn CabSource>> {
+        None
+    }
 }
 
 impl CabResolver for DirResolver {
@@ -281,7 +269,7 @@ pub struct CabSet {
     /// Files whose data is not in this chain (they start in a cabinet not given).
     pub unreachable: Vec<Unreachable>,
     /// Problems with the chain itself (a missing next cabinet, a set mismatch).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// At most this many cabinets in one chain.
@@ -297,7 +285,11 @@ impl CabSet {
     /// Open `first` and follow its `next` pointers through `resolver`.
     pub fn open_chain(first: Arc<dyn CabSource>, resolver: &dyn CabResolver) -> Result<CabSet> {
         let header = read_header(first.as_ref())?;
-        let mut warnings: Vec<String> = header.notes.iter().map(|n| format!("{}: {n}", first.display())).collect();
+        let mut warnings: Vec<Warning> = header
+            .notes
+            .iter()
+            .map(|n| Warning::new(WarningKind::CabinetHeader, format!("{}: {n}", first.display())))
+            .collect();
         let mut cabs = vec![OpenCab::new(first, header)];
         // Walk back to the head of the set, as cabextract does, so that a set can be
         // opened from any of its parts.
@@ -307,14 +299,20 @@ impl CabSet {
             }
             let cur = cabs[0].source.clone();
             let Some(src) = resolver.resolve(cur.as_ref(), &prev_name) else {
-                warnings.push(format!("{}: previous cabinet {prev_name:?} not found", cur.display()));
+                warnings.push(Warning::new(
+                    WarningKind::CabinetSet,
+                    format!("{}: previous cabinet {prev_name:?} not found", cur.display()),
+                ));
                 break;
             };
             if cabs.iter().any(|c| c.source.display() == src.display()) {
                 break;
             }
             let Ok(header) = read_header(src.as_ref()) else {
-                warnings.push(format!("{}: previous cabinet {prev_name:?} is not readable", cur.display()));
+                warnings.push(Warning::new(
+                    WarningKind::CabinetSet,
+                    format!("{}: previous cabinet {prev_name:?} is not readable", cur.display()),
+                ));
                 break;
             };
             if header.next.is_none() {
@@ -324,29 +322,43 @@ impl CabSet {
         }
         while let Some((next_name, _)) = cabs.last().and_then(|c| c.header.next.clone()) {
             if cabs.len() >= MAX_CHAIN {
-                warnings.push(format!("cabinet chain longer than {MAX_CHAIN}; stopped"));
+                warnings.push(Warning::new(
+                    WarningKind::CabinetSet,
+                    format!("cabinet chain longer than {MAX_CHAIN}; stopped"),
+                ));
                 break;
             }
             let cur = cabs.last().map(|c| c.source.clone());
             let Some(cur) = cur else { break };
             let Some(src) = resolver.resolve(cur.as_ref(), &next_name) else {
-                warnings.push(format!("{}: next cabinet {next_name:?} not found", cur.display()));
+                warnings.push(Warning::new(
+                    WarningKind::CabinetSet,
+                    format!("{}: next cabinet {next_name:?} not found", cur.display()),
+                ));
                 break;
             };
             if cabs.iter().any(|c| c.source.display() == src.display()) {
-                warnings.push(format!("{}: cabinet chain loops back to {next_name:?}", cur.display()));
+                warnings.push(Warning::new(
+                    WarningKind::CabinetSet,
+                    format!("{}: cabinet chain loops back to {next_name:?}", cur.display()),
+                ));
                 break;
             }
             let header = match read_header(src.as_ref()) {
                 Ok(h) => h,
                 Err(e) => {
-                    warnings.push(format!("{}: next cabinet {next_name:?}: {e}", cur.display()));
+                    warnings.push(Warning::new(
+                        WarningKind::CabinetSet,
+                        format!("{}: next cabinet {next_name:?}: {e}", cur.display()),
+                    ));
                     break;
                 }
             };
             if header.flags & FLAG_PREV_CABINET == 0 {
-                warnings
-                    .push(format!("{}: {next_name:?} does not declare a previous cabinet; not joined", cur.display()));
+                warnings.push(Warning::new(
+                    WarningKind::CabinetSet,
+                    format!("{}: {next_name:?} does not declare a previous cabinet; not joined", cur.display()),
+                ));
                 break;
             }
             cabs.push(OpenCab::new(src, header));
@@ -355,7 +367,7 @@ impl CabSet {
     }
 
     /// Build logical folders from cabinets already in chain order.
-    pub fn assemble(cabs: Vec<OpenCab>, warnings: Vec<String>) -> CabSet {
+    pub fn assemble(cabs: Vec<OpenCab>, warnings: Vec<Warning>) -> CabSet {
         let mut folders: Vec<LogicalFolder> = Vec::new();
         let mut unreachable = Vec::new();
         // map (cab, folder) -> logical folder index
@@ -454,8 +466,14 @@ impl CabSet {
     }
 
     /// Decode logical folder `index` from its start, handing each decoded block to `sink`
-    /// with its offset in the folder. `sink` returns `false` to stop early.
-    pub fn decode_folder(&self, index: usize, sink: &mut dyn FnMut(u64, &[u8]) -> Result<bool>) -> Result<()> {
+    /// with its offset in the folder. `sink` returns `false` to stop early. `deadline` is
+    /// checked before every block.
+    pub fn decode_folder(
+        &self,
+        index: usize,
+        deadline: &Deadline,
+        sink: &mut dyn FnMut(u64, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
         let lf = &self.folders[index];
         let mut decoder = Decoder::new(lf.compression)?;
         let mut out = Vec::with_capacity(super::decode::MAX_BLOCK);
@@ -480,6 +498,7 @@ impl CabSet {
             let mut data = Vec::with_capacity(65536);
             let last_segment = si + 1 == lf.segments.len();
             for b in 0..folder.num_blocks {
+                deadline.check()?;
                 let at = || format!("{name}: folder {fi} block {b}");
                 r.read_exact(&mut hdr).io_ctx(format_args!("{}: reading CFDATA header", at()))?;
                 let csum = u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
@@ -494,7 +513,10 @@ impl CabSet {
                         return Err(Error::format(format!(
                             "{}: checksum mismatch (stored 0x{csum:08x}, computed 0x{want:08x})",
                             at()
-                        )));
+                        ))
+                        .at(Location::Cabinet { name: cab.source.cab_name() })
+                        .at(Location::Folder { index: fi })
+                        .at(Location::Block { index: usize::from(b) }));
                     }
                 }
                 let is_last_block = b + 1 == folder.num_blocks;
@@ -619,6 +641,7 @@ pub fn extract_folder<'a>(
     set: &CabSet,
     index: usize,
     spans: &[Span],
+    deadline: &Deadline,
     open: &dyn Fn(usize) -> Box<dyn EntrySink + 'a>,
     label: &dyn Fn(usize) -> String,
 ) -> Vec<Error> {
@@ -679,14 +702,15 @@ pub fn extract_folder<'a>(
     let outcome = if nothing_to_do {
         Ok(())
     } else if total < PIPELINE_MIN {
-        set.decode_folder(index, &mut consume)
+        set.decode_folder(index, deadline, &mut consume)
     } else {
         // Decode on a second thread while this one hashes and writes: the two halves of
         // the work overlap, and memory stays bounded by the channel's depth.
         let (tx, rx) = std::sync::mpsc::sync_channel::<(u64, Vec<u8>)>(PIPELINE_DEPTH);
         std::thread::scope(|scope| {
-            let decoder = scope
-                .spawn(move || set.decode_folder(index, &mut |pos, data| Ok(tx.send((pos, data.to_vec())).is_ok())));
+            let decoder = scope.spawn(move || {
+                set.decode_folder(index, deadline, &mut |pos, data| Ok(tx.send((pos, data.to_vec())).is_ok()))
+            });
             let mut result = Ok(());
             for (pos, data) in rx.iter() {
                 match consume(pos, &data) {

@@ -2,11 +2,14 @@
 //! minus the embedded cabinets that were unpacked, with the summary Word Count marking
 //! an uncompressed administrative image with long file names.
 
-use crate::error::{Error, ErrorKind, IoResultExt, Result};
-use crate::msi::cfbio::{self, decode_name};
+use crate::error::ResultExt;
+use crate::error::{IoResultExt, Result};
 use crate::msi::summary::Summary;
+use crate::msi::{decode_name, Compound};
+use std::fs::File;
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Word Count bit: short file names in the source.
 pub const WC_SHORT_NAMES: i32 = 1;
@@ -22,9 +25,9 @@ pub fn admin_word_count(wc: i32) -> i32 {
 
 /// What a patched image changes in the package copy.
 #[derive(Default)]
-pub struct AdminChanges<'a> {
+pub(crate) struct AdminChanges {
     /// Tables to write instead of the package's own (every table, re-encoded).
-    pub tables: Option<&'a std::collections::BTreeMap<String, crate::msi::TableData>>,
+    pub tables: Option<std::collections::BTreeMap<String, crate::msi::TableData>>,
     /// Code page for re-encoded strings.
     pub codepage: u32,
     /// Root streams to add or replace (decoded name, bytes): binary cells from transforms.
@@ -33,34 +36,31 @@ pub struct AdminChanges<'a> {
     pub summary: Vec<(u32, crate::msi::summary::NewValue)>,
 }
 
-/// Write the administrative copy of `package` to `dest` (via a temporary file and rename),
-/// leaving out the root streams named in `drop_streams` (decoded names).
-pub fn write_admin_package(package: &Path, dest: &Path, drop_streams: &[String], overwrite: bool) -> Result<()> {
-    write_admin_package_with(package, dest, drop_streams, overwrite, &AdminChanges::default())
+/// What the administrative copy of a package is made from.
+pub(crate) struct AdminSource {
+    /// The open package.
+    pub compound: Arc<Compound>,
+    /// Its name in messages.
+    pub label: PathBuf,
+    /// What a patched image changes.
+    pub changes: AdminChanges,
 }
 
-/// [`write_admin_package`] with the changes a patched image makes.
-pub fn write_admin_package_with(
-    package: &Path,
-    dest: &Path,
-    drop_streams: &[String],
-    overwrite: bool,
-    changes: &AdminChanges<'_>,
-) -> Result<()> {
-    if dest.exists() && !overwrite {
-        return Err(Error::new(ErrorKind::Exists, "already exists (use --force to replace)").with_path(dest));
+impl AdminSource {
+    /// The copy of an unpatched package.
+    pub fn plain(compound: Arc<Compound>, label: &Path) -> AdminSource {
+        AdminSource { compound, label: label.to_path_buf(), changes: AdminChanges::default() }
     }
-    let (src, _) = cfbio::open_cfb(package)?;
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".hotfixkit-{}-admin.part", std::process::id()));
+}
+
+/// Write the administrative copy of a package into `file` (a new, empty file), leaving
+/// out the root streams named in `drop_streams` (decoded names).
+pub(crate) fn write_admin_package(src: &AdminSource, drop_streams: &[String], file: &mut File) -> Result<()> {
+    let changes = &src.changes;
     let result = (|| -> Result<()> {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .io_ctx(format_args!("creating {}", tmp.display()))?;
-        let mut dst = cfb::CompoundFile::create_with_version(src.version(), file).io_ctx("creating compound file")?;
+        let src = &*src.compound;
+        let mut dst =
+            cfb::CompoundFile::create_with_version(src.version(), &mut *file).io_ctx("creating compound file")?;
         let root_clsid = src.root_clsid();
         dst.set_storage_clsid("/", root_clsid).io_ctx("setting CLSID")?;
         for e in src.walk() {
@@ -82,12 +82,11 @@ pub fn write_admin_package_with(
             if at_root && !is_table && changes.streams.iter().any(|(n, _)| n == &decoded) {
                 continue; // replaced below
             }
-            let mut data = Vec::new();
-            src.open_stream(&e.path)
-                .io_ctx(format_args!("opening stream {decoded:?}"))?
-                .read_to_end(&mut data)
-                .io_ctx(format_args!("reading stream {decoded:?}"))?;
+            let mut w = dst.create_stream(&p).io_ctx(format_args!("creating stream {decoded:?}"))?;
+            let mut r = src.open_stream(&e.path).io_ctx(format_args!("opening stream {decoded:?}"))?;
             if at_root && raw_name == "\u{5}SummaryInformation" {
+                let mut data = Vec::new();
+                (&mut r).take(1 << 20).read_to_end(&mut data).io_ctx(format_args!("reading stream {decoded:?}"))?;
                 let s = Summary::parse(&data)?;
                 if let (Some(off), Some(wc)) = (s.word_count_offset, s.word_count()) {
                     data[off..off + 4].copy_from_slice(&admin_word_count(wc).to_le_bytes());
@@ -95,16 +94,17 @@ pub fn write_admin_package_with(
                 if !changes.summary.is_empty() {
                     data = crate::msi::summary::rewrite(&data, &changes.summary)?;
                 }
+                w.write_all(&data).io_ctx(format_args!("writing stream {decoded:?}"))?;
+            } else {
+                std::io::copy(&mut r, &mut w).io_ctx(format_args!("copying stream {decoded:?}"))?;
             }
-            let mut w = dst.create_stream(&p).io_ctx(format_args!("creating stream {decoded:?}"))?;
-            w.write_all(&data).io_ctx(format_args!("writing stream {decoded:?}"))?;
         }
         let mut extra: Vec<(String, Vec<u8>)> = Vec::new();
-        if let Some(t) = changes.tables {
-            extra.extend(crate::msi::write::encode_tables(t, changes.codepage)?);
+        if let Some(t) = &changes.tables {
+            extra.extend(crate::msi::table_write::encode_tables(t, changes.codepage)?);
         }
         for (name, data) in &changes.streams {
-            extra.push((crate::msi::cfbio::encode_name(name, false), data.clone()));
+            extra.push((crate::msi::encode_name(name, false), data.clone()));
         }
         for (raw, data) in extra {
             let p = format!("/{raw}");
@@ -112,18 +112,7 @@ pub fn write_admin_package_with(
             w.write_all(&data).io_ctx("writing stream")?;
         }
         dst.flush().io_ctx("flushing compound file")?;
-        let f = dst.into_inner();
-        f.sync_all().io_ctx("syncing administrative package")?;
         Ok(())
     })();
-    match result {
-        Ok(()) => {
-            std::fs::rename(&tmp, dest).io_ctx(format_args!("renaming into {}", dest.display()))?;
-            Ok(())
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e.with_path(package))
-        }
-    }
+    result.at_path(&src.label)
 }

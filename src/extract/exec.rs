@@ -1,13 +1,16 @@
 //! The executor: decodes each cabinet folder once (independent folders in parallel),
-//! copies loose files, and writes everything through [`Target`].
+//! copies loose files, applies deltas, writes the administrative copy of the package,
+//! and writes everything through one [`Target`].
 
-use super::plan::{Job, PlanEntry, Source};
-use super::write::{Target, Written};
+use super::plan::{Plan, PlanEntry, Source};
 use crate::cab::{extract_folder, EntrySink, Span};
+use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind, IoResultExt, Result};
+use crate::output::{Target, WriteOptions, Written};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// A written file with its metadata.
@@ -25,24 +28,39 @@ pub struct WrittenEntry {
 /// What an execution did.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    /// Files written, sorted by path (empty with [`ExecOptions::summary_only`]).
+    /// Files written, sorted by path (empty with [`ExecuteOptions::count_only`]).
     pub written: Vec<WrittenEntry>,
+    /// How many files the plan asked for.
+    pub planned: u64,
     /// How many files were written.
     pub files: u64,
     /// How many bytes were written.
     pub bytes: u64,
-    /// Files that could not be written.
+    /// Where the administrative copy of the package was written, when it was.
+    pub admin_package: Option<String>,
+    /// What could not be written (files, and the administrative copy).
     pub errors: Vec<Error>,
 }
 
-/// Executor options.
-#[derive(Default)]
-pub struct ExecOptions<'a> {
+/// How to execute a plan.
+#[derive(Clone, Copy, Default)]
+pub struct ExecuteOptions<'a> {
+    /// How files are written (replacing, durability, deadline).
+    pub write: WriteOptions,
     /// Called with the number of bytes just written (from any thread).
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
-    /// Count the files and bytes written without keeping a [`WrittenEntry`] per file
+    /// Only count the files written, without a [`WrittenEntry`] per file in the outcome
     /// (which costs memory in proportion to the number of files).
-    pub summary_only: bool,
+    pub count_only: bool,
+}
+
+impl std::fmt::Debug for ExecuteOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecuteOptions")
+            .field("write", &self.write)
+            .field("count_only", &self.count_only)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where sinks report what they wrote.
@@ -57,17 +75,17 @@ struct Tally {
 struct Sink<'a> {
     target: &'a Target,
     entry: &'a PlanEntry,
-    file: Option<super::write::AtomicFile>,
+    file: Option<crate::output::AtomicFile>,
     out: Arc<Tally>,
     progress: Option<&'a (dyn Fn(u64) + Sync)>,
 }
 
 impl<'a> Sink<'a> {
-    fn new(target: &'a Target, entry: &'a PlanEntry, out: &Arc<Tally>, opts: &ExecOptions<'a>) -> Sink<'a> {
+    fn new(target: &'a Target, entry: &'a PlanEntry, out: &Arc<Tally>, opts: &ExecuteOptions<'a>) -> Sink<'a> {
         Sink { target, entry, file: None, out: Arc::clone(out), progress: opts.progress }
     }
 
-    fn file(&mut self) -> Result<&mut super::write::AtomicFile> {
+    fn file(&mut self) -> Result<&mut crate::output::AtomicFile> {
         if self.file.is_none() {
             self.file = Some(self.target.create(&self.entry.components(), self.entry.mtime_unix)?);
         }
@@ -97,38 +115,63 @@ impl EntrySink for Sink<'_> {
     }
 }
 
-/// The entries of a plan that claimed their paths, and the errors of those that could not.
-pub struct Claimed {
-    ok: Vec<usize>,
-    errors: Vec<Error>,
+/// Write every entry of `plan` under `target` (created if missing), then the
+/// administrative copy of the package when every file was written. A target that is not
+/// empty is refused unless [`ExecuteOptions::overwrite`]. Errors of single files are in
+/// the outcome; an error is returned only when the target cannot be used at all.
+///
+/// ```no_run
+/// # fn main() -> hotfixkit::Result<()> {
+/// let plan = hotfixkit::plan(&hotfixkit::ExtractRequest::new("product.msi"))?;
+/// let outcome = hotfixkit::execute(&plan, "image".as_ref(), &Default::default())?;
+/// println!("{} of {} files written", outcome.files, outcome.planned);
+/// # Ok(())
+/// # }
+/// ```
+pub fn execute(plan: &Plan, target: &Path, opts: &ExecuteOptions<'_>) -> Result<Outcome> {
+    if !opts.write.overwrite && dir_is_nonempty(target) {
+        return Err(Error::new(ErrorKind::Exists, "target directory is not empty").with_path(target));
+    }
+    let t = Target::new(target, opts.write)?;
+    let mut outcome = execute_into(plan, &t, opts);
+    if let (Some(name), Some(src)) = (&plan.admin_package, &plan.admin_source) {
+        if outcome.errors.is_empty() {
+            match write_admin(&t, name, src, &plan.dropped_streams) {
+                Ok(()) => outcome.admin_package = Some(target.join(name).display().to_string()),
+                Err(e) => outcome.errors.push(e.context("administrative package copy")),
+            }
+        }
+    }
+    Ok(outcome)
 }
 
-/// Claim every path of `job` under `target`, in plan order, so collisions are reported
-/// deterministically (the first entry of a name keeps it); entries without a source fail
-/// here. Whatever claims a path afterwards collides with these.
-pub fn claim_all(job: &Job, target: &Target) -> Claimed {
-    let mut c = Claimed { ok: Vec::new(), errors: Vec::new() };
-    for (i, e) in job.plan.entries.iter().enumerate() {
+fn write_admin(t: &Target, name: &str, src: &super::admin::AdminSource, dropped: &[String]) -> Result<()> {
+    t.claim(&[name])?;
+    let mut f = t.create(&[name], None)?;
+    super::admin::write_admin_package(src, dropped, f.file_mut()?)?;
+    f.finish().map(|_| ())
+}
+
+fn dir_is_nonempty(p: &Path) -> bool {
+    std::fs::read_dir(p).map(|mut d| d.next().is_some()).unwrap_or(false)
+}
+
+/// Write the entries of `plan` through `target` (claimed first, in plan order, so that
+/// collisions are reported deterministically: the first entry of a name keeps it).
+pub(crate) fn execute_into<'a>(plan: &'a Plan, target: &'a Target, opts: &ExecuteOptions<'a>) -> Outcome {
+    let out = Arc::new(Tally { keep: !opts.count_only, ..Default::default() });
+    let mut ok_idx = Vec::new();
+    let mut claim_errors = Vec::new();
+    for (i, e) in plan.entries.iter().enumerate() {
         match &e.source {
-            Source::Unavailable { reason } => c.errors.push(Error::new(ErrorKind::Missing, reason.clone())),
+            Source::Unavailable { reason } => claim_errors.push(Error::new(ErrorKind::Missing, reason.clone())),
             _ => match target.claim(&e.components()) {
-                Ok(()) => c.ok.push(i),
-                Err(err) => c.errors.push(err.context(format!("{} ({})", e.key, e.path))),
+                Ok(()) => ok_idx.push(i),
+                Err(err) => claim_errors.push(err.context(format!("{} ({})", e.key, e.path))),
             },
         }
     }
-    c
-}
-
-/// Write every entry of `job` under `target`.
-pub fn execute(job: &Job, target: &Target, opts: &ExecOptions<'_>) -> Outcome {
-    execute_claimed(job, target, claim_all(job, target), opts)
-}
-
-/// Write the entries [`claim_all`] claimed.
-pub fn execute_claimed<'a>(job: &'a Job, target: &'a Target, claimed: Claimed, opts: &ExecOptions<'a>) -> Outcome {
-    let out = Arc::new(Tally { keep: !opts.summary_only, ..Default::default() });
-    let Claimed { ok: ok_idx, errors: claim_errors } = claimed;
+    let planned = plan.entries.len() as u64;
     let errors = Mutex::new(claim_errors);
     let push_err = |e: Error| {
         if let Ok(mut v) = errors.lock() {
@@ -139,11 +182,11 @@ pub fn execute_claimed<'a>(job: &'a Job, target: &'a Target, claimed: Claimed, o
     let loose: Vec<usize> = ok_idx
         .iter()
         .copied()
-        .filter(|&i| matches!(job.plan.entries[i].source, Source::Loose { .. } | Source::Delta { .. }))
+        .filter(|&i| matches!(plan.entries[i].source, Source::Loose { .. } | Source::Delta { .. }))
         .collect();
     // Make directories up front, sequentially (cheap, and avoids racing creation).
     for &i in &ok_idx {
-        let c = job.plan.entries[i].components();
+        let c = plan.entries[i].components();
         if c.len() > 1 {
             if let Err(e) = target.make_dirs(&c[..c.len() - 1]) {
                 push_err(e);
@@ -152,15 +195,15 @@ pub fn execute_claimed<'a>(job: &'a Job, target: &'a Target, claimed: Claimed, o
     }
     let label = |e: &PlanEntry| if e.key == e.path { e.path.clone() } else { format!("{} ({})", e.key, e.path) };
     let sink = |e: &'a PlanEntry| -> Box<dyn EntrySink + '_> { Box::new(Sink::new(target, e, &out, opts)) };
-    for e in extract_cabinet_groups(job, &ok_idx, label, sink) {
+    for e in extract_cabinet_groups(plan, &ok_idx, &opts.write.deadline, label, sink) {
         push_err(e);
     }
     let loose_results: Vec<Option<Error>> = loose
         .par_iter()
         .map(|&i| {
-            let e = &job.plan.entries[i];
+            let e = &plan.entries[i];
             if let Source::Delta { .. } = &e.source {
-                let r = crate::hotfix::find::read_source(job, &e.source, &e.key).and_then(|new| {
+                let r = super::read::read_source(plan, &e.source, &e.key, &opts.write.deadline).and_then(|new| {
                     let mut sink = Sink::new(target, e, &out, opts);
                     sink.write(&new)?;
                     sink.finish()
@@ -170,7 +213,7 @@ pub fn execute_claimed<'a>(job: &'a Job, target: &'a Target, claimed: Claimed, o
             let Source::Loose { path } = &e.source else { return None };
             let r = (|| -> Result<()> {
                 let mut sink = Sink::new(target, e, &out, opts);
-                let mut f = std::fs::File::open(path).io_ctx(format_args!("opening {}", path.display()))?;
+                let mut f = crate::package::open_file(path)?;
                 let mut buf = vec![0u8; 1 << 16];
                 sink.file()?;
                 loop {
@@ -192,7 +235,7 @@ pub fn execute_claimed<'a>(job: &'a Job, target: &'a Target, claimed: Claimed, o
     let (files, bytes) = (out.files.load(Relaxed), out.bytes.load(Relaxed));
     let mut written = out.list.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default();
     written.sort_by(|a, b| a.written.path.cmp(&b.written.path));
-    Outcome { written, files, bytes, errors: errors.into_inner().unwrap_or_default() }
+    Outcome { written, planned, files, bytes, admin_package: None, errors: errors.into_inner().unwrap_or_default() }
 }
 
 /// Stream the cabinet entries among the plan entries `indices`, grouped by (cabinet set,
@@ -200,14 +243,15 @@ pub fn execute_claimed<'a>(job: &'a Job, target: &'a Target, claimed: Claimed, o
 /// entry in messages and `sink` makes its destination. Other entries are left to the
 /// caller. Returns the errors of every entry.
 pub(crate) fn extract_cabinet_groups<'a>(
-    job: &'a Job,
+    job: &'a Plan,
     indices: &[usize],
+    deadline: &Deadline,
     label: impl Fn(&PlanEntry) -> String + Sync,
     sink: impl Fn(&'a PlanEntry) -> Box<dyn EntrySink + 'a> + Sync,
 ) -> Vec<Error> {
     let mut by_folder: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
     for &i in indices {
-        if let Source::Cabinet { set, folder, .. } = &job.plan.entries[i].source {
+        if let Source::Cabinet { set, folder, .. } = &job.entries[i].source {
             by_folder.entry((*set, *folder)).or_default().push(i);
         }
     }
@@ -217,7 +261,7 @@ pub(crate) fn extract_cabinet_groups<'a>(
         .map(|((set, folder), idx)| {
             let spans: Vec<Span> = idx
                 .iter()
-                .map(|&i| match &job.plan.entries[i].source {
+                .map(|&i| match &job.entries[i].source {
                     Source::Cabinet { file, .. } => {
                         let f = job.sets[*set].file(*file);
                         Span { start: u64::from(f.offset), len: u64::from(f.size) }
@@ -225,9 +269,9 @@ pub(crate) fn extract_cabinet_groups<'a>(
                     _ => unreachable!("grouped entries are cabinet entries"),
                 })
                 .collect();
-            let open = |k: usize| sink(&job.plan.entries[idx[k]]);
-            let name = |k: usize| label(&job.plan.entries[idx[k]]);
-            extract_folder(&job.sets[*set], *folder, &spans, &open, &name)
+            let open = |k: usize| sink(&job.entries[idx[k]]);
+            let name = |k: usize| label(&job.entries[idx[k]]);
+            extract_folder(&job.sets[*set], *folder, &spans, deadline, &open, &name)
         })
         .collect();
     per_folder.into_iter().flatten().collect()

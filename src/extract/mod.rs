@@ -1,16 +1,19 @@
-//! Extraction: build a plan (what goes where, from which source), then execute it.
-//! `--dry-run --json` prints the plan; the executor is the only part that writes.
+//! Extraction as data: a request is planned (what goes where, from which source), the
+//! plan is executed (the only part that writes), or single entries are read into memory.
 
 mod admin;
-mod dirh;
 mod exec;
 mod patched;
-pub mod path;
 mod plan;
-pub mod write;
+mod read;
+mod request;
+mod streams;
 
-pub use admin::{write_admin_package, write_admin_package_with, AdminChanges};
-pub(crate) use exec::extract_cabinet_groups;
-pub use exec::{claim_all, execute, execute_claimed, Claimed, ExecOptions, Outcome, WrittenEntry};
-pub use patched::*;
-pub use plan::*;
+pub use exec::{execute, ExecuteOptions, Outcome, WrittenEntry};
+pub(crate) use exec::{execute_into, extract_cabinet_groups};
+pub(crate) use patched::apply_all;
+pub use plan::{Limits, Plan, PlanEntry, Source};
+pub use read::read_entry;
+pub(crate) use read::read_source;
+pub use request::{plan, ExtractRequest};
+pub use streams::{write_streams, StreamsOutcome};

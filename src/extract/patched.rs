@@ -1,59 +1,53 @@
 //! Patched administrative images (`msiexec /a base.msi /p patch.msp`) and the contents of
 //! a patch on its own.
 
-use super::plan::{plan_msi_with, plan_stream_cabinets, Job, PatchStreams, Source};
-use crate::error::Result;
+use super::admin::{AdminChanges, AdminSource};
+use super::plan::{plan_msi_with, plan_stream_cabinets, PackageStreams, Plan, Source};
+use crate::error::{Result, Warning, WarningKind};
 use crate::msi::directory::{pick_name, Directories};
 use crate::msi::{Database, TableData};
 use crate::msp::{Patch, PatchedDb, Transform};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-/// A plan for a patched image, with the patched database views.
-pub struct PatchedJob {
-    /// The extraction plan (from the full patched view).
-    pub job: Job,
-    /// The patched views.
-    pub patched: PatchedDb,
-}
+use std::path::PathBuf;
 
 /// Apply `transforms` (.mst files) then `patches` (.msp files), in order, to `db` and
-/// plan its administrative image.
-pub fn plan_patched(db: &Database, transforms: &[PathBuf], patches: &[PathBuf], force: bool) -> Result<PatchedJob> {
+/// plan its administrative image; the administrative copy carries the changes.
+pub(crate) fn plan_patched(db: &Database, transforms: &[PathBuf], patches: &[PathBuf], force: bool) -> Result<Plan> {
     let (patched, streams) = apply_all(db, transforms, patches, force)?;
-    let media: BTreeMap<i32, PatchStreams> = patched
-        .media_sources
-        .iter()
-        .map(|(d, p)| (*d, (p.clone(), streams.get(p).cloned().unwrap_or_default())))
-        .collect();
-    let mut job = plan_msi_with(db, &patched.tables, &media)?;
+    let media: BTreeMap<i32, PackageStreams> =
+        patched.media_sources.iter().filter_map(|(d, p)| streams.get(p).map(|s| (*d, s.clone()))).collect();
+    let mut plan = plan_msi_with(db, &patched.tables, &media)?;
     for (file, name, st) in &patched.applied {
-        job.plan.warnings.push(format!(
-            "applied transform {name} of {file}: {} rows inserted, {} updated, {} deleted",
-            st.inserted, st.updated, st.deleted
+        plan.warnings.push(Warning::new(
+            WarningKind::Applied,
+            format!(
+                "applied transform {name} of {file}: {} rows inserted, {} updated, {} deleted",
+                st.inserted, st.updated, st.deleted
+            ),
         ));
     }
-    Ok(PatchedJob { job, patched })
+    let changes = admin_changes(db, &patched)?;
+    plan.admin_source = Some(AdminSource { compound: db.compound.clone(), label: db.path.clone(), changes });
+    Ok(plan)
 }
 
 /// Apply `transforms` then `patches` to a view of `db`; also returns each patch's streams.
-#[allow(clippy::type_complexity)]
-pub fn apply_all(
+pub(crate) fn apply_all(
     db: &Database,
     transforms: &[PathBuf],
     patches: &[PathBuf],
     force: bool,
-) -> Result<(PatchedDb, BTreeMap<PathBuf, Vec<(String, String)>>)> {
+) -> Result<(PatchedDb, BTreeMap<PathBuf, PackageStreams>)> {
     let mut patched = PatchedDb::new(db);
     for t in transforms {
         let tr = Transform::read(t, "")?;
         patched.apply_transform(&tr, force)?;
     }
-    let mut streams: BTreeMap<PathBuf, Vec<(String, String)>> = BTreeMap::new();
+    let mut streams = BTreeMap::new();
     for p in patches {
         let patch = Patch::open(p)?;
         patched.apply_patch(&patch, force)?;
-        streams.insert(p.clone(), patch.db.streams.iter().map(|s| (s.name.clone(), s.cfb_path.clone())).collect());
+        streams.insert(p.clone(), PackageStreams::of(&patch.db));
     }
     Ok((patched, streams))
 }
@@ -61,21 +55,20 @@ pub fn apply_all(
 /// Plan the files a patch carries, without its target: entries are named by the File and
 /// Directory rows its transforms add or change where there are such rows, by File key
 /// otherwise; binary deltas are listed but not written.
-pub fn plan_patch_alone(path: &Path) -> Result<Job> {
-    let patch = Patch::open(path)?;
+pub(crate) fn plan_patch_alone(patch: &Patch) -> Result<Plan> {
     let mut tables: BTreeMap<String, TableData> = BTreeMap::new();
     let opts = crate::msp::ApplyOptions { force: true, standard_schemas: true };
     for t in &patch.transforms {
         crate::msp::apply(t, &mut tables, opts)?;
     }
-    let mut job = plan_stream_cabinets(&patch.db)?;
+    let mut plan = plan_stream_cabinets(&patch.db);
     let dirs = Directories::resolve_tables(&tables, false);
     let file = tables.get("File");
     let comp = tables.get("Component");
     let deltas: Vec<String> =
         tables.get("Patch").map(|p| p.rows.iter().map(|r| p.get(r, "File_").text()).collect()).unwrap_or_default();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for e in &mut job.plan.entries {
+    for e in &mut plan.entries {
         let key = e.key.clone();
         let row = file.and_then(|f| f.rows.iter().find(|r| f.get(r, "File").text() == key).map(|r| (f, r)));
         let name = row
@@ -97,7 +90,7 @@ pub fn plan_patch_alone(path: &Path) -> Result<Job> {
             }
             None => (vec![key.clone()], "file-key"),
         };
-        if let Err(err) = crate::extract::path::split_relative(&comps.join("/")) {
+        if let Err(err) = crate::output::names::split_relative(&comps.join("/")) {
             e.source = Source::Unavailable { reason: format!("File {key}: {}", err.message()) };
             comps = Vec::new();
         }
@@ -116,28 +109,35 @@ pub fn plan_patch_alone(path: &Path) -> Result<Job> {
         e.delta = Some(is_delta);
         if is_delta {
             e.source = Source::Unavailable {
-                reason: format!("File {key} is a binary delta (PA19) against the target's file; give the target package (extract TARGET.msi --patch PATCH.msp) to apply it; not written"),
+                reason: format!("File {key} is a binary delta (PA19) against the target's file; extract the target package with this patch to apply it; not written"),
             };
         }
     }
-    job.plan.kind = "MSP".into();
-    Ok(job)
+    Ok(plan)
 }
 
 /// The changes a patched image makes to its administrative package: the tables as the
 /// non-`#` transforms leave them, binary cells they set, and the summary properties the
 /// patch names (PATCHNEWPACKAGECODE -> Revision Number, PATCHNEWSUMMARYSUBJECT -> Subject,
 /// PATCHNEWSUMMARYCOMMENTS -> Comments).
-pub fn admin_changes<'a>(db: &Database, patched: &'a PatchedDb) -> Result<super::AdminChanges<'a>> {
+fn admin_changes(db: &Database, patched: &PatchedDb) -> Result<AdminChanges> {
+    use crate::error::IoResultExt;
     use crate::msi::summary::NewValue;
+    use std::io::Read;
     let mut streams = Vec::new();
-    for (stream, (tfile, storage)) in &patched.binaries {
+    for (stream, (compound, path, storage)) in &patched.binaries {
         let table = stream.split('.').next().unwrap_or("");
         if !patched.persisted.contains_key(table) || storage.starts_with('#') {
             continue;
         }
-        let t = Transform::read(tfile, storage)?;
-        streams.push((stream.clone(), t.read_binary(stream)?));
+        let mut data = Vec::new();
+        compound
+            .open_stream(path)
+            .io_ctx(format_args!("opening stream {stream:?}"))?
+            .take(64 << 20)
+            .read_to_end(&mut data)
+            .io_ctx(format_args!("reading stream {stream:?}"))?;
+        streams.push((stream.clone(), data));
     }
     let mut summary = Vec::new();
     if let Some(v) = patched.property("PATCHNEWPACKAGECODE") {
@@ -153,5 +153,5 @@ pub fn admin_changes<'a>(db: &Database, patched: &'a PatchedDb) -> Result<super:
         Some(crate::msi::summary::PropValue::Int(c)) => *c as u32 & 0xFFFF,
         _ => 1252,
     };
-    Ok(super::AdminChanges { tables: Some(&patched.persisted), codepage, streams, summary })
+    Ok(AdminChanges { tables: Some(patched.persisted.clone()), codepage, streams, summary })
 }

@@ -1,11 +1,11 @@
 //! Plans: every output file with its source, decided before anything is written.
 
-use super::path::split_relative;
-use crate::cab::{find_beside, CabResolver, CabSet, CabSource, DirResolver, FileSource};
-use crate::error::{Error, ErrorKind, Result};
-use crate::msi::cfbio::StreamSource;
-use crate::msi::directory::{pick_name, source_half, Directories};
-use crate::msi::{Database, PackageKind, TableData, Val};
+use crate::cab::{find_beside, CabResolver, CabSet, CabSource, FileSource};
+use crate::error::{Error, ErrorKind, Result, Warning, WarningKind};
+use crate::msi::directory::{pick_name, Directories};
+use crate::msi::{Compound, Database, PackageKind, StreamSource, TableData, Val};
+use crate::output::names::split_relative;
+use crate::package::{Cabinet, InputKind};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -123,34 +123,55 @@ fn compression_label<S: serde::Serializer>(c: &crate::cab::Compression, s: S) ->
     s.serialize_str(&c.label())
 }
 
-/// A plan with the open sources it needs.
-pub struct Job {
-    /// Serializable plan.
-    pub plan: Plan,
-    /// Cabinet sets referenced by `Source::Cabinet::set`.
-    pub sets: Vec<CabSet>,
-}
-
-/// The serializable part of a job.
-#[derive(Debug, Clone, serde::Serialize)]
+/// What an extraction will write, decided before anything is written: every output file
+/// with its source, the administrative copy of the package, and what the planner
+/// noticed. It serialises to what `extract --dry-run --json` prints; the open sources it
+/// needs (cabinet sets, the package) travel with it, so [`super::execute`] and
+/// [`super::read_entry`] need nothing else.
+#[derive(serde::Serialize)]
 pub struct Plan {
     /// The input.
     pub package: String,
-    /// `MSI`, `CAB`, ...
-    pub kind: String,
+    /// What the input is.
+    pub kind: InputKind,
     /// Files to write.
     pub entries: Vec<PlanEntry>,
-    /// For an MSI: the file name the administrative copy of the package gets in the target.
+    /// For an installer package: the file name the administrative copy of the package gets
+    /// in the target (none when only some files are extracted).
     pub admin_package: Option<String>,
     /// Embedded cabinet streams left out of the administrative copy.
     pub dropped_streams: Vec<String>,
     /// Things the user should know that do not stop extraction.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
+    /// Cabinet sets referenced by `Source::Cabinet::set`.
+    #[serde(skip)]
+    pub(crate) sets: Vec<CabSet>,
+    /// What the administrative copy is made from.
+    #[serde(skip)]
+    pub(crate) admin_source: Option<super::admin::AdminSource>,
+}
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("package", &self.package)
+            .field("kind", &self.kind)
+            .field("entries", &self.entries.len())
+            .field("admin_package", &self.admin_package)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plan {
+    /// The files to write.
+    pub fn entries(&self) -> &[PlanEntry] {
+        &self.entries
+    }
 }
 
 /// Select entries by name: keep those whose key, file name or path matches one of
 /// `names` case-insensitively.
-pub fn filter_entries(plan: &mut Plan, names: &[String]) -> Result<()> {
+pub(crate) fn filter_entries(plan: &mut Plan, names: &[String]) -> Result<()> {
     if names.is_empty() {
         return Ok(());
     }
@@ -204,30 +225,9 @@ fn cab_entry(set_idx: usize, set: &CabSet, folder: usize, file: (usize, usize)) 
     }
 }
 
-/// Plan the extraction of a cabinet (and the rest of its set, found beside it).
-pub fn plan_cab(path: &Path) -> Result<Job> {
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-    let first: Arc<dyn CabSource> = Arc::new(FileSource::new(path));
-    let mut warnings = Vec::new();
-    let set = match CabSet::open_chain(first, &DirResolver::new(&dir)) {
-        Ok(s) => s,
-        Err(e) if e.kind() != ErrorKind::Io => {
-            // Not a cabinet at byte 0: look for one inside (as cabextract does).
-            match crate::cab::search_cabinet(path, 1 << 30)? {
-                Some(off) => {
-                    warnings.push(format!(
-                        "no valid cabinet at offset 0 ({}); using the cabinet found at offset {off}",
-                        e.message()
-                    ));
-                    let src: Arc<dyn CabSource> = Arc::new(FileSource::at_offset(path, off));
-                    CabSet::open_chain(src, &DirResolver::new(&dir)).map_err(|e| e.with_path(path))?
-                }
-                None => return Err(e.with_path(path)),
-            }
-        }
-        Err(e) => return Err(e.with_path(path)),
-    };
-    warnings.extend(set.warnings.iter().cloned());
+/// Plan the extraction of a cabinet and the rest of its set.
+pub(crate) fn plan_cab(cab: Cabinet) -> Plan {
+    let Cabinet { path, set, warnings } = cab;
     let mut entries = Vec::new();
     for (fi, r) in set.all_files() {
         entries.push(cab_entry(0, &set, fi, r));
@@ -244,35 +244,59 @@ pub fn plan_cab(path: &Path) -> Result<Job> {
             source: Source::Unavailable { reason: u.reason.clone() },
         });
     }
-    let plan = Plan {
+    Plan {
         package: path.display().to_string(),
-        kind: "CAB".into(),
+        kind: InputKind::Cab,
         entries,
         admin_package: None,
         dropped_streams: Vec::new(),
         warnings,
-    };
-    Ok(Job { plan, sets: vec![set] })
+        sets: vec![set],
+        admin_source: None,
+    }
+}
+
+/// The streams of a package (or patch) that cabinets can be read from, and where the
+/// package lives for cabinets beside it.
+#[derive(Clone)]
+pub(crate) struct PackageStreams {
+    /// The package's name in messages.
+    pub label: PathBuf,
+    /// The open package.
+    pub compound: Arc<Compound>,
+    /// Its folder, for external cabinets (none for an input in memory).
+    pub dir: Option<PathBuf>,
+    /// (decoded name, stored path) of every non-table root stream.
+    pub streams: Vec<(String, String)>,
+}
+
+impl PackageStreams {
+    pub fn of(db: &Database) -> PackageStreams {
+        PackageStreams {
+            label: db.path.clone(),
+            compound: db.compound.clone(),
+            dir: db.dir.clone(),
+            streams: db.streams.iter().map(|s| (s.name.clone(), s.cfb_path.clone())).collect(),
+        }
+    }
 }
 
 /// Resolves cabinets named by a package: Media cabinets, embedded streams, files beside it.
-struct MsiResolver {
-    package: PathBuf,
-    dir: PathBuf,
-    streams: Vec<(String, String)>,
-}
+struct MsiResolver(PackageStreams);
 
 impl MsiResolver {
     fn source_for(&self, cabinet: &str) -> Option<Arc<dyn CabSource>> {
+        let p = &self.0;
         if let Some(name) = cabinet.strip_prefix('#') {
-            let s = self
+            let s = p
                 .streams
                 .iter()
                 .find(|(n, _)| n == name)
-                .or_else(|| self.streams.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)))?;
-            return Some(Arc::new(StreamSource::new(&self.package, &s.0, &s.1)));
+                .or_else(|| p.streams.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)))?;
+            return Some(Arc::new(StreamSource::new(p.compound.clone(), &p.label, &s.0, &s.1)));
         }
-        find_beside(&self.dir, cabinet).map(|p| Arc::new(FileSource::new(p)) as Arc<dyn CabSource>)
+        let dir = p.dir.as_ref()?;
+        find_beside(dir, cabinet).map(|p| Arc::new(FileSource::new(p)) as Arc<dyn CabSource>)
     }
 }
 
@@ -308,16 +332,11 @@ const ATTR_NONCOMPRESSED: i32 = 0x2000;
 const ATTR_COMPRESSED: i32 = 0x4000;
 const ATTR_PATCH_ADDED: i32 = 0x1000;
 
-/// Plan the administrative image of an installer package.
-pub fn plan_msi(db: &Database) -> Result<Job> {
-    plan_msi_with(db, &db.tables, &BTreeMap::new())
-}
-
-/// [`plan_msi`], taking the File table's rows out of `db`: they are cut down to the six
+/// Plan the administrative image of an installer package, taking the File table's rows out of `db`: they are cut down to the six
 /// fields the planner reads and freed before the plan is built, so a package of many
 /// files does not hold its File rows and its plan at once (the table keeps its columns,
 /// with no rows).
-pub fn plan_msi_consume(db: &mut Database) -> Result<Job> {
+pub(crate) fn plan_msi_consume(db: &mut Database) -> Result<Plan> {
     let rows = db.tables.get_mut("File").map(|t| std::mem::take(&mut t.rows));
     plan_msi_rows(db, &db.tables, &BTreeMap::new(), rows)
 }
@@ -346,19 +365,16 @@ impl FileRow {
     }
 }
 
-/// Cabinet streams of a patch: the patch file and its (stream name, stored path) list.
-pub type PatchStreams = (PathBuf, Vec<(String, String)>);
-
 /// The tables [`plan_msi`] reads: an unpatched extraction loads only these.
-pub const PLAIN_MSI_TABLES: &[&str] = &["File", "Component", "Directory", "Media", "Patch"];
+pub(crate) const PLAIN_MSI_TABLES: &[&str] = &["File", "Component", "Directory", "Media", "Patch"];
 
 /// Plan the administrative image from `tables` (the package's own, or a patched view);
 /// Media rows listed in `patch_media` take their `#cabinet` from that patch.
-pub fn plan_msi_with(
+pub(crate) fn plan_msi_with(
     db: &Database,
     tables: &BTreeMap<String, TableData>,
-    patch_media: &BTreeMap<i32, PatchStreams>,
-) -> Result<Job> {
+    patch_media: &BTreeMap<i32, PackageStreams>,
+) -> Result<Plan> {
     plan_msi_rows(db, tables, patch_media, None)
 }
 
@@ -366,9 +382,9 @@ pub fn plan_msi_with(
 fn plan_msi_rows(
     db: &Database,
     tables: &BTreeMap<String, TableData>,
-    patch_media: &BTreeMap<i32, PatchStreams>,
+    patch_media: &BTreeMap<i32, PackageStreams>,
     file_rows: Option<Vec<Vec<Val>>>,
-) -> Result<Job> {
+) -> Result<Plan> {
     let path = &db.path;
     if db.kind != PackageKind::Msi {
         return Err(Error::new(
@@ -377,21 +393,23 @@ fn plan_msi_rows(
         )
         .with_path(path));
     }
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    let dir = db.dir.clone();
     let wc = db.summary.word_count().unwrap_or(0);
     let src_short = wc & 1 != 0;
     let compressed_default = wc & 2 != 0;
     let mut warnings = Vec::new();
     if let Some(t) = db.truncated {
-        warnings.push(format!(
-            "package is truncated: {} of {} bytes present; streams that reach past the end cannot be read",
-            t.actual, t.expected
+        warnings.push(Warning::new(
+            WarningKind::Truncated,
+            format!(
+                "package is truncated: {} of {} bytes present; streams that reach past the end cannot be read",
+                t.actual, t.expected
+            ),
         ));
     }
     let target_dirs = Directories::resolve_tables(tables, false);
     let source_dirs = Directories::resolve_tables(tables, src_short);
-    warnings.extend(target_dirs.notes.iter().cloned());
+    warnings.extend(target_dirs.notes.iter().map(|n| Warning::new(WarningKind::Directory, n.clone())));
 
     // Media rows in LastSequence order.
     let mut media: Vec<(i32, i32, String)> = Vec::new(); // (last_seq, disk_id, cabinet)
@@ -405,20 +423,11 @@ fn plan_msi_rows(
     }
     media.sort_by_key(|m| (m.0, m.1));
 
-    let resolver = MsiResolver {
-        package: path.clone(),
-        dir: dir.clone(),
-        streams: db.streams.iter().map(|s| (s.name.clone(), s.cfb_path.clone())).collect(),
-    };
-    let patch_resolvers: BTreeMap<i32, MsiResolver> = patch_media
-        .iter()
-        .map(|(d, (p, streams))| {
-            let pdir = p.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-            (*d, MsiResolver { package: p.clone(), dir: pdir, streams: streams.clone() })
-        })
-        .collect();
+    let resolver = MsiResolver(PackageStreams::of(db));
+    let patch_resolvers: BTreeMap<i32, MsiResolver> =
+        patch_media.iter().map(|(d, p)| (*d, MsiResolver(p.clone()))).collect();
     let set_key = |disk: i32, cab: &str| -> String {
-        let pkg = patch_media.get(&disk).map(|(p, _)| p.display().to_string()).unwrap_or_default();
+        let pkg = patch_media.get(&disk).map(|p| p.label.display().to_string()).unwrap_or_default();
         format!("{pkg}|{}", cab.trim_start_matches('#').to_lowercase())
     };
     // Open each cabinet chain once.
@@ -441,7 +450,7 @@ fn plan_msi_rows(
         }
         let res = patch_resolvers.get(disk).unwrap_or(&resolver);
         let Some(src) = res.source_for(cab) else {
-            warnings.push(format!("Media row {disk}: cabinet {cab:?} not found"));
+            warnings.push(Warning::new(WarningKind::Media, format!("Media row {disk}: cabinet {cab:?} not found")));
             continue;
         };
         match CabSet::open_chain(src, res) {
@@ -459,7 +468,9 @@ fn plan_msi_rows(
                 warnings.extend(set.warnings.iter().cloned());
                 sets.push(set);
             }
-            Err(e) => warnings.push(format!("Media row {disk}: cabinet {cab:?}: {e}")),
+            Err(e) => {
+                warnings.push(Warning::new(WarningKind::Media, format!("Media row {disk}: cabinet {cab:?}: {e}")))
+            }
         }
     }
     // Per set: entry name -> (folder, file ref).
@@ -492,7 +503,7 @@ fn plan_msi_rows(
                 rows.reserve_exact(owned.len());
                 rows.extend(owned.into_iter().map(|r| FileRow::of(t, &r)));
                 // The rows' memory goes back to the system before the plan takes its place.
-                crate::mem::return_free_memory();
+                crate::heap::trim();
             }
             None => rows.extend(t.rows.iter().map(|r| FileRow::of(t, r))),
         }
@@ -604,7 +615,7 @@ fn plan_msi_rows(
                 let src_long = pick_name(&file_name, src_short).to_string();
                 let mut sc = source_dirs.get(&dir_key).cloned().unwrap_or_default();
                 sc.push(src_long);
-                match source_path(&dir, &sc) {
+                match dir.as_deref().and_then(|dir| source_path(dir, &sc)) {
                     Some(p) if p.is_file() => {
                         let mtime = std::fs::metadata(&p)
                             .and_then(|m| m.modified())
@@ -635,7 +646,7 @@ fn plan_msi_rows(
             .enumerate()
             .filter(|(_, s)| {
                 s.cabs.iter().any(|c| {
-                    patch_media.values().any(|(p, _)| c.source.display().starts_with(&format!("{}:#", p.display())))
+                    patch_media.values().any(|p| c.source.display().starts_with(&format!("{}:#", p.label.display())))
                 })
             })
             .map(|(i, _)| i)
@@ -664,41 +675,32 @@ fn plan_msi_rows(
         }
     }
     let admin_package = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    Ok(Job {
-        plan: Plan {
-            package: path.display().to_string(),
-            kind: "MSI".into(),
-            entries,
-            admin_package,
-            dropped_streams,
-            warnings,
-        },
+    let admin_source = Some(super::admin::AdminSource::plain(db.compound.clone(), &db.path));
+    Ok(Plan {
+        package: path.display().to_string(),
+        kind: InputKind::Msi,
+        entries,
+        admin_package,
+        dropped_streams,
+        warnings,
         sets,
+        admin_source,
     })
-}
-
-/// Source half helper re-exported for tests.
-pub fn default_dir_source(d: &str) -> &str {
-    source_half(d)
 }
 
 /// Plan the contents of every cabinet stream of a package (a patch's cabinets, say):
 /// entries named by their cabinet entry names.
-pub fn plan_stream_cabinets(db: &Database) -> Result<Job> {
+pub(crate) fn plan_stream_cabinets(db: &Database) -> Plan {
     let mut sets = Vec::new();
     let mut entries = Vec::new();
     let mut warnings = Vec::new();
-    let resolver = MsiResolver {
-        package: db.path.clone(),
-        dir: db.path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")),
-        streams: db.streams.iter().map(|s| (s.name.clone(), s.cfb_path.clone())).collect(),
-    };
+    let resolver = MsiResolver(PackageStreams::of(db));
     let mut seen: Vec<String> = Vec::new();
     for s in &db.streams {
         if !s.starts_mscf || seen.contains(&s.name) {
             continue;
         }
-        let src: Arc<dyn CabSource> = Arc::new(StreamSource::new(&db.path, &s.name, &s.cfb_path));
+        let src: Arc<dyn CabSource> = Arc::new(StreamSource::new(db.compound.clone(), &db.path, &s.name, &s.cfb_path));
         match CabSet::open_chain(src, &resolver) {
             Ok(set) => {
                 let si = sets.len();
@@ -711,26 +713,32 @@ pub fn plan_stream_cabinets(db: &Database) -> Result<Job> {
                 warnings.extend(set.warnings.iter().cloned());
                 sets.push(set);
             }
-            Err(e) => warnings.push(format!("stream {}: {e}", s.name)),
+            Err(e) => warnings.push(Warning::new(WarningKind::Media, format!("stream {}: {e}", s.name))),
         }
     }
-    Ok(Job {
-        plan: Plan {
-            package: db.path.display().to_string(),
-            kind: format!("{:?}", db.kind).to_uppercase(),
-            entries,
-            admin_package: None,
-            dropped_streams: Vec::new(),
-            warnings,
-        },
+    let kind = match db.kind {
+        PackageKind::Msp => InputKind::Msp,
+        PackageKind::Msm => InputKind::Msm,
+        PackageKind::Mst => InputKind::Mst,
+        PackageKind::Msi => InputKind::Msi,
+        PackageKind::Other => InputKind::Cfb,
+    };
+    Plan {
+        package: db.path.display().to_string(),
+        kind,
+        entries,
+        admin_package: None,
+        dropped_streams: Vec::new(),
+        warnings,
         sets,
-    })
+        admin_source: None,
+    }
 }
 
 /// Resource limits for an extraction, checked on the plan before anything is written
 /// (sizes come from the headers; every file is also cut to exactly its declared size
 /// while writing, so the plan's total bounds the output).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Most bytes written in all.
     pub max_output: u64,
@@ -747,13 +755,13 @@ impl Default for Limits {
 }
 
 /// Refuse a plan that exceeds `limits`, naming the first entry over a limit.
-pub fn check_limits(plan: &Plan, limits: &Limits) -> Result<()> {
+pub(crate) fn check_limits(plan: &Plan, limits: &Limits) -> Result<()> {
     let writable: Vec<&PlanEntry> =
         plan.entries.iter().filter(|e| !matches!(e.source, Source::Unavailable { .. })).collect();
     if writable.len() > limits.max_entries {
         return Err(Error::new(
             ErrorKind::Limit,
-            format!("{} files exceed the limit of {} (--max-entries)", writable.len(), limits.max_entries),
+            format!("{} files exceed the limit of {} files", writable.len(), limits.max_entries),
         ));
     }
     let mut total = 0u64;
@@ -761,17 +769,14 @@ pub fn check_limits(plan: &Plan, limits: &Limits) -> Result<()> {
         if e.size > limits.max_entry {
             return Err(Error::new(
                 ErrorKind::Limit,
-                format!(
-                    "{} declares {} bytes, over the per-file limit of {} (--max-entry-bytes)",
-                    e.key, e.size, limits.max_entry
-                ),
+                format!("{} declares {} bytes, over the per-file limit of {} bytes", e.key, e.size, limits.max_entry),
             ));
         }
         total = total.saturating_add(e.size);
         if total > limits.max_output {
             return Err(Error::new(
                 ErrorKind::Limit,
-                format!("output would exceed {} bytes at {} (--max-output-bytes)", limits.max_output, e.key),
+                format!("output would exceed {} bytes at {}", limits.max_output, e.key),
             ));
         }
     }

@@ -2,9 +2,10 @@
 //! nested or not), verify it against the manifest of the service pack its version names,
 //! and say how to run it.
 
-use super::find::{find_file, Scratch};
+use super::find::find_file;
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::{verify, Manifest, Observed};
+use crate::output::{Target, WriteOptions};
 use std::path::Path;
 
 /// The KB977203 manifests shipped with the tool (the files in `manifests/`).
@@ -49,14 +50,15 @@ pub fn instructions() -> Vec<String> {
     ]
 }
 
-/// Find, write and verify CCMCertFix.exe.
-pub fn extract_ccmcertfix(input: &Path, targetdir: &Path, force: bool) -> Result<CertFixReport> {
-    let scratch = Scratch::new()?;
-    let found = find_file(input, "ccmcertfix.exe", &scratch.0)?;
+/// Find CCMCertFix.exe in `input` (a hotfix package, its image, a cabinet; nested
+/// packages too), write it into `targetdir`, verify it against the KB977203 manifest of
+/// the service pack its version names, and say how to run it.
+pub fn extract_ccmcertfix(input: &Path, targetdir: &Path, opts: &WriteOptions) -> Result<CertFixReport> {
+    let found = find_file(input, "ccmcertfix.exe")?;
     let Some(f) = found.into_iter().next() else {
         return Err(Error::new(ErrorKind::Missing, "no CCMCertFix.exe here (nor in packages inside)").with_path(input));
     };
-    let target = crate::extract::write::Target::new(targetdir, force)?;
+    let target = Target::new(targetdir, *opts)?;
     let mut out = target.create(std::slice::from_ref(&f.name), f.mtime)?;
     out.write(&f.data)?;
     let w = out.finish()?;

@@ -2,6 +2,7 @@
 //! file (data, not code), with SHA256SUMS, a deterministic zip, the task-sequence PATCH=
 //! line and a package definition file for the CCMCertFix program.
 
+use crate::error::ResultExt;
 use crate::error::{Error, ErrorKind, IoResultExt, Result};
 use crate::manifest::{Manifest, Platform};
 use serde::{Deserialize, Serialize};
@@ -52,11 +53,11 @@ pub struct Layout {
 impl Layout {
     /// Read a layout file.
     pub fn load(path: &Path) -> Result<Layout> {
-        let text = std::fs::read_to_string(path).io_ctx("reading layout").map_err(|e| e.with_path(path))?;
+        let text = std::fs::read_to_string(path).io_ctx("reading layout").at_path(path)?;
         let l: Layout = yaml_serde::from_str(&text)
             .map_err(|e| Error::format(format!("not a valid layout: {e}")).with_path(path))?;
         for r in &l.rules {
-            crate::extract::path::split_relative(&r.to.replace("{kb}", "0")).map_err(|e| e.with_path(path))?;
+            crate::output::names::split_relative(&r.to.replace("{kb}", "0")).at_path(path)?;
         }
         Ok(l)
     }
@@ -106,8 +107,8 @@ pub struct StageOptions {
     pub manifest: Option<PathBuf>,
     /// Only plan.
     pub dry_run: bool,
-    /// Write into a non-empty output folder.
-    pub force: bool,
+    /// How files are written (`overwrite`: into a non-empty output folder).
+    pub write: crate::output::WriteOptions,
 }
 
 /// One staged file.
@@ -213,29 +214,21 @@ fn package_definition(program: &Program, kb: u32, version: &str) -> String {
     .join("\r\n")
 }
 
-/// Stage `input` (a hotfix package or its extracted tree) into `out`.
+/// Stage `input` (a hotfix package of any kind `extract` reads, or its extracted tree)
+/// into `out`. A package is read in place: its files are verified as they are decoded,
+/// then written straight to their staged places.
 pub fn stage(input: &Path, layout: &Layout, out: &Path, opts: &StageOptions) -> Result<StagePlan> {
-    let scratch = super::find::Scratch::new()?;
-    // 1. A tree to stage from.
-    let tree = if input.is_dir() {
-        input.to_path_buf()
+    // 1. What there is to stage.
+    let (observed, errors, mut package) = if input.is_dir() {
+        let (o, e) = crate::manifest::observe(input)?;
+        (o, e, None)
     } else {
-        let job = match crate::sniff(input)? {
-            crate::FileKind::Cab => crate::extract::plan_cab(input)?,
-            crate::FileKind::Cfb => crate::extract::plan_msi(&crate::msi::Database::open(input)?)?,
-            _ => return Err(Error::new(ErrorKind::Usage, "not a hotfix package or folder").with_path(input)),
-        };
-        let dir = scratch.0.join("image");
-        let t = crate::extract::write::Target::new(&dir, false)?;
-        let outcome = crate::extract::execute(&job, &t, &Default::default());
-        if let Some(e) = outcome.errors.into_iter().next() {
-            return Err(e);
-        }
-        dir
+        let plan = crate::extract::plan(&crate::extract::ExtractRequest::new(input))?;
+        let (o, e) = crate::manifest::observe_plan(&plan);
+        (o, e, Some(plan))
     };
-    let (observed, errors) = crate::manifest::observe(&tree)?;
     if let Some(e) = errors.into_iter().next() {
-        return Err(e);
+        return Err(e.with_path(input));
     }
     // 2. The manifest.
     let manifest = match &opts.manifest {
@@ -251,7 +244,7 @@ pub fn stage(input: &Path, layout: &Layout, out: &Path, opts: &StageOptions) -> 
                 .ok_or_else(|| {
                     Error::new(
                         ErrorKind::Missing,
-                        "cannot tell the service pack (no known CCMCertFix.exe version); give --manifest",
+                        "cannot tell the service pack (no known CCMCertFix.exe version); name the manifest",
                     )
                     .with_path(input)
                 })?
@@ -272,9 +265,9 @@ pub fn stage(input: &Path, layout: &Layout, out: &Path, opts: &StageOptions) -> 
     }
     if !findings.is_empty() && !opts.no_verify {
         return Err(Error::new(
-            ErrorKind::Format,
+            ErrorKind::Findings,
             format!(
-                "verification against KB{} {} failed ({}); use --no-verify to stage anyway",
+                "verification against KB{} {} failed ({})",
                 manifest.kb,
                 manifest.service_pack.as_deref().unwrap_or(""),
                 findings.join("; ")
@@ -303,7 +296,7 @@ pub fn stage(input: &Path, layout: &Layout, out: &Path, opts: &StageOptions) -> 
             .ok_or_else(|| Error::new(ErrorKind::Missing, format!("no layout rule places {name}")))?;
         let dir = rule.to.replace("{kb}", &kb);
         let to = format!("{}/{name}", dir.trim_end_matches('/'));
-        crate::extract::path::split_relative(&to)?;
+        crate::output::names::split_relative(&to)?;
         if files.iter().any(|f: &StagedFile| f.to.eq_ignore_ascii_case(&to)) {
             return Err(Error::new(ErrorKind::Exists, format!("two files would be staged as {to}")));
         }
@@ -345,19 +338,45 @@ pub fn stage(input: &Path, layout: &Layout, out: &Path, opts: &StageOptions) -> 
         return Ok(plan);
     }
     // 4. Write.
-    if out.exists() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(false) && !opts.force {
-        return Err(Error::new(ErrorKind::Exists, "output folder is not empty (use --force)").with_path(out));
+    if out.exists() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(false) && !opts.write.overwrite
+    {
+        return Err(Error::new(ErrorKind::Exists, "output folder is not empty").with_path(out));
     }
-    let target = crate::extract::write::Target::new(out, opts.force)?;
+    let target = crate::output::Target::new(out, opts.write)?;
     let mut outputs_written: Vec<(String, Vec<u8>)> = Vec::new();
-    for f in &plan.files {
-        let src = tree.join(&f.from);
-        let data = std::fs::read(&src).io_ctx(format_args!("reading {}", src.display()))?;
-        let mtime = observed.iter().find(|o| o.path == f.from).and_then(|o| o.mtime);
-        let comps: Vec<String> = f.to.split('/').map(str::to_string).collect();
-        let mut w = target.create(&comps, mtime)?;
-        w.write(&data)?;
-        w.finish()?;
+    match package.as_mut() {
+        Some(p) => {
+            // The package's entries, renamed to their staged places.
+            let to: std::collections::HashMap<&str, &str> =
+                plan.files.iter().map(|f| (f.from.as_str(), f.to.as_str())).collect();
+            p.entries.retain(|e| to.contains_key(e.path.as_str()));
+            for e in &mut p.entries {
+                e.path = to[e.path.as_str()].to_string();
+            }
+            let exec = crate::extract::ExecuteOptions { write: opts.write, progress: None, count_only: true };
+            let outcome = crate::extract::execute_into(p, &target, &exec);
+            if let Some(e) = outcome.errors.into_iter().next() {
+                return Err(e.with_path(input));
+            }
+        }
+        None => {
+            for f in &plan.files {
+                let src = input.join(&f.from);
+                let mtime = observed.iter().find(|o| o.path == f.from).and_then(|o| o.mtime);
+                let comps: Vec<String> = f.to.split('/').map(str::to_string).collect();
+                let mut w = target.create(&comps, mtime)?;
+                let mut r = crate::package::open_file(&src)?;
+                let mut buf = vec![0u8; 1 << 16];
+                loop {
+                    let n = std::io::Read::read(&mut r, &mut buf).io_ctx(format_args!("reading {}", src.display()))?;
+                    if n == 0 {
+                        break;
+                    }
+                    w.write(&buf[..n])?;
+                }
+                w.finish()?;
+            }
+        }
     }
     let sums: String = plan.files.iter().map(|f| format!("{}  {}\n", f.sha256, f.to)).collect();
     outputs_written.push(("SHA256SUMS".into(), sums.into_bytes()));
@@ -419,7 +438,7 @@ pub fn write_zip_entries(zip_path: &Path, mut entries: Vec<(String, ZipData)>) -
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     let mut seen = std::collections::HashMap::new();
     for (name, _) in &entries {
-        crate::extract::path::split_relative(name).map_err(|e| e.with_path(zip_path))?;
+        crate::output::names::split_relative(name).at_path(zip_path)?;
         if let Some(prev) = seen.insert(name.to_lowercase(), name.clone()) {
             return Err(Error::new(
                 ErrorKind::Exists,

@@ -7,8 +7,12 @@ mod verify;
 
 pub use kb::import_kb;
 pub use report::{render_junit, render_text};
-pub use verify::{lock, observe, verify, Check, Observed, RowResult, RowStatus, VerifyReport};
+pub use verify::{
+    lock, observe, observe_plan, verify, verify_path, verify_path_with_manifest_file, Check, Observed, RowResult,
+    RowStatus, Summary, VerifyOptions, VerifyReport,
+};
 
+use crate::error::ResultExt;
 use crate::error::{Error, ErrorKind, IoResultExt, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -282,11 +286,11 @@ pub const MAX_MANIFEST: u64 = 16 << 20;
 impl Manifest {
     /// Read a manifest (YAML or JSON).
     pub fn load(path: &Path) -> Result<Manifest> {
-        let meta = std::fs::metadata(path).io_ctx("reading manifest").map_err(|e| e.with_path(path))?;
+        let meta = std::fs::metadata(path).io_ctx("reading manifest").at_path(path)?;
         if meta.len() > MAX_MANIFEST {
             return Err(Error::new(ErrorKind::Limit, "manifest larger than 16 MiB").with_path(path));
         }
-        let text = std::fs::read_to_string(path).io_ctx("reading manifest").map_err(|e| e.with_path(path))?;
+        let text = std::fs::read_to_string(path).io_ctx("reading manifest").at_path(path)?;
         let bad = |e: String| Error::format(format!("not a valid manifest: {e}")).with_path(path);
         let m: Manifest = if text.trim_start().starts_with('{') {
             // JSON is YAML too, but a JSON reader reads it far faster.
@@ -297,7 +301,7 @@ impl Manifest {
                 None => yaml_serde::from_str(&text).map_err(|e| bad(e.to_string()))?,
             }
         };
-        m.validate().map_err(|e| e.with_path(path))?;
+        m.validate().at_path(path)?;
         Ok(m)
     }
 

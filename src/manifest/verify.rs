@@ -3,8 +3,10 @@
 
 use super::{FileEntry, Manifest, Platform};
 use crate::cab::EntrySink;
+use crate::deadline::Deadline;
+use crate::error::ResultExt;
 use crate::error::{Error, IoResultExt, Result};
-use crate::extract::{extract_cabinet_groups, Job, PlanEntry, Source};
+use crate::extract::{extract_cabinet_groups, Plan, PlanEntry, Source};
 use crate::pe::{pe_info, MAX_PE_SIZE};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -59,21 +61,21 @@ fn describe(path: String, data_head: Option<&[u8]>, size: u64, mtime: Option<i64
 }
 
 fn hex(d: &[u8]) -> String {
-    crate::extract::write::hex(d)
+    crate::output::hex(d)
 }
 
 fn observe_file(path: &Path, rel: String) -> Result<Observed> {
-    let mut f = std::fs::File::open(path).io_ctx("opening").map_err(|e| e.with_path(path))?;
-    let meta = f.metadata().io_ctx("reading").map_err(|e| e.with_path(path))?;
+    let mut f = crate::package::open_file(path)?;
+    let meta = f.metadata().io_ctx("reading").at_path(path)?;
     let mtime =
         meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs() as i64);
     let mut head = [0u8; 2];
-    let n = f.read(&mut head).io_ctx("reading").map_err(|e| e.with_path(path))?;
+    let n = f.read(&mut head).io_ctx("reading").at_path(path)?;
     let mut hasher = Sha256::new();
     hasher.update(&head[..n]);
     if n == 2 && &head == b"MZ" && meta.len() <= MAX_PE_SIZE {
         let mut data = head.to_vec();
-        f.read_to_end(&mut data).io_ctx("reading").map_err(|e| e.with_path(path))?;
+        f.read_to_end(&mut data).io_ctx("reading").at_path(path)?;
         hasher.update(&data[2..]);
         return Ok(describe(rel, Some(&data), data.len() as u64, mtime, hex(&hasher.finalize())));
     }
@@ -86,7 +88,7 @@ fn observe_file(path: &Path, rel: String) -> Result<Observed> {
         let mut buf = b.borrow_mut();
         let mut size = n as u64;
         loop {
-            let k = f.read(&mut buf).io_ctx("reading").map_err(|e| e.with_path(path))?;
+            let k = f.read(&mut buf).io_ctx("reading").at_path(path)?;
             if k == 0 {
                 break;
             }
@@ -133,15 +135,15 @@ impl EntrySink for Collect<'_> {
 
 /// Stream every entry of a planned job through hashing and PE inspection; nothing is
 /// written to disk. Entries that cannot be read are returned as errors.
-pub fn observe_job(job: &Job) -> (Vec<Observed>, Vec<Error>) {
+pub fn observe_plan(job: &Plan) -> (Vec<Observed>, Vec<Error>) {
     let out = Mutex::new(Vec::new());
     let errs = Mutex::new(Vec::new());
     let mut loose = Vec::new();
-    for (i, e) in job.plan.entries.iter().enumerate() {
+    for (i, e) in job.entries.iter().enumerate() {
         match &e.source {
             Source::Cabinet { .. } => {}
             Source::Loose { path } => loose.push((i, path.clone())),
-            Source::Delta { .. } => match crate::hotfix::find::read_source(job, &e.source, &e.key) {
+            Source::Delta { .. } => match crate::extract::read_source(job, &e.source, &e.key, &Deadline::NONE) {
                 Ok(data) => {
                     let mut h = Sha256::new();
                     h.update(&data);
@@ -173,11 +175,11 @@ pub fn observe_job(job: &Job) -> (Vec<Observed>, Vec<Error>) {
             out: &out,
         })
     };
-    let all: Vec<usize> = (0..job.plan.entries.len()).collect();
-    let cab_errs = extract_cabinet_groups(job, &all, |e| e.key.clone(), sink);
+    let all: Vec<usize> = (0..job.entries.len()).collect();
+    let cab_errs = extract_cabinet_groups(job, &all, &Deadline::NONE, |e| e.key.clone(), sink);
     errs.lock().map(|mut v| v.extend(cab_errs)).unwrap_or(());
     for (i, p) in loose {
-        match observe_file(&p, job.plan.entries[i].path.clone()) {
+        match observe_file(&p, job.entries[i].path.clone()) {
             Ok(o) => out.lock().map(|mut v| v.push(o)).unwrap_or(()),
             Err(e) => errs.lock().map(|mut v| v.push(e)).unwrap_or(()),
         }
@@ -190,7 +192,7 @@ pub fn observe_job(job: &Job) -> (Vec<Observed>, Vec<Error>) {
 /// What `path` holds: a directory tree (files only, links not followed), a package or
 /// cabinet (streamed in place), or a single file.
 pub fn observe(path: &Path) -> Result<(Vec<Observed>, Vec<Error>)> {
-    let meta = std::fs::symlink_metadata(path).io_ctx("reading").map_err(|e| e.with_path(path))?;
+    let meta = std::fs::symlink_metadata(path).io_ctx("reading").at_path(path)?;
     if meta.is_dir() {
         let mut files = Vec::new();
         for e in walkdir::WalkDir::new(path).follow_links(false).sort_by_file_name() {
@@ -211,15 +213,9 @@ pub fn observe(path: &Path) -> Result<(Vec<Observed>, Vec<Error>)> {
         }
         return Ok((obs, errs));
     }
-    match crate::sniff(path)? {
-        crate::FileKind::Cab => Ok(observe_job(&crate::extract::plan_cab(path)?)),
-        crate::FileKind::Cfb => {
-            let db = crate::msi::Database::open(path)?;
-            let job = match db.kind {
-                crate::msi::PackageKind::Msi => crate::extract::plan_msi(&db)?,
-                _ => crate::extract::plan_stream_cabinets(&db)?,
-            };
-            Ok(observe_job(&job))
+    match crate::package::sniff(path)? {
+        crate::package::InputKind::Cab | crate::package::InputKind::Cfb => {
+            Ok(observe_plan(&crate::extract::plan(&crate::extract::ExtractRequest::new(path))?))
         }
         _ => {
             let rel = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -490,4 +486,26 @@ pub fn lock(observed: &[Observed], product: &str, kb: u32) -> Manifest {
         })
         .collect();
     Manifest { product: product.to_string(), kb, service_pack: None, files }
+}
+
+/// How to verify.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VerifyOptions {
+    /// Files the manifest does not name are findings too.
+    pub strict: bool,
+}
+
+/// Verify what `path` holds (a tree, a package streamed in place, or a file) against
+/// `manifest`. Findings are in the report; an error means `path` could not be read.
+pub fn verify_path(path: &Path, manifest: &Manifest, opts: &VerifyOptions) -> Result<VerifyReport> {
+    let (observed, errors) = observe(path)?;
+    Ok(verify(manifest, &observed, &path.display().to_string(), opts.strict, &errors))
+}
+
+/// [`verify_path`] with the manifest read from `manifest_file` while `path` is hashed.
+pub fn verify_path_with_manifest_file(path: &Path, manifest_file: &Path, opts: &VerifyOptions) -> Result<VerifyReport> {
+    let (m, observed) = rayon::join(|| Manifest::load(manifest_file), || observe(path));
+    let m = m?;
+    let (observed, errors) = observed?;
+    Ok(verify(&m, &observed, &path.display().to_string(), opts.strict, &errors))
 }

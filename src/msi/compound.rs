@@ -12,10 +12,8 @@
 //! Reads use positioned I/O on a shared handle, so streams of one package can be read
 //! from several threads at once.
 
-use super::cfbio::MAX_ENTRIES;
-use std::fs::File;
+use crate::random_access::{read_full_at, Shared};
 use std::io::{self, Read, Seek, SeekFrom};
-use std::sync::Arc;
 
 const SIGNATURE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 const MAX_REGULAR: u32 = 0xFFFF_FFFA;
@@ -46,23 +44,8 @@ fn u32at(b: &[u8], o: usize) -> u32 {
     u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
 }
 
-/// Read `buf.len()` bytes at `off`, however many calls that takes; returns how many were
-/// read before the end of the file.
-fn read_at(file: &File, buf: &mut [u8], off: u64) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        #[cfg(unix)]
-        let n = std::os::unix::fs::FileExt::read_at(file, &mut buf[got..], off + got as u64);
-        #[cfg(windows)]
-        let n = std::os::windows::fs::FileExt::seek_read(file, &mut buf[got..], off + got as u64);
-        match n {
-            Ok(0) => break,
-            Ok(k) => got += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
+fn read_at(file: &Shared, buf: &mut [u8], off: u64) -> io::Result<usize> {
+    read_full_at(&**file, buf, off)
 }
 
 /// One reachable directory entry.
@@ -78,6 +61,10 @@ struct Node {
     /// Children in directory order (the tree's in-order walk).
     children: Vec<usize>,
 }
+
+/// The most directory entries (streams and storages) a compound file may hold. Installer
+/// packages hold tens to a few thousand; this bound keeps every per-entry walk cheap.
+pub const MAX_ENTRIES: usize = 16_384;
 
 /// A storage or stream, as listed by [`Compound::children`] and [`Compound::walk`].
 #[derive(Debug, Clone)]
@@ -96,7 +83,7 @@ pub struct EntryInfo {
 
 /// An open compound file.
 pub struct Compound {
-    file: Arc<File>,
+    file: Shared,
     /// Bytes really in the file.
     real_len: u64,
     /// Length the reader accepts: a truncated file's missing tail reads as zeros for the
@@ -172,10 +159,16 @@ fn sector_runs(runs: &[(u32, u32)]) -> impl Iterator<Item = u32> + '_ {
     runs.iter().flat_map(|&(s, n)| s..s + n)
 }
 
+impl std::fmt::Debug for Compound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compound").field("entries", &self.nodes.len()).field("len", &self.real_len).finish()
+    }
+}
+
 impl Compound {
     /// Open `file` (of `real_len` bytes) as a compound file; `len` is the length to accept
     /// (larger than `real_len` for a truncated file whose tail is read as zeros).
-    pub fn open(file: File, real_len: u64, len: u64) -> io::Result<Compound> {
+    pub fn open(file: Shared, real_len: u64, len: u64) -> io::Result<Compound> {
         let mut hdr = [0u8; 512];
         if real_len < 512 || read_at(&file, &mut hdr, 0)? < 512 {
             return Err(bad("the file is shorter than a compound-file header"));
@@ -198,7 +191,7 @@ impl Compound {
         let ss = 1u64 << shift;
         let sectors = (len.max(ss) - ss) / ss;
         let mut c = Compound {
-            file: Arc::new(file),
+            file,
             real_len,
             len,
             shift,
@@ -596,7 +589,7 @@ impl Compound {
             let runs = self.chain(n.start, len.div_ceil(ss), &mut cache, path)?;
             self.to_runs(&runs, len)
         };
-        Ok(StreamReader { file: Arc::clone(&self.file), real_len: self.real_len, runs, len, pos: 0, run: 0 })
+        Ok(StreamReader { file: std::sync::Arc::clone(&self.file), real_len: self.real_len, runs, len, pos: 0, run: 0 })
     }
 
     /// The runs of a small stream, through the MiniFAT and the mini stream.
@@ -641,7 +634,7 @@ impl Compound {
 /// same stream independently (positioned reads on a shared handle).
 #[derive(Clone)]
 pub struct StreamReader {
-    file: Arc<File>,
+    file: Shared,
     real_len: u64,
     runs: Vec<Run>,
     len: u64,
@@ -720,6 +713,7 @@ impl Seek for StreamReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
     use std::io::Write;
 
     /// Build a compound file with the `cfb` crate and read it back with this reader.
@@ -737,7 +731,7 @@ mod tests {
         }
         let f = File::open(&p).unwrap();
         let len = f.metadata().unwrap().len();
-        let c = Compound::open(f, len, len).unwrap();
+        let c = Compound::open(std::sync::Arc::new(f), len, len).unwrap();
         for (name, data) in streams {
             let mut r = c.open_stream(name).unwrap();
             let mut got = Vec::new();

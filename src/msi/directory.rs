@@ -1,7 +1,8 @@
 //! Directory table resolution for the administrative image: the source half of each
 //! DefaultDir, long names, `.` for "same as parent", roots mapped to the target.
 
-use super::db::{Database, Val};
+use super::database::Database;
+use super::table::Val;
 use std::collections::HashMap;
 
 /// Pick the name of one half (`short|long`): the long one unless `short` is asked for.
@@ -24,13 +25,6 @@ pub fn source_half(default_dir: &str) -> &str {
         Some((_, s)) => s,
         None => default_dir,
     }
-}
-
-/// A resolved directory: its path components under the image root.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ResolvedDir {
-    /// Components under the target, in order (empty = the target itself).
-    pub components: Vec<String>,
 }
 
 /// Every Directory row resolved, plus notes on anything odd (missing parents, cycles).

@@ -1,14 +1,24 @@
-//! Windows Installer databases (MSI/MSP/MST): compound-file access, summary information,
-//! tables (through the `msi` crate, contained), directory resolution.
+//! Windows Installer databases (MSI, MSP, MST, MSM): our compound-file reader, summary
+//! information, the string pool, tables (read and written), the standard table schemas,
+//! Directory resolution and the root streams.
 
-pub mod cfbio;
-pub mod compound;
-mod db;
-pub mod directory;
-pub mod streams;
-pub mod strings;
-pub mod summary;
-pub mod tableread;
-pub mod write;
+pub(crate) mod compound;
+mod database;
+pub(crate) mod directory;
+pub(crate) mod package_file;
+pub(crate) mod schema;
+pub(crate) mod streams;
+pub(crate) mod strings;
+pub(crate) mod summary;
+pub(crate) mod table;
+pub(crate) mod table_read;
+pub(crate) mod table_write;
 
-pub use db::*;
+pub use compound::{Compound, EntryInfo, StreamReader};
+pub use database::{Database, PackageKind, StreamInfo, MAX_ROWS};
+pub use directory::Directories;
+pub use package_file::{decode_name, encode_name, open_compound, StreamSource, Truncation};
+pub use streams::{escape_name, list as list_streams, StreamEntry};
+pub use summary::{NewValue, PropValue, Summary};
+pub use table::{ColInfo, ColKind, TableData, Val};
+pub use table_write::encode_tables;

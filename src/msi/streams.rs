@@ -1,10 +1,9 @@
 //! The root streams of a package (the `_Streams` table, Binary and Icon data, embedded
-//! cabinets, the summary information), listed and written out under escaped names.
+//! cabinets, the summary information), listed with the escaped names they are written
+//! out under.
 
-use super::cfbio;
-use crate::error::{Error, ErrorKind, Result};
-use crate::extract::write::{Target, Written};
-use std::io::Read;
+use super::package_file as cfbio;
+use crate::error::Result;
 use std::path::Path;
 
 /// One root stream.
@@ -54,36 +53,14 @@ fn entries(comp: &cfbio::Compound) -> Vec<(StreamEntry, String)> {
 
 /// The non-table streams at the root of `package`, in name order.
 pub fn list(package: &Path) -> Result<Vec<StreamEntry>> {
-    let (comp, _) = cfbio::open_cfb(package)?;
-    Ok(entries(&comp).into_iter().map(|e| e.0).collect())
+    let (comp, _) = cfbio::open_compound(package)?;
+    Ok(list_compound(&comp).into_iter().map(|e| e.0).collect())
 }
 
-/// Write every non-table root stream of `package` under `target`; one result per stream.
-pub fn write_all(package: &Path, target: &Target) -> Result<Vec<(StreamEntry, Result<Written>)>> {
-    let (comp, _) = cfbio::open_cfb(package)?;
-    let mut out = Vec::new();
-    for (entry, cfb_path) in entries(&comp) {
-        let name = &entry.name;
-        let comps = [entry.file_name.clone()];
-        let res = target.claim(&comps).and_then(|_| {
-            let mut w = target.create(&comps, None)?;
-            let mut r = comp
-                .open_stream(&cfb_path)
-                .map_err(|e| Error::new(ErrorKind::Format, format!("stream {name:?}: {e}")).with_path(package))?;
-            let mut buf = vec![0u8; 1 << 16];
-            loop {
-                let n = r.read(&mut buf).map_err(|e| Error::io(&e, format_args!("reading stream {name:?}")))?;
-                if n == 0 {
-                    break;
-                }
-                w.write(&buf[..n])?;
-            }
-            w.finish()
-        });
-        let res = res.map_err(|e| e.context(format!("stream {name:?}")));
-        out.push((entry, res));
-    }
-    Ok(out)
+/// The non-table streams at the root of an open package, in name order, with the path
+/// each is stored at.
+pub fn list_compound(comp: &super::Compound) -> Vec<(StreamEntry, String)> {
+    entries(comp)
 }
 
 #[cfg(test)]
@@ -98,8 +75,8 @@ mod tests {
         assert_eq!(escape_name("Binary.Logo"), "Binary.Logo");
         assert_ne!(escape_name("a%2Fb"), escape_name("a/b"));
         for n in ["../x", "a\\b", "c:d", "\u{5}x"] {
-            assert!(crate::extract::path::check_component(&escape_name(n)).is_ok(), "{n:?}");
+            assert!(crate::output::names::check_component(&escape_name(n)).is_ok(), "{n:?}");
         }
-        assert!(crate::extract::path::check_component(&escape_name("..")).is_err());
+        assert!(crate::output::names::check_component(&escape_name("..")).is_err());
     }
 }

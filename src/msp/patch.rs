@@ -4,9 +4,10 @@
 
 use super::transform::{self, ApplyOptions, ApplyStats, Transform, TransformInfo};
 use crate::error::{Error, ErrorKind, Result};
-use crate::msi::{Database, PackageKind, TableData, Val};
+use crate::msi::{Compound, Database, PackageKind, TableData, Val};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What `info` reports about a patch.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -63,7 +64,13 @@ fn guids(s: &str) -> Vec<String> {
 impl Patch {
     /// Read a patch.
     pub fn open(path: &Path) -> Result<Patch> {
-        let db = Database::open(path)?;
+        Self::from_database(Database::open(path)?)
+    }
+
+    /// A patch from its database (read with [`Database::open`] or from any input).
+    pub fn from_database(db: Database) -> Result<Patch> {
+        let path = db.path.clone();
+        let path = path.as_path();
         if db.kind != PackageKind::Msp {
             return Err(
                 Error::new(ErrorKind::Usage, format!("not a patch package (it is {:?})", db.kind)).with_path(path)
@@ -76,14 +83,14 @@ impl Patch {
                 return Err(Error::format(format!("transform {name:?} listed in the summary is not in the patch"))
                     .with_path(path));
             }
-            transforms.push(Transform::read(path, name)?);
+            transforms.push(Transform::read_from(db.compound.clone(), path, name)?);
         }
         if transforms.is_empty() {
             // Older patches may not list them: take the storages, plain before '#'.
             let mut st = db.storages.clone();
             st.sort_by_key(|s| (s.trim_start_matches('#').to_string(), s.starts_with('#')));
             for name in st {
-                transforms.push(Transform::read(path, &name)?);
+                transforms.push(Transform::read_from(db.compound.clone(), path, &name)?);
             }
         }
         Ok(Patch { path: path.to_path_buf(), db, transforms })
@@ -161,8 +168,9 @@ pub struct PatchedDb {
     pub media_sources: BTreeMap<i32, PathBuf>,
     /// What was applied: (patch or transform file, transform name, stats).
     pub applied: Vec<(String, String, ApplyStats)>,
-    /// Binary cells set by transforms: `Table.Key` -> (transform file, storage).
-    pub binaries: BTreeMap<String, (PathBuf, String)>,
+    /// Binary cells set by transforms: `Table.Key` -> the transform's package, the
+    /// stream's path in it, and the transform's storage (`#` ones are the patch's own).
+    pub binaries: BTreeMap<String, (Arc<Compound>, String, String)>,
     /// Language of the base database (Template), for transform validation.
     pub language: Option<String>,
 }
@@ -199,12 +207,9 @@ impl PatchedDb {
 
     fn record_binaries(&mut self, t: &Transform, st: &ApplyStats) {
         for b in &st.binaries {
-            let storage = t
-                .binaries
-                .get(b)
-                .map(|p| p.trim_start_matches('/').split('/').next().unwrap_or("").to_string())
-                .unwrap_or_default();
-            self.binaries.insert(b.clone(), (t.file.clone(), storage));
+            let Some(path) = t.binaries.get(b) else { continue };
+            let storage = path.trim_start_matches('/').split('/').next().unwrap_or("").to_string();
+            self.binaries.insert(b.clone(), (t.compound().clone(), path.clone(), storage));
         }
     }
 
@@ -212,11 +217,8 @@ impl PatchedDb {
     pub fn apply_transform(&mut self, t: &Transform, force: bool) -> Result<()> {
         if !force {
             transform::check_applicable(&t.info, &self.tables, self.language.as_deref()).map_err(|why| {
-                Error::new(
-                    ErrorKind::Usage,
-                    format!("transform {} does not apply: {why} (use --force-apply to apply anyway)", t.info.name),
-                )
-                .with_path(&t.file)
+                Error::new(ErrorKind::Validation, format!("transform {} does not apply: {why}", t.info.name))
+                    .with_path(&t.file)
             })?;
         }
         let opts = ApplyOptions { force, standard_schemas: false };
@@ -250,7 +252,7 @@ impl PatchedDb {
                 if let Err(why) = transform::check_applicable(&hx.info, &self.tables, self.language.as_deref()) {
                     if !force {
                         return Err(Error::new(
-                            ErrorKind::Format,
+                            ErrorKind::Validation,
                             format!("transform {} does not apply after {}: {why}", hx.info.name, x.info.name),
                         )
                         .with_path(&p.path));
@@ -269,7 +271,7 @@ impl PatchedDb {
         }
         if applied == 0 {
             return Err(Error::new(
-                ErrorKind::Usage,
+                ErrorKind::Validation,
                 format!("the patch does not apply to this package: {}", reasons.join("; ")),
             )
             .with_path(&p.path));

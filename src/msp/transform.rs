@@ -7,14 +7,16 @@
 //! high byte counts the columns), mask 0 = delete (key columns only), otherwise an update
 //! whose bit i marks column i present (key columns always present).
 
+use crate::error::ResultExt;
 use crate::error::{Error, ErrorKind, Result};
-use crate::msi::cfbio::{self, decode_name, encode_name};
+use crate::msi::package_file::{self as cfbio, decode_name, encode_name};
 use crate::msi::strings::StringPool;
 use crate::msi::summary::Summary;
-use crate::msi::{ColInfo, ColKind, TableData, Val};
+use crate::msi::{ColInfo, ColKind, Compound, TableData, Val};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Error-condition bits (low word of PID 16) the applier must ignore.
 pub mod suppress {
@@ -103,8 +105,9 @@ pub struct Transform {
     streams: BTreeMap<String, Vec<u8>>,
     /// Binary cell streams: decoded name (`Table.Key`) -> path inside the compound file.
     pub binaries: BTreeMap<String, String>,
-    /// The file holding it.
+    /// The file holding it (for messages).
     pub file: PathBuf,
+    compound: Arc<Compound>,
 }
 
 fn split_guid_version(part: &str) -> (Option<String>, Option<String>) {
@@ -189,7 +192,13 @@ const MAX_STREAM: u64 = 64 << 20;
 impl Transform {
     /// Read the transform stored at `storage` (empty = the root of an .mst) in `file`.
     pub fn read(file: &Path, storage: &str) -> Result<Transform> {
-        let (comp, _) = cfbio::open_cfb(file)?;
+        let (comp, _) = cfbio::open_compound(file)?;
+        Self::read_from(Arc::new(comp), file, storage)
+    }
+
+    /// Read the transform stored at `storage` (empty = the root) of an open compound
+    /// file; `file` names it in messages.
+    pub fn read_from(comp: Arc<Compound>, file: &Path, storage: &str) -> Result<Transform> {
         let base = if storage.is_empty() { "/".to_string() } else { format!("/{storage}/") };
         let entries: Vec<(String, bool)> = {
             let sp = if storage.is_empty() { "/".to_string() } else { format!("/{storage}") };
@@ -215,7 +224,7 @@ impl Transform {
             }
         };
         let summary = match read("\u{5}SummaryInformation")? {
-            Some(b) => Summary::parse(&b).map_err(|e| e.with_path(file))?,
+            Some(b) => Summary::parse(&b).at_path(file)?,
             None => Summary::default(),
         };
         let pool_bytes = read(&encode_name("_StringPool", true))?.unwrap_or_default();
@@ -247,16 +256,21 @@ impl Transform {
         };
         let mut info = TransformInfo::from_summary(&display, &summary);
         info.tables = streams.keys().cloned().collect();
-        Ok(Transform { info, pool, streams, binaries, file: file.to_path_buf() })
+        Ok(Transform { info, pool, streams, binaries, file: file.to_path_buf(), compound: comp })
+    }
+
+    /// The compound file the transform is stored in.
+    pub fn compound(&self) -> &Arc<Compound> {
+        &self.compound
     }
 
     /// Read the bytes of binary cell stream `name` (`Table.Key`).
     pub fn read_binary(&self, name: &str) -> Result<Vec<u8>> {
         let p =
             self.binaries.get(name).ok_or_else(|| Error::new(ErrorKind::Missing, format!("binary stream {name:?}")))?;
-        let (comp, _) = cfbio::open_cfb(&self.file)?;
         let mut v = Vec::new();
-        comp.open_stream(p)
+        self.compound
+            .open_stream(p)
             .map_err(|e| Error::new(ErrorKind::Missing, format!("stream {name:?}: {e}")))?
             .take(MAX_STREAM)
             .read_to_end(&mut v)
@@ -268,7 +282,7 @@ impl Transform {
 /// Column definition from a `_Columns` type word (the database reader's rules; an
 /// integer of an odd size reads as 16-bit).
 pub fn col_from_type(name: &str, t: i32) -> ColInfo {
-    crate::msi::tableread::column_lenient(name, t as u32 & 0xFFFF)
+    crate::msi::table_read::column_lenient(name, t as u32 & 0xFFFF)
 }
 
 fn fixed_schema(table: &str) -> Option<Vec<ColInfo>> {
@@ -423,35 +437,6 @@ pub struct ApplyOptions {
     pub standard_schemas: bool,
 }
 
-/// The standard column layout of a well-known table, as [`ColInfo`]s.
-pub fn standard_schema(table: &str) -> Option<Vec<ColInfo>> {
-    let cols = crate::build::std_columns(table);
-    if cols.is_empty() {
-        return None;
-    }
-    Some(
-        cols.iter()
-            .map(|c| {
-                let t = c.kind.chars().next().unwrap_or('s');
-                let n: u32 = c.kind[1..].parse().unwrap_or(0);
-                let kind = match t.to_ascii_lowercase() {
-                    'i' if n == 4 => ColKind::Int32,
-                    'i' => ColKind::Int16,
-                    'v' => ColKind::Binary,
-                    _ => ColKind::Str(n),
-                };
-                ColInfo {
-                    name: c.name.to_string(),
-                    kind,
-                    nullable: t.is_ascii_uppercase(),
-                    localizable: t.eq_ignore_ascii_case(&'l'),
-                    key: c.key,
-                }
-            })
-            .collect(),
-    )
-}
-
 /// Apply `t` to `tables`. Error conditions the transform does not suppress are errors
 /// unless `force`; a suppressed "add existing row" overwrites the row.
 pub fn apply(t: &Transform, tables: &mut BTreeMap<String, TableData>, opts: ApplyOptions) -> Result<ApplyStats> {
@@ -519,7 +504,7 @@ pub fn apply(t: &Transform, tables: &mut BTreeMap<String, TableData>, opts: Appl
             continue;
         }
         if !tables.contains_key(name) {
-            match standard_schema(name).filter(|_| opts.standard_schemas) {
+            match crate::msi::schema::columns(name).filter(|_| opts.standard_schemas) {
                 Some(columns) => {
                     tables.insert(name.clone(), TableData { name: name.clone(), columns, rows: Vec::new() });
                 }

@@ -105,7 +105,10 @@ fn every_security_case_fixture_is_contained() {
             run_os(&args)
         };
         let took = start.elapsed();
-        assert!(took < Duration::from_secs(2), "{file} (case {case}) took {took:?}");
+        // Debug builds run several times slower; the bound is for pathological (quadratic or
+        // unbounded) work, not for speed.
+        let bound = Duration::from_secs(if cfg!(debug_assertions) { 6 } else { 2 });
+        assert!(took < bound, "{file} (case {case}) took {took:?}");
         if took > slowest.0 {
             slowest = (took, file.to_string());
         }
@@ -270,7 +273,7 @@ fn time_limit_stops_a_run_cleanly() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("time limit of 0.020 s (--time-limit) exceeded"), "{err}");
+    assert!(err.contains("time limit of 0.020 s exceeded (--time-limit"), "{err}");
     let written = listing(&out);
     assert!(written.len() < 1000, "the budget did not stop the run");
     for (p, size, _, _) in &written {

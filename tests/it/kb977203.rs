@@ -122,7 +122,7 @@ fn ccmcertfix_unknown_version_warns_and_missing_tool_is_an_error() {
     let t = tempdir();
     let src = t.path().join("src");
     std::fs::create_dir_all(&src).unwrap();
-    let pe = hotfixkit::build::write_pe(&hotfixkit::build::PeSpec {
+    let pe = hotfixkit::testing::write_pe(&hotfixkit::testing::PeSpec {
         machine: 0x14c,
         version: (4, 0, 9999, 1),
         strings: vec![],
@@ -215,7 +215,7 @@ fn stage_sp2_layout_sums_zip_patch_line_and_package_definition() {
             let name = e.name().unwrap().to_string();
             assert!(e.enclosed_name().is_some(), "{name}");
             assert!(!name.contains(['\\', ':']), "{name}");
-            assert!(hotfixkit::extract::path::split_relative(&name).is_ok(), "{name}");
+            assert!(hotfixkit::testing::split_relative(&name).is_ok(), "{name}");
             assert!(e.is_file(), "{name}");
             assert_eq!(e.unix_mode().map(|m| m & 0o170000), Some(0o100000), "{name}: not a regular file");
             assert!(folded.insert(name.to_lowercase()), "{name}: duplicate");
@@ -331,7 +331,7 @@ fn build_msi_round_trips_a_folder() {
     let src = t.path().join("src");
     std::fs::create_dir_all(src.join("bin/x64")).unwrap();
     std::fs::write(src.join("readme.txt"), b"hello").unwrap();
-    let pe = hotfixkit::build::write_pe(&hotfixkit::build::PeSpec {
+    let pe = hotfixkit::testing::write_pe(&hotfixkit::testing::PeSpec {
         machine: 0x8664,
         version: (1, 2, 3, 4),
         strings: vec![],

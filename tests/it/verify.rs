@@ -2,8 +2,8 @@
 //! KB977203 manifests, and on tampered copies.
 
 use crate::util::*;
-use hotfixkit::build::{write_pe, PeSpec};
 use hotfixkit::manifest::{Manifest, Platform};
+use hotfixkit::testing::{write_pe, PeSpec};
 use std::path::Path;
 
 fn manifest_path(sp: u32) -> std::path::PathBuf {

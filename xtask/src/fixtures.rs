@@ -3,7 +3,7 @@
 //! memory and fails if any committed byte differs.
 
 use anyhow::{bail, Context, Result};
-use hotfixkit::build::*;
+use hotfixkit::testing::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -4,7 +4,7 @@
 //! case number and the text its error must contain ("ok" when it must extract).
 
 use anyhow::Result;
-use hotfixkit::build::*;
+use hotfixkit::testing::*;
 use std::collections::BTreeMap;
 
 /// The 36-byte CFHEADER (no reserve, no set links) of a cabinet of `total` bytes whose
@@ -646,7 +646,7 @@ fn read_stream(bytes: &[u8], path: &str) -> Result<Vec<u8>> {
 }
 
 fn table_stream(name: &str) -> String {
-    format!("/{}", hotfixkit::msi::cfbio::encode_name(name, true))
+    format!("/{}", hotfixkit::msi::encode_name(name, true))
 }
 
 /// Cases 17-20, 23-28, 37, 38, 41, 43, 45, 48, 49, 51, 52.
@@ -662,7 +662,7 @@ fn more(out: &mut BTreeMap<String, Vec<u8>>, add: &mut Add<'_>, msi: &MsiFn<'_>)
     add(out, "nul-filename-17.msi".into(), "17", "control character U+0000", msi(root("App"), "a\0b.txt", "#c.cab")?);
     add(out, "nul-defaultdir-17.msi".into(), "17", "control character U+0000", msi(root("App\0x"), "f.txt", "#c.cab")?);
     // 18, 24: compound-file names: an unpaired surrogate, separators, bad lengths.
-    let c_cab = hotfixkit::msi::cfbio::encode_name("c.cab", false);
+    let c_cab = hotfixkit::msi::encode_name("c.cab", false);
     let mut b = good.clone();
     let mut units: Vec<u16> = c_cab.encode_utf16().collect();
     units[0] = 0xD800;

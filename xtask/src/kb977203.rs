@@ -5,8 +5,8 @@
 
 use crate::fixtures::payload;
 use anyhow::{Context, Result};
-use hotfixkit::build::*;
 use hotfixkit::manifest::{FileEntry, Manifest, Platform};
+use hotfixkit::testing::*;
 use std::collections::BTreeMap;
 
 /// The client package's identity (both service packs' patches target it).
@@ -364,7 +364,7 @@ fn client_msp(sp: u32, version: &str, size: u64, patch_code: &str) -> Result<Vec
             (15, Prop::I4(4)),
             (18, Prop::Str("hotfixkit xtask".into())),
         ],
-        root_tables: hotfixkit::msi::write::encode_tables(&root, 1252)?,
+        root_tables: hotfixkit::msi::encode_tables(&root, 1252)?,
         streams: vec![(cab_name, cab)],
         transforms: vec![("KB977203".into(), x), ("#KB977203".into(), hx)],
         size: Some(size),

@@ -1,5 +1,9 @@
 //! Project tasks: `cargo xtask fixtures [--check]`, `man`, `completions`.
 
+/// The command line's argument types, the same file the binary compiles.
+#[allow(dead_code)]
+#[path = "../../src/cli/args.rs"]
+mod args;
 mod bench;
 mod fixtures;
 mod hostile;
@@ -24,7 +28,7 @@ fn main() -> Result<()> {
         "man" => {
             let out = root().join("target/man");
             std::fs::create_dir_all(&out)?;
-            let cmd = <hotfixkit::cli::Cli as clap::CommandFactory>::command();
+            let cmd = <args::Cli as clap::CommandFactory>::command();
             clap_mangen::generate_to(cmd, &out).context("writing man pages")?;
             println!("man pages in {}", out.display());
             Ok(())
@@ -38,7 +42,7 @@ fn main() -> Result<()> {
                 clap_complete::Shell::Fish,
                 clap_complete::Shell::PowerShell,
             ] {
-                let mut cmd = <hotfixkit::cli::Cli as clap::CommandFactory>::command();
+                let mut cmd = <args::Cli as clap::CommandFactory>::command();
                 clap_complete::generate_to(shell, &mut cmd, "hotfixkit", &out)?;
             }
             println!("completions in {}", out.display());

@@ -1,13 +1,17 @@
-//! A package's database read once into owned values. The `msi` crate does the table
-//! decoding; everything it is given passes through a panic guard, and nothing of it
-//! leaks past this file.
+//! A package's database read once into owned values: the summary information, every
+//! table (decoded by [`super::table_read`]), the root streams and the storages.
 
-use super::cfbio::{self, Truncation};
+use super::compound::Compound;
+use super::package_file::{self as cfbio, Truncation};
 use super::summary::Summary;
+use super::table::TableData;
+use crate::error::ResultExt;
 use crate::error::{Error, ErrorKind, Result};
+use crate::random_access::Shared;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What kind of compound file a package is, by its root CLSID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -19,127 +23,10 @@ pub enum PackageKind {
     Msp,
     /// Transform.
     Mst,
+    /// Merge module (an installer database with a ModuleSignature table).
+    Msm,
     /// A compound file of another kind.
     Other,
-}
-
-/// A cell value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(untagged)]
-pub enum Val {
-    /// NULL.
-    Null,
-    /// Integer.
-    Int(i32),
-    /// String (shared with every other cell holding the same pool string; a thin pointer,
-    /// so that a cell takes 16 bytes).
-    Str(std::sync::Arc<String>),
-    /// Binary stream (stored as `Table.Key` stream).
-    #[serde(serialize_with = "ser_binary")]
-    Binary,
-}
-
-fn ser_binary<S: serde::Serializer>(s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str("[binary]")
-}
-
-impl Val {
-    /// A string cell.
-    pub fn str(s: impl Into<String>) -> Val {
-        Val::Str(std::sync::Arc::new(s.into()))
-    }
-    /// The string, if a string.
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            Val::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-    /// The integer, if an integer.
-    pub fn as_int(&self) -> Option<i32> {
-        match self {
-            Val::Int(i) => Some(*i),
-            _ => None,
-        }
-    }
-    /// Text form (empty for NULL).
-    pub fn text(&self) -> String {
-        match self {
-            Val::Null => String::new(),
-            Val::Int(i) => i.to_string(),
-            Val::Str(s) => s.to_string(),
-            Val::Binary => "[binary]".into(),
-        }
-    }
-}
-
-/// A column type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum ColKind {
-    /// 16-bit integer.
-    Int16,
-    /// 32-bit integer.
-    Int32,
-    /// String of at most this many characters (0 = unlimited).
-    Str(u32),
-    /// Stream.
-    Binary,
-}
-
-/// A column definition.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ColInfo {
-    /// Name.
-    pub name: String,
-    /// Type.
-    pub kind: ColKind,
-    /// May be NULL.
-    pub nullable: bool,
-    /// Localizable string.
-    pub localizable: bool,
-    /// Part of the primary key.
-    pub key: bool,
-}
-
-impl ColInfo {
-    /// The IDT type code (`s72`, `L0`, `i2`, `V0`, ...).
-    pub fn idt_type(&self) -> String {
-        let (c, n) = match self.kind {
-            ColKind::Int16 => ('i', 2),
-            ColKind::Int32 => ('i', 4),
-            ColKind::Str(n) => (if self.localizable { 'l' } else { 's' }, n),
-            ColKind::Binary => ('v', 0),
-        };
-        let c = if self.nullable { c.to_ascii_uppercase() } else { c };
-        format!("{c}{n}")
-    }
-}
-
-/// A table with its rows.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct TableData {
-    /// Name.
-    pub name: String,
-    /// Columns in order.
-    pub columns: Vec<ColInfo>,
-    /// Rows, each with one value per column.
-    pub rows: Vec<Vec<Val>>,
-}
-
-impl TableData {
-    /// Index of column `name`.
-    pub fn col(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c.name == name)
-    }
-    /// The value at `row`, column `name` (NULL if no such column).
-    pub fn get<'a>(&'a self, row: &'a [Val], name: &str) -> &'a Val {
-        static NULL: Val = Val::Null;
-        self.col(name).and_then(|i| row.get(i)).unwrap_or(&NULL)
-    }
-    /// The primary key of `row` joined with `.` (as binary stream names use it).
-    pub fn key_of(&self, row: &[Val]) -> String {
-        self.columns.iter().zip(row).filter(|(c, _)| c.key).map(|(_, v)| v.text()).collect::<Vec<_>>().join(".")
-    }
 }
 
 /// A stream at the root of the package.
@@ -159,8 +46,13 @@ pub struct StreamInfo {
 
 /// A package database: summary, tables, streams, storages.
 pub struct Database {
-    /// Where it was read from.
+    /// Where it was read from (the name given for an input in memory).
     pub path: PathBuf,
+    /// The folder external cabinets and uncompressed source files are looked up in
+    /// (none for an input that is not a file).
+    pub dir: Option<PathBuf>,
+    /// The open compound file: streams and storages are read from it on demand.
+    pub compound: Arc<Compound>,
     /// Kind by CLSID.
     pub kind: PackageKind,
     /// Root CLSID.
@@ -190,23 +82,33 @@ fn clsid_kind(clsid: &str) -> PackageKind {
 }
 
 /// Most rows read from one table.
-pub use super::tableread::MAX_ROWS;
+pub use super::table_read::MAX_ROWS;
 
 impl Database {
     /// Read the package at `path`.
     pub fn open(path: &Path) -> Result<Database> {
-        Self::open_with(path, None)
+        Self::open_tables_opt(path, None)
     }
 
     /// Read the package at `path`, loading only the rows of the tables `only` names (every
     /// table's columns are still known). Extraction needs five tables; reading the others
     /// (MsiFileHash has a row per file) costs time for nothing.
     pub fn open_tables(path: &Path, only: &[&str]) -> Result<Database> {
-        Self::open_with(path, Some(only))
+        Self::open_tables_opt(path, Some(only))
     }
 
-    fn open_with(path: &Path, only: Option<&[&str]>) -> Result<Database> {
-        let (comp, truncated) = cfbio::open_cfb(path)?;
+    fn open_tables_opt(path: &Path, only: Option<&[&str]>) -> Result<Database> {
+        let f = crate::package::open_file(path)?;
+        let dir =
+            path.parent().map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d }).map(Path::to_path_buf);
+        Self::from_source(path, dir, Arc::new(f), only)
+    }
+
+    /// Read a package from any input; `label` names it in messages, `dir` is where its
+    /// external cabinets and source files are (none: only what is inside the package).
+    pub fn from_source(label: &Path, dir: Option<PathBuf>, src: Shared, only: Option<&[&str]>) -> Result<Database> {
+        let path = label;
+        let (comp, truncated) = cfbio::open_compound_from(label, src)?;
         let clsid = comp.root_clsid().hyphenated().to_string();
         let kind = clsid_kind(&clsid);
         let summary = {
@@ -217,7 +119,7 @@ impl Database {
                     s.take(1 << 20)
                         .read_to_end(&mut buf)
                         .map_err(|e| Error::io(&e, "reading summary information").with_path(path))?;
-                    Summary::parse(&buf).map_err(|e| e.with_path(path))?
+                    Summary::parse(&buf).at_path(path)?
                 }
                 Err(_) => Summary::default(),
             }
@@ -253,7 +155,6 @@ impl Database {
         } else {
             prepare_tables(path, &comp, only)
         };
-        drop(comp);
         let (tables, table_error) = match if kind == PackageKind::Mst {
             Err(Error::format("a transform holds changes to tables, not a database of its own"))
         } else {
@@ -263,8 +164,18 @@ impl Database {
             Err(e) if kind == PackageKind::Msi => return Err(e),
             Err(e) => (BTreeMap::new(), Some(e.message().to_string())),
         };
+        // A merge module is a database with a ModuleSignature table and no Media table (a
+        // package that merged modules keeps their ModuleSignature rows beside its media).
+        let kind =
+            if kind == PackageKind::Msi && tables.contains_key("ModuleSignature") && !tables.contains_key("Media") {
+                PackageKind::Msm
+            } else {
+                kind
+            };
         Ok(Database {
             path: path.to_path_buf(),
+            dir,
+            compound: Arc::new(comp),
             kind,
             clsid,
             summary,
@@ -338,12 +249,11 @@ fn check_string_pool(path: &Path, pool: &[u8], data_len: u64) -> Result<()> {
 /// and the rows only of the tables `only` names. Every table's stream length is checked
 /// against its columns, whether its rows are read or not.
 fn read_tables(path: &Path, prepared: Result<Prepared>, only: Option<&[&str]>) -> Result<BTreeMap<String, TableData>> {
-    use super::tableread;
+    use super::table_read as tableread;
     let Prepared { streams, lengths } = prepared?;
     let fail = |m: String| Error::new(ErrorKind::Format, format!("reading tables: {m}")).with_path(path);
     let get = |n: &str| streams.get(n).map(Vec::as_slice).unwrap_or_default();
-    let pool =
-        super::strings::StringPool::parse(get("_StringPool"), get("_StringData")).map_err(|e| e.with_path(path))?;
+    let pool = super::strings::StringPool::parse(get("_StringPool"), get("_StringData")).at_path(path)?;
     if !super::strings::known_codepage(pool.codepage) {
         return Err(fail(format!("Unknown codepage for string pool ({})", pool.codepage)));
     }

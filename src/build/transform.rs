@@ -3,9 +3,9 @@
 //! root database, cabinet streams and transform sub-storages. Used for fixtures; every
 //! patch made here is read back by `hotfixkit::msp` and by msitools in the tests.
 
-use super::msiw::{clear_cfb_root_times, Cell, ColSpec};
+use super::database::{clear_cfb_root_times, Cell, ColSpec};
 use crate::error::{IoResultExt, Result};
-use crate::msi::cfbio::encode_name;
+use crate::msi::encode_name;
 use std::collections::HashMap;
 use std::io::{Cursor, Write};
 

@@ -12,8 +12,8 @@
 //! rows than that (the generated 2 GB benchmark package holds 100,066). This reader takes
 //! up to [`MAX_ROWS`] rows per table.
 
-use super::db::{ColInfo, ColKind, Val};
 use super::strings::StringPool;
+use super::table::{ColInfo, ColKind, Val};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

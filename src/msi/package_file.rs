@@ -3,10 +3,11 @@
 
 pub use super::compound::Compound;
 use crate::cab::{CabSource, ReadSeek};
+use crate::error::ResultExt;
 use crate::error::{Error, ErrorKind, IoResultExt, Result};
-use std::fs::File;
-use std::io::Read;
+use crate::random_access::{read_full_at, Shared};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// How much of a package is missing, when it is truncated.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
@@ -20,14 +21,19 @@ pub struct Truncation {
 /// Open a compound file. A truncated package (at most a quarter missing) still opens:
 /// its missing tail reads as zeros for the allocation tables and the directory, and a
 /// stream reports an error only when a read reaches data that is not there.
-pub fn open_cfb(path: &Path) -> Result<(Compound, Option<Truncation>)> {
-    let mut f = File::open(path).io_ctx("opening package").map_err(|e| e.with_path(path))?;
-    let real_len = f.metadata().io_ctx("reading package size").map_err(|e| e.with_path(path))?.len();
+pub fn open_compound(path: &Path) -> Result<(Compound, Option<Truncation>)> {
+    let f = crate::package::open_file(path)?;
+    open_compound_from(path, Arc::new(f))
+}
+
+/// [`open_compound`] on any input; `label` names it in errors.
+pub fn open_compound_from(label: &Path, src: Shared) -> Result<(Compound, Option<Truncation>)> {
+    let real_len = src.len().io_ctx("reading package size").at_path(label)?;
     let mut hdr = [0u8; 512];
     let mut trunc = None;
     let mut len = real_len;
-    if real_len >= 512 && f.read_exact(&mut hdr).is_ok() && hdr[..8] == [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]
-    {
+    let got = read_full_at(&*src, &mut hdr, 0).io_ctx("reading package header").at_path(label)?;
+    if got == 512 && hdr[..8] == [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1] {
         let shift = u16::from_le_bytes([hdr[30], hdr[31]]);
         if shift == 9 || shift == 12 {
             let num_fat = u64::from(u32::from_le_bytes([hdr[44], hdr[45], hdr[46], hdr[47]]));
@@ -45,19 +51,9 @@ pub fn open_cfb(path: &Path) -> Result<(Compound, Option<Truncation>)> {
             }
         }
     }
-    let comp = catch(|| Compound::open(f, real_len, len))
-        .map_err(|e| e.with_path(path))?
-        .map_err(|e| Error::new(ErrorKind::Format, format!("not a valid compound file ({e})")).with_path(path))?;
+    let comp = Compound::open(src, real_len, len)
+        .map_err(|e| Error::new(ErrorKind::Format, format!("not a valid compound file ({e})")).with_path(label))?;
     Ok((comp, trunc))
-}
-
-/// The most directory entries (streams and storages) a compound file may hold. Installer
-/// packages hold tens to a few thousand; this bound keeps every per-entry walk cheap.
-pub const MAX_ENTRIES: usize = 16_384;
-
-/// Run `f`, turning a panic inside a third-party crate into an error.
-pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T> {
-    crate::panic_guard::quietly(f)
 }
 
 const TABLE_PREFIX: char = '\u{4840}';
@@ -131,24 +127,27 @@ pub fn decode_name(name: &str) -> (String, bool) {
 }
 
 /// A stream of a package, readable by several readers at once (so folders decode in
-/// parallel). The package is opened and the stream's chain followed once; every later
-/// reader is a copy of the first, reading on the same handle at its own position.
+/// parallel). The stream's chain is followed once; every later reader is a copy of the
+/// first, reading on the same handle at its own position.
 pub struct StreamSource {
     package: PathBuf,
     /// The stream's decoded name.
     name: String,
     /// The stream's path inside the compound file.
     cfb_path: String,
+    compound: Arc<Compound>,
     opened: std::sync::OnceLock<super::compound::StreamReader>,
 }
 
 impl StreamSource {
-    /// The stream `name` (decoded form, e.g. `cab1.cab`) of `package`, stored at `cfb_path`.
-    pub fn new(package: &Path, name: &str, cfb_path: &str) -> Self {
+    /// The stream `name` (decoded form, e.g. `cab1.cab`) of the package `compound`
+    /// (called `package` in messages), stored at `cfb_path`.
+    pub fn new(compound: Arc<Compound>, package: &Path, name: &str, cfb_path: &str) -> Self {
         StreamSource {
             package: package.to_path_buf(),
             name: name.to_string(),
             cfb_path: cfb_path.to_string(),
+            compound,
             opened: std::sync::OnceLock::new(),
         }
     }
@@ -165,9 +164,10 @@ impl CabSource for StreamSource {
         if let Some(s) = self.opened.get() {
             return Ok(Box::new(s.clone()));
         }
-        let (comp, _) = open_cfb(&self.package)?;
-        let stream = comp.open_stream(&self.cfb_path).map_err(|e| {
-            Error::new(ErrorKind::Missing, format!("stream {:?}: {e}", self.name)).with_path(&self.package)
+        let stream = self.compound.open_stream(&self.cfb_path).map_err(|e| {
+            Error::new(ErrorKind::Missing, format!("stream {:?}: {e}", self.name))
+                .with_path(&self.package)
+                .at(crate::error::Location::Stream { name: self.name.clone() })
         })?;
         Ok(Box::new(self.opened.get_or_init(|| stream).clone()))
     }

@@ -3,8 +3,8 @@
 //! administrative package of a patched image, so that no third-party writer has to trust
 //! (or fix up) the original string pool's reference counts.
 
-use super::cfbio::encode_name;
-use super::{ColInfo, ColKind, TableData, Val};
+use super::package_file::encode_name;
+use super::table::{ColInfo, ColKind, TableData, Val};
 use crate::error::{Error, ErrorKind, Result};
 use std::collections::{BTreeMap, HashMap};
 

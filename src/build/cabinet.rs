@@ -1,5 +1,6 @@
 //! Cabinet writing.
 
+#[cfg(feature = "testing")]
 use crate::cab::block_checksum;
 use crate::error::{Error, IoResultExt, Result};
 use std::io::Cursor;
@@ -33,6 +34,7 @@ fn to_primitive(dt: (i32, u8, u8, u8, u8, u8)) -> Result<time::PrimitiveDateTime
 }
 
 /// DOS date and time fields for a timestamp.
+#[cfg(feature = "testing")]
 pub fn dos_datetime(dt: (i32, u8, u8, u8, u8, u8)) -> (u16, u16) {
     let y = (dt.0 - 1980).clamp(0, 127) as u16;
     let date = (y << 9) | (u16::from(dt.1) << 5) | u16::from(dt.2);
@@ -70,6 +72,7 @@ pub fn write_cab(folders: &[Vec<CabInput>], compression: CabCompression) -> Resu
 /// holds; a split falling inside a data block splits that block across cabinets, as
 /// real sets do. No crate writes cabinet sets, so this writer is ours; tests check its
 /// output with cabextract where it is installed.
+#[cfg(feature = "testing")]
 pub fn write_spanned_stored(names: &[&str], files: &[CabInput], split_at: &[u64], set_id: u16) -> Result<Vec<Vec<u8>>> {
     const BLOCK: usize = 4096;
     let n = names.len();

@@ -1,8 +1,9 @@
-//! The only code that writes extracted files: every path resolved under the target one
-//! component at a time without following links, data written to a temporary file in
-//! the destination folder, hashed while written, timestamped, then renamed into place.
+//! The target directory: every path resolved under it one component at a time without
+//! following links, data written to a temporary file in the destination folder, hashed
+//! while written, timestamped, then renamed into place.
 
-use super::dirh::{Dir, Kind};
+use super::dir_handle::{Dir, Kind};
+use crate::error::ResultExt;
 use crate::error::{Error, ErrorKind, IoResultExt, Result};
 use sha2::{Digest, Sha256};
 use std::borrow::Borrow;
@@ -17,11 +18,23 @@ use std::sync::{Arc, Mutex};
 /// resolved again from the nearest open ancestor.
 const MAX_OPEN_DIRS: usize = 256;
 
-static DEFAULT_FSYNC: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+/// How files are written.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOptions {
+    /// Replace files that existed before this run (two entries of one run mapping to one
+    /// path are always an error).
+    pub overwrite: bool,
+    /// Flush each file to stable storage before it gets its final name (skipped on
+    /// memory-backed file systems, where it makes nothing durable).
+    pub fsync: bool,
+    /// Writes fail once this has passed.
+    pub deadline: crate::deadline::Deadline,
+}
 
-/// Whether targets made from now on flush each file before renaming it (default on).
-pub fn set_default_fsync(on: bool) {
-    DEFAULT_FSYNC.store(on, Ordering::Relaxed);
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions { overwrite: false, fsync: true, deadline: crate::deadline::Deadline::NONE }
+    }
 }
 
 /// A directory of the target this run has resolved.
@@ -70,11 +83,11 @@ impl Claims {
 
 /// A target directory that files are written under, never outside.
 pub struct Target {
-    root: PathBuf,
     /// Paths claimed this run, compared case-insensitively.
     claimed: Mutex<Claims>,
     overwrite: bool,
     fsync: bool,
+    deadline: crate::deadline::Deadline,
     counter: AtomicU64,
     /// Directories (relative components joined by `/`) resolved this run.
     dirs: Mutex<HashMap<String, DirState>>,
@@ -98,41 +111,29 @@ fn link_error(path: &Path) -> Error {
 }
 
 impl Target {
-    /// Use `root` (created if missing). `overwrite` allows replacing files that existed
-    /// before this run; two entries of one run mapping to one path are always an error.
-    /// The root itself may be a link (the caller chose it); nothing under it is followed.
-    pub fn new(root: &Path, overwrite: bool) -> Result<Target> {
-        fs::create_dir_all(root).io_ctx("creating target directory").map_err(|e| e.with_path(root))?;
-        if !fs::metadata(root).io_ctx("reading target directory").map_err(|e| e.with_path(root))?.is_dir() {
+    /// Use `root` (created if missing). The root itself may be a link (the caller chose
+    /// it); nothing under it is followed.
+    pub fn new(root: &Path, opts: WriteOptions) -> Result<Target> {
+        fs::create_dir_all(root).io_ctx("creating target directory").at_path(root)?;
+        if !fs::metadata(root).io_ctx("reading target directory").at_path(root)?.is_dir() {
             return Err(Error::new(ErrorKind::UnsafePath, "target is not a directory").with_path(root));
         }
-        let handle = Dir::open_root(root).io_ctx("opening target directory").map_err(|e| e.with_path(root))?;
+        let handle = Dir::open_root(root).io_ctx("opening target directory").at_path(root)?;
         let fresh = fs::read_dir(root).map(|mut d| d.next().is_none()).unwrap_or(false);
         // fsync on a memory-backed target only costs a system call per file.
         let durable = handle.durable();
         let mut dirs = HashMap::new();
         dirs.insert(String::new(), DirState { created: fresh, handle: Some(Arc::new(handle)) });
         Ok(Target {
-            root: root.to_path_buf(),
             claimed: Mutex::new(Claims::new()),
-            overwrite,
-            fsync: DEFAULT_FSYNC.load(Ordering::Relaxed) && durable,
+            overwrite: opts.overwrite,
+            fsync: opts.fsync && durable,
+            deadline: opts.deadline,
             counter: AtomicU64::new(0),
             dirs: Mutex::new(dirs),
             open_handles: AtomicU64::new(1),
             pid: std::process::id(),
         })
-    }
-
-    /// Whether each file is flushed to disk (`fsync`) before it gets its final name
-    /// (on by default).
-    pub fn set_fsync(&mut self, on: bool) {
-        self.fsync = on;
-    }
-
-    /// The target directory.
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 
     /// Reserve a relative path for this run; a second claim of the same path (compared
@@ -179,7 +180,7 @@ impl Target {
         };
         while depth < components.len() {
             let c: &str = components[depth].borrow();
-            super::path::check_component(c)?;
+            super::names::check_component(c)?;
             let (child, created) = match dir.child_dir(c) {
                 Ok(x) => x,
                 Err(e) => {
@@ -215,7 +216,20 @@ impl Target {
         let (name, dirs) =
             components.split_last().ok_or_else(|| Error::new(ErrorKind::UnsafePath, "empty output path"))?;
         let name: &str = name.borrow();
-        super::path::check_component(name)?;
+        super::names::check_component(name)?;
+        self.create_in(dirs, name, mtime)
+    }
+
+    /// Start writing the file `name`, a name the user chose, directly in the target: it
+    /// need only be one component of this system's paths (not a Windows name).
+    pub fn create_named(&self, name: &str, mtime: Option<i64>) -> Result<AtomicFile> {
+        if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
+            return Err(Error::new(ErrorKind::UnsafePath, format!("{name:?} is not a file name")));
+        }
+        self.create_in::<&str>(&[], name, mtime)
+    }
+
+    fn create_in<S: Borrow<str>>(&self, dirs: &[S], name: &str, mtime: Option<i64>) -> Result<AtomicFile> {
         let (dir, fresh) = self.open_dirs(dirs)?;
         let final_path = dir.path().join(name);
         if !fresh {
@@ -224,10 +238,7 @@ impl Target {
                     return Err(Error::new(ErrorKind::Exists, format!("{} is a directory", final_path.display())))
                 }
                 Some(_) if !self.overwrite => {
-                    return Err(Error::new(
-                        ErrorKind::Exists,
-                        format!("{} already exists (use --force to replace)", final_path.display()),
-                    ))
+                    return Err(Error::new(ErrorKind::Exists, format!("{} already exists", final_path.display())))
                 }
                 _ => {}
             }
@@ -241,11 +252,13 @@ impl Target {
             tmp,
             name: name.to_string(),
             final_path,
-            rel: components.join("/"),
+            rel: if dirs.is_empty() { name.to_string() } else { format!("{}/{name}", dirs.join("/")) },
             hasher: Sha256::new(),
             size: 0,
             mtime,
             fsync: self.fsync,
+            deadline: self.deadline,
+            unhashed: false,
         })
     }
 }
@@ -262,6 +275,8 @@ pub struct AtomicFile {
     size: u64,
     mtime: Option<i64>,
     fsync: bool,
+    deadline: crate::deadline::Deadline,
+    unhashed: bool,
 }
 
 impl AtomicFile {
@@ -271,7 +286,7 @@ impl AtomicFile {
 
     /// Append bytes.
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
-        crate::deadline::check()?;
+        self.deadline.check()?;
         let f = self.file.as_mut().ok_or_else(|| Error::format("write after finish"))?;
         if let Err(e) = f.write_all(data) {
             return Err(Error::io(&e, format_args!("writing {}", self.tmp_path().display())));
@@ -279,6 +294,17 @@ impl AtomicFile {
         self.hasher.update(data);
         self.size += data.len() as u64;
         Ok(())
+    }
+
+    /// The file itself, for writers that need to seek (a compound file): what was
+    /// written through [`AtomicFile::write`] is flushed first, and bytes written through
+    /// the handle are not hashed (the [`Written`] hash is then empty).
+    pub fn file_mut(&mut self) -> Result<&mut File> {
+        let tmp = self.tmp_path();
+        let w = self.file.as_mut().ok_or_else(|| Error::format("write after finish"))?;
+        w.flush().io_ctx(format_args!("writing {}", tmp.display()))?;
+        self.unhashed = true;
+        Ok(w.get_mut())
     }
 
     /// Flush, set the timestamp (through the handle), sync, and rename into place.
@@ -293,6 +319,9 @@ impl AtomicFile {
                 filetime::set_file_handle_times(&f, Some(ft), Some(ft))
                     .io_ctx(format_args!("setting time of {}", self.tmp_path().display()))?;
             }
+            if self.unhashed {
+                self.size = f.metadata().io_ctx(format_args!("reading {}", self.tmp_path().display()))?.len();
+            }
             if self.fsync {
                 f.sync_all().io_ctx(format_args!("syncing {}", self.tmp_path().display()))?;
             }
@@ -304,7 +333,8 @@ impl AtomicFile {
             return Err(e);
         }
         let digest = std::mem::take(&mut self.hasher).finalize();
-        Ok(Written { path: self.rel.clone(), size: self.size, sha256: hex(&digest) })
+        let sha256 = if self.unhashed { String::new() } else { hex(&digest) };
+        Ok(Written { path: self.rel.clone(), size: self.size, sha256 })
     }
 }
 

@@ -1,6 +1,7 @@
 //! `hotfixkit build cab|msi DIR`: package a folder, through the third-party writers.
 
-use super::{write_cab, write_database, CabCompression, CabInput, PackageFile, PackageSpec, SummarySpec};
+use super::cabinet::{write_cab, CabCompression, CabInput};
+use super::database::{write_database, PackageFile, PackageSpec, SummarySpec};
 use crate::error::{Error, ErrorKind, Result};
 use std::path::Path;
 
@@ -20,7 +21,7 @@ fn walk(dir: &Path) -> Result<Vec<Walked>> {
         }
         let rel = e.path().strip_prefix(dir).unwrap_or(e.path());
         let comps: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
-        crate::extract::path::split_relative(&comps.join("/")).map_err(|err| err.with_path(e.path()))?;
+        crate::output::names::split_relative(&comps.join("/")).map_err(|err| err.with_path(e.path()))?;
         let meta = e.metadata().map_err(|err| Error::format(format!("{err}")).with_path(e.path()))?;
         total += meta.len();
         if total > MAX_INPUT {

@@ -82,6 +82,7 @@ pub struct SummarySpec {
 
 /// What kind of database to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub enum DbKind {
     /// `.msi`.
     Installer,
@@ -223,56 +224,11 @@ pub fn to_v3(bytes: &[u8]) -> Result<Vec<u8>> {
     Ok(dst.into_inner().into_inner())
 }
 
-fn c(name: &'static str, kind: &'static str, key: bool) -> ColSpec {
-    ColSpec { name, kind, key }
-}
-
 /// Column layouts of the standard tables the builders use.
 pub fn std_columns(table: &str) -> Vec<ColSpec> {
-    match table {
-        "Directory" => {
-            vec![c("Directory", "s72", true), c("Directory_Parent", "S72", false), c("DefaultDir", "l255", false)]
-        }
-        "Component" => vec![
-            c("Component", "s72", true),
-            c("ComponentId", "S38", false),
-            c("Directory_", "s72", false),
-            c("Attributes", "i2", false),
-            c("Condition", "S255", false),
-            c("KeyPath", "S72", false),
-        ],
-        "File" => vec![
-            c("File", "s72", true),
-            c("Component_", "s72", false),
-            c("FileName", "l255", false),
-            c("FileSize", "i4", false),
-            c("Version", "S72", false),
-            c("Language", "S20", false),
-            c("Attributes", "I2", false),
-            c("Sequence", "i4", false),
-        ],
-        "Media" => vec![
-            c("DiskId", "i2", true),
-            c("LastSequence", "i4", false),
-            c("DiskPrompt", "L64", false),
-            c("Cabinet", "S255", false),
-            c("VolumeLabel", "S32", false),
-            c("Source", "S72", false),
-        ],
-        "Property" => vec![c("Property", "s72", true), c("Value", "l0", false)],
-        "Feature" => vec![
-            c("Feature", "s38", true),
-            c("Feature_Parent", "S38", false),
-            c("Title", "L64", false),
-            c("Description", "L255", false),
-            c("Display", "I2", false),
-            c("Level", "i2", false),
-            c("Directory_", "S72", false),
-            c("Attributes", "i2", false),
-        ],
-        "FeatureComponents" => vec![c("Feature_", "s38", true), c("Component_", "s72", true)],
-        _ => Vec::new(),
-    }
+    crate::msi::schema::idt_columns(table)
+        .map(|cols| cols.iter().map(|&(name, kind, key)| ColSpec { name, kind, key }).collect())
+        .unwrap_or_default()
 }
 
 /// One file of a [`PackageSpec`].

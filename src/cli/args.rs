@@ -1,0 +1,319 @@
+//! The command line's arguments (clap derive). This file stands on its own (clap and std
+//! only) so that `cargo xtask man` and `cargo xtask completions` build the man page and
+//! completions from the same types.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Read MSI, MSP, MST and CAB files; build msiexec-style administrative images anywhere.
+#[derive(Parser, Debug)]
+#[command(name = "hotfixkit", version, about, long_about = None)]
+pub struct Cli {
+    /// No progress bar and no informational messages.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Machine-readable JSON on standard output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Do not flush each written file to disk before renaming it into place (faster on
+    /// slow disks; a machine crash can then leave an empty file under its final name).
+    #[arg(long, global = true)]
+    pub no_fsync: bool,
+    /// Stop with an error once the run has taken this many seconds (default 3600).
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub time_limit: Option<f64>,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Table dump formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TableFormat {
+    /// Aligned columns.
+    Text,
+    /// One JSON object per table.
+    Json,
+    /// CSV with a header row.
+    Csv,
+    /// IDT text archive (msidb/msibuild).
+    Idt,
+}
+
+/// Verify report formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    /// A readable table.
+    Text,
+    /// The report as JSON.
+    Json,
+    /// JUnit XML, one testcase per manifest row.
+    Junit,
+}
+
+/// Manifest formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DataFormat {
+    /// YAML.
+    Yaml,
+    /// JSON.
+    Json,
+}
+
+/// `manifest` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum ManifestCommand {
+    /// Parse a pasted KB "file information" table (English or localized) into manifests.
+    ImportKb {
+        /// The pasted table, one cell per line.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "yaml")]
+        format: DataFormat,
+        /// Write here instead of standard output.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// KB article number (default: the digits after "kb" in the file name).
+        #[arg(long)]
+        kb: Option<u32>,
+        /// Write one manifest per service pack into this directory (kb<N>-sp<n>.yaml).
+        #[arg(long)]
+        split: Option<PathBuf>,
+    },
+    /// Record what a tree or package holds (name, platform, version, size, time, sha256).
+    Lock {
+        /// Tree, package or file.
+        path: PathBuf,
+        /// The lock file to write (YAML; JSON when the name ends in `.json`).
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// Product name recorded in the lock.
+        #[arg(long, default_value = "locked payload")]
+        product: String,
+        /// KB number recorded in the lock.
+        #[arg(long, default_value_t = 0)]
+        kb: u32,
+    },
+}
+
+/// Cabinet compression for `build cab`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CabMethod {
+    /// Stored.
+    None,
+    /// MSZIP.
+    Mszip,
+}
+
+/// `delta` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum DeltaCommand {
+    /// Show a PA19 patch's header: options, sizes, CRCs, old files and their ranges.
+    Info {
+        /// The patch.
+        patch: PathBuf,
+    },
+    /// Rebuild the new file from the old one.
+    Apply {
+        /// The old file (omit for a patch made without one).
+        #[arg(long)]
+        old: Option<PathBuf>,
+        /// The patch.
+        #[arg(long)]
+        patch: PathBuf,
+        /// The new file to write.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
+}
+
+/// `build` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum BuildCommand {
+    /// A cabinet of every file under DIR.
+    Cab {
+        /// Folder.
+        dir: PathBuf,
+        /// Output cabinet.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// Compression.
+        #[arg(long, value_enum, default_value = "mszip")]
+        compression: CabMethod,
+    },
+    /// A hotfix-style MSI: one component per folder, one embedded cabinet.
+    Msi {
+        /// Folder.
+        dir: PathBuf,
+        /// Output package.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// ProductName.
+        #[arg(long, default_value = "Hotfix")]
+        product_name: String,
+        /// ProductVersion.
+        #[arg(long, default_value = "1.0.0")]
+        version: String,
+    },
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Show what a file is: kind, summary information, tables, streams, storages, cabinets.
+    Info {
+        /// MSI, MSP, MST, CAB or any file.
+        file: PathBuf,
+    },
+    /// Dump database tables.
+    Tables {
+        /// The package.
+        package: PathBuf,
+        /// Tables to dump (all when none).
+        tables: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: TableFormat,
+        /// Write one file per table into this directory.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// Apply this transform (.mst) first; repeatable, applied in order.
+        #[arg(long = "transform")]
+        transforms: Vec<PathBuf>,
+        /// Apply this patch (.msp); repeatable, applied in order after the transforms.
+        #[arg(long = "patch")]
+        patches: Vec<PathBuf>,
+        /// Apply transforms and patches even when their validation fails.
+        #[arg(long)]
+        force_apply: bool,
+    },
+    /// Extract: an MSI gives its administrative image, a CAB (or the first of a set) its files.
+    Extract {
+        /// MSI or CAB. An unquoted path with spaces is rejoined (as msiexec reads its
+        /// command line): the words are joined with single spaces.
+        #[arg(required = true, num_args = 1..)]
+        package: Vec<String>,
+        /// Where to write.
+        #[arg(long = "targetdir", visible_alias = "target")]
+        targetdir: PathBuf,
+        /// Only these files (File key, file name or path; case-insensitive).
+        #[arg(long, num_args = 1..)]
+        files: Vec<String>,
+        /// Print the plan, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write into a non-empty directory, replacing files.
+        #[arg(long)]
+        force: bool,
+        /// Patch the image with this .msp (as `msiexec /a PKG /p PATCH`); repeatable.
+        #[arg(long = "patch")]
+        patches: Vec<PathBuf>,
+        /// Apply this transform (.mst) to the package first; repeatable.
+        #[arg(long = "transform")]
+        transforms: Vec<PathBuf>,
+        /// Apply transforms and patches even when their validation fails.
+        #[arg(long)]
+        force_apply: bool,
+        /// Refuse to write more than this many bytes in all (default 64 GiB).
+        #[arg(long)]
+        max_output_bytes: Option<u64>,
+        /// Refuse to write more than this many files (default 1,000,000).
+        #[arg(long)]
+        max_entries: Option<usize>,
+        /// Refuse any single file larger than this (default 8 GiB).
+        #[arg(long)]
+        max_entry_bytes: Option<u64>,
+    },
+    /// Verify files against a manifest: a tree, a package (streamed in place) or a file.
+    Verify {
+        /// Extracted tree, MSI/CAB/MSP, or a single file.
+        path: PathBuf,
+        /// The manifest (YAML).
+        #[arg(long)]
+        manifest: PathBuf,
+        /// Report format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ReportFormat,
+        /// Write the report to this file instead of standard output.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// Files not named by the manifest are findings too.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// List a package's root streams (Binary and Icon data, embedded cabinets, the
+    /// summary information), or write them out under escaped names with --out.
+    Streams {
+        /// MSI, MSP or MST.
+        package: PathBuf,
+        /// Write each stream into this directory (names escaped: `%05SummaryInformation`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write into a non-empty directory, replacing files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Find CCMCertFix.exe in a KB977203 hotfix (package, image, cabinet, nested), write
+    /// it, verify it, and say how to run it.
+    Ccmcertfix {
+        /// Hotfix MSI, admin image folder, cabinet.
+        input: PathBuf,
+        /// Where to write CCMCertFix.exe.
+        #[arg(long = "targetdir", visible_alias = "target")]
+        targetdir: PathBuf,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Stage a hotfix the way distribution points serve it (verified first).
+    Stage {
+        /// Hotfix package or its extracted tree.
+        path: PathBuf,
+        /// Layout file (e.g. manifests/layouts/configmgr2007.yaml).
+        #[arg(long)]
+        layout: PathBuf,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write a deterministic zip.
+        #[arg(long)]
+        zip: Option<PathBuf>,
+        /// ConfigMgr package ID for the PATCH= line (site code + 5 hex digits).
+        #[arg(long)]
+        package_id: Option<String>,
+        /// Drive letter of the task-sequence cache (default C).
+        #[arg(long)]
+        drive: Option<char>,
+        /// UNC path of the client package instead of the local cache.
+        #[arg(long)]
+        unc: Option<String>,
+        /// Manifest to verify against (default: the KB977203 one the CCMCertFix version names).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Stage even when verification has findings.
+        #[arg(long)]
+        no_verify: bool,
+        /// Print the plan, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write into a non-empty output folder.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Binary delta patches (PA19).
+    #[command(subcommand)]
+    Delta(DeltaCommand),
+    /// Build a cabinet or a hotfix-style MSI from a folder.
+    #[command(subcommand)]
+    Build(BuildCommand),
+    /// Manifest tools: import a KB file table, lock a payload.
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
+    /// Run with an msiexec command line: `msiexec /a PKG [/p PATCH.msp] [/qb|/qn|/passive] TARGETDIR=DIR`.
+    #[command(disable_help_flag = true)]
+    Msiexec {
+        /// msiexec arguments, as admins write them.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
+}

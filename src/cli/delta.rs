@@ -1,0 +1,51 @@
+//! `hotfixkit delta info|apply`: PA19 binary deltas.
+
+use super::args::DeltaCommand;
+use super::{json_out, out, write_file, Ctx};
+use anyhow::Context;
+
+pub fn run(ctx: &Ctx, d: DeltaCommand) -> anyhow::Result<i32> {
+    match d {
+        DeltaCommand::Info { patch } => {
+            let data = std::fs::read(&patch).with_context(|| format!("reading {}", patch.display()))?;
+            let h = hotfixkit::delta::pa19::parse(&data).map_err(|e| e.with_path(&patch))?;
+            if ctx.json {
+                json_out(&h)?;
+            } else {
+                let mut s = format!(
+                    "{}: PA19, options 0x{:08x}, extra 0x{:08x}, new file {} bytes, CRC-32 0x{:08x}{}{}\n",
+                    patch.display(),
+                    h.options,
+                    h.extra_flags,
+                    h.new_size,
+                    h.new_crc32,
+                    if h.crc_ok { "" } else { ", PATCH CRC FAILS" },
+                    if h.complete { "" } else { ", header only" }
+                );
+                for (i, f) in h.old_files.iter().enumerate() {
+                    s.push_str(&format!(
+                        "  old file {i}: {} bytes, CRC-32 0x{:08x}, {} ignore and {} retain ranges, {} RVA map entries, {} bytes of LZX data\n",
+                        f.size,
+                        f.crc32,
+                        f.ignore.len(),
+                        f.retain.len(),
+                        f.rva_map,
+                        f.stream_size
+                    ));
+                }
+                out(&s);
+            }
+            Ok(0)
+        }
+        DeltaCommand::Apply { old, patch, output } => {
+            let p = std::fs::read(&patch).with_context(|| format!("reading {}", patch.display()))?;
+            let o = match &old {
+                Some(o) => Some(std::fs::read(o).with_context(|| format!("reading {}", o.display()))?),
+                None => None,
+            };
+            let new = hotfixkit::delta::pa19::apply(&p, o.as_deref()).map_err(|e| e.with_path(&patch))?;
+            write_file(&output, &new, ctx.write(true))?;
+            Ok(0)
+        }
+    }
+}

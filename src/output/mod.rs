@@ -1,0 +1,27 @@
+//! The one way files are written: under a target directory, every name checked as a
+//! Windows path component, every path resolved from an open handle without following
+//! links, data written to a temporary name and renamed into place when complete.
+
+mod dir_handle;
+pub mod names;
+mod target;
+
+pub use target::{hex, AtomicFile, Target, WriteOptions, Written};
+
+use crate::error::{Error, ErrorKind, Result};
+use std::path::Path;
+
+/// Write `data` to the file at `path` (a name the caller chose) through the safe writer:
+/// a temporary name in the same folder, renamed into place when complete; an existing
+/// file is replaced only with `opts.overwrite`. The folder is created when missing.
+pub fn write_file(path: &Path, data: &[u8], opts: &WriteOptions) -> Result<Written> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Error::new(ErrorKind::Usage, "not a file name (or not valid Unicode)").with_path(path))?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let t = Target::new(dir, *opts)?;
+    let mut f = t.create_named(name, None).map_err(|e| e.with_path(path))?;
+    f.write(data).map_err(|e| e.with_path(path))?;
+    f.finish().map_err(|e| e.with_path(path))
+}
