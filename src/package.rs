@@ -33,37 +33,7 @@ pub enum InputKind {
     Other,
 }
 
-/// Open `path` for reading as an input. Only regular files are inputs: a FIFO, socket or
-/// device is refused at once (opening one for reading could wait for ever), and so is a
-/// folder.
-pub fn open_file(path: &Path) -> Result<std::fs::File> {
-    #[cfg(unix)]
-    let file = {
-        use std::os::unix::fs::OpenOptionsExt;
-        // Non-blocking, so that opening a FIFO returns at once; regular files ignore it.
-        std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-            .open(path)
-            .io_ctx("opening")
-            .at_path(path)?
-    };
-    #[cfg(not(unix))]
-    let file = std::fs::File::open(path).io_ctx("opening").at_path(path)?;
-    let meta = file.metadata().io_ctx("reading").at_path(path)?;
-    if meta.is_dir() {
-        return Err(Error::new(ErrorKind::Usage, "is a folder, not a file").with_path(path));
-    }
-    if !meta.is_file() {
-        return Err(Error::new(ErrorKind::Usage, "is not a regular file (a FIFO, socket or device)").with_path(path));
-    }
-    #[cfg(unix)]
-    {
-        // Back to blocking reads for the regular file it is.
-        let _ = rustix::fs::fcntl_setfl(&file, rustix::fs::OFlags::empty());
-    }
-    Ok(file)
-}
+pub use crate::random_access::open_file;
 
 const CFB_SIGNATURE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 

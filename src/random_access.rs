@@ -3,8 +3,10 @@
 //! folder of a package decodes on its own thread) and so that an input need not be a
 //! file on disk.
 
+use crate::error::{Error, ErrorKind, IoResultExt, Result, ResultExt};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Bytes that can be read at any offset, from several threads.
@@ -86,6 +88,38 @@ pub fn read_full_at(src: &dyn RandomAccess, buf: &mut [u8], off: u64) -> io::Res
         }
     }
     Ok(got)
+}
+
+/// Open `path` for reading as an input. Only regular files are inputs: a FIFO, socket or
+/// device is refused at once (opening one for reading could wait for ever), and so is a
+/// folder.
+pub fn open_file(path: &Path) -> Result<std::fs::File> {
+    #[cfg(unix)]
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Non-blocking, so that opening a FIFO returns at once; regular files ignore it.
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+            .open(path)
+            .io_ctx("opening")
+            .at_path(path)?
+    };
+    #[cfg(not(unix))]
+    let file = std::fs::File::open(path).io_ctx("opening").at_path(path)?;
+    let meta = file.metadata().io_ctx("reading").at_path(path)?;
+    if meta.is_dir() {
+        return Err(Error::new(ErrorKind::Usage, "is a folder, not a file").with_path(path));
+    }
+    if !meta.is_file() {
+        return Err(Error::new(ErrorKind::Usage, "is not a regular file (a FIFO, socket or device)").with_path(path));
+    }
+    #[cfg(unix)]
+    {
+        // Back to blocking reads for the regular file it is.
+        let _ = rustix::fs::fcntl_setfl(&file, rustix::fs::OFlags::empty());
+    }
+    Ok(file)
 }
 
 /// A shared input.

@@ -1,7 +1,7 @@
 //! 32-bit PE processing for PA19: normalisation of the old image and the patch transforms
 //! driven by the RVA map ("rift table"), as described in the format notes (§7.6).
 
-use super::pa19::{opt, Header};
+use super::header::{opt, Header};
 use crate::error::{Error, Result};
 
 struct Section {

@@ -213,7 +213,7 @@ pub(crate) fn execute_into<'a>(plan: &'a Plan, target: &'a Target, opts: &Execut
             let Source::Loose { path } = &e.source else { return None };
             let r = (|| -> Result<()> {
                 let mut sink = Sink::new(target, e, &out, opts);
-                let mut f = crate::package::open_file(path)?;
+                let mut f = crate::random_access::open_file(path)?;
                 let mut buf = vec![0u8; 1 << 16];
                 sink.file()?;
                 loop {

@@ -57,7 +57,7 @@ pub(crate) fn read_source(plan: &Plan, source: &Source, label: &str, deadline: &
         }
         Source::Loose { path } => {
             use std::io::Read;
-            let f = crate::package::open_file(path)?;
+            let f = crate::random_access::open_file(path)?;
             let mut v = Vec::new();
             f.take(MAX_IN_MEMORY + 1).read_to_end(&mut v).map_err(|err| Error::io(&err, "reading").with_path(path))?;
             if v.len() as u64 > MAX_IN_MEMORY {

@@ -91,7 +91,7 @@ pub fn plan(req: &ExtractRequest) -> Result<Plan> {
         Some(d) => (d.clone(), None),
         None => {
             let dir = path.parent().map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d });
-            (Arc::new(crate::package::open_file(path)?), dir.map(Path::to_path_buf))
+            (Arc::new(crate::random_access::open_file(path)?), dir.map(Path::to_path_buf))
         }
     };
     let mut plan = match crate::package::sniff_source(path, &*src)? {

@@ -365,7 +365,7 @@ pub fn stage(input: &Path, layout: &Layout, out: &Path, opts: &StageOptions) -> 
                 let mtime = observed.iter().find(|o| o.path == f.from).and_then(|o| o.mtime);
                 let comps: Vec<String> = f.to.split('/').map(str::to_string).collect();
                 let mut w = target.create(&comps, mtime)?;
-                let mut r = crate::package::open_file(&src)?;
+                let mut r = crate::random_access::open_file(&src)?;
                 let mut buf = vec![0u8; 1 << 16];
                 loop {
                     let n = std::io::Read::read(&mut r, &mut buf).io_ctx(format_args!("reading {}", src.display()))?;

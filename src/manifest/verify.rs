@@ -65,7 +65,7 @@ fn hex(d: &[u8]) -> String {
 }
 
 fn observe_file(path: &Path, rel: String) -> Result<Observed> {
-    let mut f = crate::package::open_file(path)?;
+    let mut f = crate::random_access::open_file(path)?;
     let meta = f.metadata().io_ctx("reading").at_path(path)?;
     let mtime =
         meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs() as i64);

@@ -98,7 +98,7 @@ impl Database {
     }
 
     fn open_tables_opt(path: &Path, only: Option<&[&str]>) -> Result<Database> {
-        let f = crate::package::open_file(path)?;
+        let f = crate::random_access::open_file(path)?;
         let dir =
             path.parent().map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d }).map(Path::to_path_buf);
         Self::from_source(path, dir, Arc::new(f), only)

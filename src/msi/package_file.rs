@@ -22,7 +22,7 @@ pub struct Truncation {
 /// its missing tail reads as zeros for the allocation tables and the directory, and a
 /// stream reports an error only when a read reaches data that is not there.
 pub fn open_compound(path: &Path) -> Result<(Compound, Option<Truncation>)> {
-    let f = crate::package::open_file(path)?;
+    let f = crate::random_access::open_file(path)?;
     open_compound_from(path, Arc::new(f))
 }
 

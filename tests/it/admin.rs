@@ -22,7 +22,6 @@ fn assert_tree(out: &Path, expected: &[(&str, u64, i64)], admin: &str) {
     assert!(l.iter().any(|e| e.0 == admin), "administrative copy {admin} missing");
 }
 
-#[test]
 fn directory_rules_long_names_dot_roots_missing_parent_cycle() {
     let t = tempdir();
     let out = t.path().join("img");
@@ -66,7 +65,6 @@ fn directory_rules_long_names_dot_roots_missing_parent_cycle() {
     }
 }
 
-#[test]
 fn admin_copy_is_marked_uncompressed_admin_image_without_cabinet_streams() {
     let t = tempdir();
     let out = t.path().join("img");
@@ -85,7 +83,7 @@ fn admin_copy_is_marked_uncompressed_admin_image_without_cabinet_streams() {
     // The msi crate (third-party) opens the copy too.
     let p = msi::open(out.join("tree.msi")).unwrap();
     assert_eq!(p.summary_info().word_count(), Some(4));
-    if has_tool("msiinfo") {
+    {
         let o = std::process::Command::new("msiinfo").arg("suminfo").arg(out.join("tree.msi")).output().unwrap();
         assert!(
             String::from_utf8_lossy(&o.stdout).contains("Source: 4"),
@@ -95,7 +93,6 @@ fn admin_copy_is_marked_uncompressed_admin_image_without_cabinet_streams() {
     }
 }
 
-#[test]
 fn external_cabinet_beside_package_found_case_insensitively() {
     let t = tempdir();
     let out = t.path().join("img");
@@ -114,7 +111,6 @@ fn external_cabinet_beside_package_found_case_insensitively() {
     assert_eq!(std::fs::read(out.join("Data Files/beta.dat")).unwrap(), cab["ext_b"]);
 }
 
-#[test]
 fn external_cabinet_is_never_looked_up_outside_the_package_folder() {
     // Media names "DATA1.CAB"; copy the package alone into a folder whose parent holds
     // a Data1.cab: it must not be used.
@@ -132,7 +128,6 @@ fn external_cabinet_is_never_looked_up_outside_the_package_folder() {
     assert!(e.contains("File ext_a: cabinet \"DATA1.CAB\" is not available"), "{e}");
 }
 
-#[test]
 fn cabinet_set_spanning_three_media_rows() {
     let t = tempdir();
     let out = t.path().join("img");
@@ -152,19 +147,13 @@ fn cabinet_set_spanning_three_media_rows() {
     assert_eq!(big.3, "9ddf8c3c342a6f759bbb60d573aa0d109a9ed5f6163965c68cfa5e942929d631");
 }
 
-#[test]
 fn spanned_set_fixture_is_valid_for_cabextract() {
-    if !has_tool("cabextract") {
-        eprintln!("note: cabextract not installed; skipped");
-        return;
-    }
     let o =
         std::process::Command::new("cabextract").arg("-t").arg(fixture("admin/spanned/span1.cab")).output().unwrap();
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success() && s.contains("span_big  OK") && s.contains("f902b88199b26abd2be90a6c058df372"), "{s}");
 }
 
-#[test]
 fn uncompressed_source_tree_short_names_and_compressed_file_attribute() {
     let t = tempdir();
     let out = t.path().join("img");
@@ -193,7 +182,6 @@ fn uncompressed_source_tree_short_names_and_compressed_file_attribute() {
     assert_eq!(packed.2, utc(2009, 12, 10, 3, 40, 0));
 }
 
-#[test]
 fn missing_loose_source_file_is_an_error_naming_it() {
     let t = tempdir();
     let src = t.path().join("src");
@@ -215,7 +203,6 @@ fn missing_loose_source_file_is_an_error_naming_it() {
     assert!(out.join("Program Files/Loose App/packed data.dat").is_file());
 }
 
-#[test]
 fn dry_run_json_prints_the_plan_and_writes_nothing() {
     let t = tempdir();
     let out = t.path().join("img");
@@ -243,7 +230,6 @@ fn dry_run_json_prints_the_plan_and_writes_nothing() {
     assert_eq!(tool["mtime"], "2010-01-25T06:27:58Z");
 }
 
-#[test]
 fn selected_files_only() {
     let t = tempdir();
     let out = t.path().join("img");
@@ -271,7 +257,6 @@ fn selected_files_only() {
     assert!(stderr(&o).contains("no file named \"nope.dll\""), "{}", stderr(&o));
 }
 
-#[test]
 fn nonempty_target_refused_without_force() {
     let t = tempdir();
     let out = t.path().join("img");
@@ -298,7 +283,6 @@ fn nonempty_target_refused_without_force() {
     assert!(out.join("keep.txt").is_file());
 }
 
-#[test]
 fn msiexec_command_line_gives_the_same_image() {
     let t = tempdir();
     let a = t.path().join("a");
@@ -319,7 +303,6 @@ fn msiexec_command_line_gives_the_same_image() {
 /// A file of the package named like the package itself keeps the name; the
 /// administrative copy is the one refused (the copy is written beside the files, so
 /// this order must hold whichever finishes first).
-#[test]
 fn a_file_named_like_the_package_wins_over_the_admin_copy() {
     let t = tempdir();
     let src = t.path().join("src");
@@ -342,3 +325,19 @@ fn a_file_named_like_the_package_wins_over_the_admin_copy() {
     assert_eq!(std::fs::read(out.join("same.msi")).unwrap(), b"payload\n");
     assert_eq!(std::fs::read(out.join("a.txt")).unwrap(), b"a\n");
 }
+
+crate::cases![
+    directory_rules_long_names_dot_roots_missing_parent_cycle,
+    admin_copy_is_marked_uncompressed_admin_image_without_cabinet_streams needs [Need::Tool("msiinfo")],
+    external_cabinet_beside_package_found_case_insensitively,
+    external_cabinet_is_never_looked_up_outside_the_package_folder,
+    cabinet_set_spanning_three_media_rows,
+    spanned_set_fixture_is_valid_for_cabextract needs [Need::Tool("cabextract")],
+    uncompressed_source_tree_short_names_and_compressed_file_attribute,
+    missing_loose_source_file_is_an_error_naming_it,
+    dry_run_json_prints_the_plan_and_writes_nothing,
+    selected_files_only,
+    nonempty_target_refused_without_force,
+    msiexec_command_line_gives_the_same_image,
+    a_file_named_like_the_package_wins_over_the_admin_copy,
+];

@@ -2,7 +2,6 @@
 
 use crate::util::*;
 
-#[test]
 fn two_folder_mszip_cabinet_matches_the_cab_crate() {
     let t = tempdir();
     let out = t.path().join("o");
@@ -25,7 +24,6 @@ fn two_folder_mszip_cabinet_matches_the_cab_crate() {
     }
 }
 
-#[test]
 fn stored_cabinet_json_report_has_hashes() {
     let t = tempdir();
     let out = t.path().join("o");
@@ -42,7 +40,6 @@ fn stored_cabinet_json_report_has_hashes() {
     assert!(v["admin_package"].is_null());
 }
 
-#[test]
 fn corrupt_block_is_an_error_naming_the_file_and_leaves_no_partial_file() {
     let t = tempdir();
     let mut bytes = std::fs::read(fixture("cab/two-folders.cab")).unwrap();
@@ -62,7 +59,6 @@ fn corrupt_block_is_an_error_naming_the_file_and_leaves_no_partial_file() {
     assert_eq!(left, ["docs/notes.txt", "docs/readme.txt"]);
 }
 
-#[test]
 fn truncated_cabinet_is_a_clear_error() {
     let t = tempdir();
     let bytes = std::fs::read(fixture("cab/two-folders.cab")).unwrap();
@@ -75,7 +71,6 @@ fn truncated_cabinet_is_a_clear_error() {
     assert_eq!(e.lines().count(), 1, "{e}");
 }
 
-#[test]
 fn output_limits_are_checked_at_their_edge_before_writing() {
     let t = tempdir();
     let cab = fixture("cab/two-folders.cab");
@@ -107,7 +102,6 @@ fn output_limits_are_checked_at_their_edge_before_writing() {
 }
 
 #[cfg(unix)]
-#[test]
 fn a_planted_symlink_in_the_target_is_never_followed() {
     let t = tempdir();
     let outside = t.path().join("outside");
@@ -134,7 +128,6 @@ fn a_planted_symlink_in_the_target_is_never_followed() {
     assert!(target.join("bin/tool.dat").is_file());
 }
 
-#[test]
 fn many_small_files_around_a_large_one_match_their_sources() {
     // 400 files (390 under 3 KB, ten of 70-100 KB) in seven folders and one of 8 MB: the
     // large folder goes through the decode-while-writing pipeline, and every file's bytes
@@ -177,7 +170,6 @@ fn many_small_files_around_a_large_one_match_their_sources() {
 
 /// A cabinet of 65,538 one-byte files whose 16-bit count says 2 (as gcab writes it):
 /// `info` notes the wrap, and `extract` writes every file.
-#[test]
 fn a_cabinet_whose_file_count_wrapped_is_read_whole() {
     let n = 65_538usize;
     let names: Vec<String> = (0..n).map(|i| format!("f{i:06}")).collect();
@@ -229,3 +221,14 @@ fn a_cabinet_whose_file_count_wrapped_is_read_whole() {
     );
     assert_eq!(std::fs::read(out.join("f065537")).unwrap(), [(65_537 % 251) as u8]);
 }
+
+crate::cases![
+    two_folder_mszip_cabinet_matches_the_cab_crate,
+    stored_cabinet_json_report_has_hashes,
+    corrupt_block_is_an_error_naming_the_file_and_leaves_no_partial_file,
+    truncated_cabinet_is_a_clear_error,
+    output_limits_are_checked_at_their_edge_before_writing,
+    a_planted_symlink_in_the_target_is_never_followed,
+    many_small_files_around_a_large_one_match_their_sources,
+    a_cabinet_whose_file_count_wrapped_is_read_whole,
+];

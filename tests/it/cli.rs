@@ -2,7 +2,6 @@
 
 use crate::util::*;
 
-#[test]
 fn msiexec_other_switches_are_clear_errors() {
     for (args, want) in [
         (vec!["msiexec", "/i", "x.msi"], "switch /i is not supported"),
@@ -19,7 +18,6 @@ fn msiexec_other_switches_are_clear_errors() {
     }
 }
 
-#[test]
 fn msiexec_help_switches_print_help() {
     for h in ["/?", "--help", "-h", "/H"] {
         let o = run(&["msiexec", h]);
@@ -28,7 +26,6 @@ fn msiexec_help_switches_print_help() {
     }
 }
 
-#[test]
 fn msiexec_switches_and_properties_are_case_insensitive() {
     let t = tempdir();
     let pkg = fixture("admin/external/external.msi");
@@ -38,7 +35,6 @@ fn msiexec_switches_and_properties_are_case_insensitive() {
     assert!(t.path().join("o/Data Files/alpha.dat").is_file());
 }
 
-#[test]
 fn missing_file_and_wrong_kind_exit_2_with_one_line() {
     let o = run(&["info", "/nonexistent/x.msi"]);
     assert_eq!(o.status.code(), Some(2));
@@ -53,7 +49,6 @@ fn missing_file_and_wrong_kind_exit_2_with_one_line() {
     assert_eq!(o.status.code(), Some(2));
 }
 
-#[test]
 fn info_json_describes_package_media_and_cabinets() {
     let o = run_os(&["info".as_ref(), fixture("admin/tree/tree.msi").as_os_str(), "--json".as_ref()]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -75,7 +70,6 @@ fn info_json_describes_package_media_and_cabinets() {
     assert_eq!(p["streams"][0]["name"], "tree.cab");
 }
 
-#[test]
 fn info_on_a_cabinet() {
     let o = run_os(&["info".as_ref(), fixture("cab/two-folders.cab").as_os_str()]);
     assert!(o.status.success());
@@ -83,7 +77,6 @@ fn info_on_a_cabinet() {
     assert!(s.contains("cabinet: 2 folders (MSZIP, MSZIP), 3 files"), "{s}");
 }
 
-#[test]
 fn tables_json_shape() {
     let o = run_os(&[
         "tables".as_ref(),
@@ -107,7 +100,6 @@ fn tables_json_shape() {
     assert!(stderr(&o).contains("no table named \"Nope\""));
 }
 
-#[test]
 fn tables_csv_and_idt() {
     let o = run_os(&[
         "tables".as_ref(),
@@ -132,12 +124,7 @@ fn tables_csv_and_idt() {
     assert_eq!(stdout(&o), "DiskId\tLastSequence\tDiskPrompt\tCabinet\tVolumeLabel\tSource\r\ni2\ti4\tL64\tS255\tS32\tS72\r\nMedia\tDiskId\r\n1\t2\t\tDATA1.CAB\t\t\r\n");
 }
 
-#[test]
 fn idt_round_trips_through_msibuild() {
-    if !has_tool("msibuild") {
-        eprintln!("note: msibuild (msitools) not installed; skipped");
-        return;
-    }
     let t = tempdir();
     let dir = t.path().join("idt");
     let pkg = fixture("admin/tree/tree.msi");
@@ -173,7 +160,6 @@ fn idt_round_trips_through_msibuild() {
     }
 }
 
-#[test]
 fn regression_string_pool_larger_than_its_data_is_refused_before_allocation() {
     // Found by the msi_open fuzz target: the msi crate sized a 4 GiB buffer from the pool.
     let p = root().join("fuzz/regressions/msi_open/oom-string-pool-4gib.msi");
@@ -184,7 +170,6 @@ fn regression_string_pool_larger_than_its_data_is_refused_before_allocation() {
 }
 
 /// `streams`: the listing (text and JSON), writing with --json, and clear errors.
-#[test]
 fn streams_lists_writes_and_refuses_bad_input() {
     let msi = fixture("admin/tree/tree.msi");
     let o = run_os(&["streams".as_ref(), msi.as_os_str()]);
@@ -221,7 +206,6 @@ fn streams_lists_writes_and_refuses_bad_input() {
 }
 
 /// `--no-fsync` writes the same files as the default run.
-#[test]
 fn no_fsync_writes_the_same_tree() {
     let msi = fixture("admin/tree/tree.msi");
     let t = tempdir();
@@ -237,3 +221,18 @@ fn no_fsync_writes_the_same_tree() {
     assert_eq!(strip(listing(&a)), strip(listing(&b)));
     assert!(listing(&b).len() >= 8);
 }
+
+crate::cases![
+    msiexec_other_switches_are_clear_errors,
+    msiexec_help_switches_print_help,
+    msiexec_switches_and_properties_are_case_insensitive,
+    missing_file_and_wrong_kind_exit_2_with_one_line,
+    info_json_describes_package_media_and_cabinets,
+    info_on_a_cabinet,
+    tables_json_shape,
+    tables_csv_and_idt,
+    idt_round_trips_through_msibuild needs [Need::Tool("msibuild")],
+    regression_string_pool_larger_than_its_data_is_refused_before_allocation,
+    streams_lists_writes_and_refuses_bad_input,
+    no_fsync_writes_the_same_tree,
+];

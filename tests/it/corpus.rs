@@ -51,7 +51,7 @@ fn iso(secs: i64) -> String {
 /// One lessmsi case: the multiset of (key, size, mtime) must match exactly, where key is
 /// the lower-cased path under SourceDir, or the lower-cased file name for names-only cases.
 fn lessmsi_case(msi: &str, expected: &str, names_only: bool) {
-    let Some(shared) = shared() else { return };
+    let shared = shared();
     let dir = lessmsi_dir(&shared);
     let t = tempdir();
     let out = t.path().join("o");
@@ -87,27 +87,22 @@ fn lessmsi_case(msi: &str, expected: &str, names_only: bool) {
     assert_eq!(got, want, "{msi}: path/size/mtime multisets differ");
 }
 
-#[test]
 fn lessmsi_nunit() {
     lessmsi_case("NUnit-2.5.2.9222.msi", "NUnit-2.5.2.9222.msi.expected.csv", false);
 }
 
-#[test]
 fn lessmsi_path_with_spaces() {
     lessmsi_case("Path With Spaces/spaces example.msi", "Path With Spaces/spaces example.msi.expected.csv", false);
 }
 
-#[test]
 fn lessmsi_putty() {
     lessmsi_case("putty-0.68-installer.msi", "putty-0.68-installer.msi.expected.csv", false);
 }
 
-#[test]
 fn lessmsi_external_cab() {
     lessmsi_case("msi_with_external_cab.msi", "msi_with_external_cab.msi.expected.csv", false);
 }
 
-#[test]
 fn lessmsi_ivi_names() {
     lessmsi_case(
         "IviNetSharedComponents32_Fx20_1.3.0.msi",
@@ -116,14 +111,12 @@ fn lessmsi_ivi_names() {
     );
 }
 
-#[test]
 fn lessmsi_vcredist_names_ten_lzx_merge_module_cabs_and_external_cab() {
     lessmsi_case("vcredist.msi", "vcredist.msi.expected.csv", true);
 }
 
-#[test]
 fn truncated_vbruntime_gives_nine_files_and_names_olepro32() {
-    let Some(shared) = shared() else { return };
+    let shared = shared();
     let t = tempdir();
     let out = t.path().join("o");
     let msi = lessmsi_dir(&shared).join("MsiInput/VBRuntime.msi");
@@ -147,9 +140,8 @@ fn truncated_vbruntime_gives_nine_files_and_names_olepro32() {
 /// characters, trailing dots): every file we do write must still match cabextract.
 const REFUSED_NAMES: [&str; 3] = ["dirwalk-vulns.cab", "encoding-koi8.cab", "utf8-stresstest.cab"];
 
-#[test]
 fn every_cabinet_cabextract_tests_clean_extracts_byte_identically() {
-    let Some(shared) = shared() else { return };
+    let shared = shared();
     let listings = shared.join("corpus/_derived/cabextract-test");
     let mut checked = 0;
     for entry in std::fs::read_dir(&listings).unwrap() {
@@ -212,9 +204,8 @@ fn collect(dir: &Path, pred: &dyn Fn(&str) -> bool, out: &mut Vec<PathBuf>) {
     }
 }
 
-#[test]
 fn hostile_and_broken_cabinets_error_or_extract_partially_never_panic_or_hang() {
-    let Some(shared) = shared() else { return };
+    let shared = shared();
     let mut cabs = Vec::new();
     collect(
         &shared.join("corpus"),
@@ -244,9 +235,8 @@ fn hostile_and_broken_cabinets_error_or_extract_partially_never_panic_or_hang() 
     }
 }
 
-#[test]
 fn info_and_tables_on_every_corpus_package_exit_cleanly() {
-    let Some(shared) = shared() else { return };
+    let shared = shared();
     let mut pkgs = Vec::new();
     collect(
         &shared.join("corpus"),
@@ -272,13 +262,8 @@ fn info_and_tables_on_every_corpus_package_exit_cleanly() {
     }
 }
 
-#[test]
 fn putty_idt_reimports_with_msibuild() {
-    let Some(shared) = shared() else { return };
-    if !has_tool("msibuild") {
-        eprintln!("note: msibuild not installed; skipped");
-        return;
-    }
+    let shared = shared();
     let pkg = lessmsi_dir(&shared).join("MsiInput/putty-0.68-installer.msi");
     let t = tempdir();
     let dir = t.path().join("idt");
@@ -317,3 +302,17 @@ fn putty_idt_reimports_with_msibuild() {
         assert_eq!(la, lb, "table {table}");
     }
 }
+
+crate::cases![
+    lessmsi_nunit needs [Need::Corpus],
+    lessmsi_path_with_spaces needs [Need::Corpus],
+    lessmsi_putty needs [Need::Corpus],
+    lessmsi_external_cab needs [Need::Corpus],
+    lessmsi_ivi_names needs [Need::Corpus],
+    lessmsi_vcredist_names_ten_lzx_merge_module_cabs_and_external_cab needs [Need::Corpus],
+    truncated_vbruntime_gives_nine_files_and_names_olepro32 needs [Need::Corpus],
+    every_cabinet_cabextract_tests_clean_extracts_byte_identically needs [Need::Corpus],
+    hostile_and_broken_cabinets_error_or_extract_partially_never_panic_or_hang needs [Need::Corpus],
+    info_and_tables_on_every_corpus_package_exit_cleanly needs [Need::Corpus],
+    putty_idt_reimports_with_msibuild needs [Need::Corpus, Need::Tool("msibuild")],
+];

@@ -14,9 +14,8 @@ fn apply(v: &std::path::Path, patch: &str, old: Option<&str>, out: &std::path::P
     run_os(&refs)
 }
 
-#[test]
 fn every_vector_gives_its_expected_output_or_refusal() {
-    let Some(s) = shared() else { return };
+    let s = shared();
     let v = s.join("msp/vectors");
     let t = tempdir();
     let cases: [(&str, Option<&str>, Option<&str>); 7] = [
@@ -85,9 +84,8 @@ fn every_vector_gives_its_expected_output_or_refusal() {
     assert!(!out.exists(), "no output on failure");
 }
 
-#[test]
 fn delta_info_lists_old_files_and_ranges() {
-    let Some(s) = shared() else { return };
+    let s = shared();
     let p = s.join("msp/vectors/pa19_two_files_ranges/patch.bin");
     let o = run_os(&["--json".as_ref(), "delta".as_ref(), "info".as_ref(), p.as_os_str()]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -103,7 +101,6 @@ fn delta_info_lists_old_files_and_ranges() {
     assert_eq!(olds[0]["retain"].as_array().unwrap().len(), 20);
 }
 
-#[test]
 fn a_patch_with_a_binary_delta_patches_the_admin_image() {
     let t = tempdir();
     let out = t.path().join("img");
@@ -131,7 +128,6 @@ fn a_patch_with_a_binary_delta_patches_the_admin_image() {
     assert!(stdout(&o).contains("DELTA PCW_DELTA:ccmexec.exe applied to the base file"), "{}", stdout(&o));
 }
 
-#[test]
 fn a_delta_alone_is_listed_and_never_written_as_if_it_were_the_file() {
     let t = tempdir();
     let out = t.path().join("o");
@@ -153,7 +149,6 @@ fn a_delta_alone_is_listed_and_never_written_as_if_it_were_the_file() {
     assert!(listing(&out).is_empty());
 }
 
-#[test]
 fn regression_timestamp_delta_overflow_is_not_a_panic() {
     // Found by the pa19 fuzz target: a huge signed delta from the file time overflowed.
     let p = root().join("fuzz/regressions/pa19/svli-time-overflow");
@@ -166,17 +161,25 @@ fn regression_timestamp_delta_overflow_is_not_a_panic() {
     assert!(matches!(o.status.code(), Some(0) | Some(2)), "{}", stderr(&o));
 }
 
-#[test]
 fn regression_negating_the_largest_signed_integer_is_not_a_panic() {
     // Found by the pa19 fuzz target: a 9-byte SVLI reached bit 63 and negating it overflowed.
     let data = std::fs::read(root().join("fuzz/regressions/pa19/svli-negate-overflow")).unwrap();
     hotfixkit::fuzzing::pa19(&data);
 }
 
-#[test]
 fn regression_an_odd_uncompressed_block_at_the_stream_end_is_not_a_panic() {
     // Found by the pa19 fuzz target: the pad byte after an odd-length uncompressed block
     // lay past the end of the stream.
     let data = std::fs::read(root().join("fuzz/regressions/pa19/uncompressed-odd-tail")).unwrap();
     hotfixkit::fuzzing::pa19(&data);
 }
+
+crate::cases![
+    every_vector_gives_its_expected_output_or_refusal needs [Need::Corpus],
+    delta_info_lists_old_files_and_ranges needs [Need::Corpus],
+    a_patch_with_a_binary_delta_patches_the_admin_image,
+    a_delta_alone_is_listed_and_never_written_as_if_it_were_the_file,
+    regression_timestamp_delta_overflow_is_not_a_panic,
+    regression_negating_the_largest_signed_integer_is_not_a_panic,
+    regression_an_odd_uncompressed_block_at_the_stream_end_is_not_a_panic,
+];

@@ -2,7 +2,6 @@
 
 use crate::util::root;
 
-#[test]
 fn replay_fuzz_corpora_and_regressions() {
     let mut n = 0;
     for (name, f) in hotfixkit::fuzzing::TARGETS {
@@ -20,3 +19,5 @@ fn replay_fuzz_corpora_and_regressions() {
     }
     assert!(n >= 15, "only {n} inputs replayed");
 }
+
+crate::cases![replay_fuzz_corpora_and_regressions,];

@@ -53,7 +53,6 @@ fn check_written(file: &str, target: &Path, written: &[String]) {
     }
 }
 
-#[test]
 fn every_security_case_fixture_is_contained() {
     let list = std::fs::read_to_string(fixture("hostile/cases.tsv")).unwrap();
     let time_tool = std::path::Path::new("/usr/bin/time").exists();
@@ -179,7 +178,6 @@ fn every_security_case_fixture_is_contained() {
 /// `target/d` between a real folder and a link to the outside folder. Every name is
 /// resolved from an open handle without following links, so nothing lands outside,
 /// whichever way each swap falls; a run may fail on an entry (the link is refused).
-#[test]
 fn race_swapping_a_folder_for_a_link_never_escapes() {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::Arc;
@@ -238,7 +236,6 @@ fn race_swapping_a_folder_for_a_link_never_escapes() {
 }
 
 /// Case 28: the target given by the user may itself be a link; it is trusted.
-#[test]
 fn a_target_that_is_a_link_is_used() {
     let t = tempdir();
     let real = t.path().join("real");
@@ -257,7 +254,6 @@ fn a_target_that_is_a_link_is_used() {
 
 /// The time budget at its edge: a run over budget stops with one error line, leaves only
 /// complete files and no temporary ones; the same run within budget extracts everything.
-#[test]
 fn time_limit_stops_a_run_cleanly() {
     let input = fixture("hostile/reverse-order-41.cab");
     let t = tempdir_in_memory();
@@ -295,3 +291,10 @@ fn time_limit_stops_a_run_cleanly() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--time-limit must be a positive number"), "{}", stderr(&o));
 }
+
+crate::cases![
+    every_security_case_fixture_is_contained,
+    race_swapping_a_folder_for_a_link_never_escapes,
+    a_target_that_is_a_link_is_used,
+    time_limit_stops_a_run_cleanly,
+];

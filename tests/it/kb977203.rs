@@ -21,7 +21,6 @@ fn extract(pkg: &Path, out: &Path) {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
-#[test]
 fn each_fixture_extracts_and_verifies_against_its_own_manifest_only() {
     for sp in [1, 2] {
         let t = tempdir();
@@ -45,13 +44,8 @@ fn each_fixture_extracts_and_verifies_against_its_own_manifest_only() {
     }
 }
 
-#[test]
 fn fixtures_are_readable_by_msitools_and_7zip() {
     for (tool, args) in [("msiinfo", vec!["tables"]), ("7zz", vec!["l"])] {
-        if !has_tool(tool) {
-            eprintln!("note: {tool} not installed; skipped");
-            continue;
-        }
         for f in [hotfix(1), hotfix(2), fixture("kb977203/client/client.msi")] {
             let o = std::process::Command::new(tool).args(&args).arg(&f).output().unwrap();
             assert!(o.status.success(), "{tool} {}: {}", f.display(), String::from_utf8_lossy(&o.stderr));
@@ -59,7 +53,6 @@ fn fixtures_are_readable_by_msitools_and_7zip() {
     }
 }
 
-#[test]
 fn ccmcertfix_from_package_image_and_nested_cabinet() {
     for sp in [1u32, 2] {
         let want = if sp == 1 { "4.0.6221.1193" } else { "4.0.6487.2111" };
@@ -117,7 +110,6 @@ fn ccmcertfix_from_package_image_and_nested_cabinet() {
     assert!(stdout(&o).contains("tools.cab > CCMCERTFIX.EXE"), "{}", stdout(&o));
 }
 
-#[test]
 fn ccmcertfix_unknown_version_warns_and_missing_tool_is_an_error() {
     let t = tempdir();
     let src = t.path().join("src");
@@ -159,7 +151,6 @@ fn stage(input: &Path, out: &Path, zip: &Path, extra: &[&str]) -> std::process::
     run_os(&a)
 }
 
-#[test]
 fn stage_sp2_layout_sums_zip_patch_line_and_package_definition() {
     let t = tempdir();
     let img = t.path().join("img");
@@ -197,11 +188,11 @@ fn stage_sp2_layout_sums_zip_patch_line_and_package_definition() {
     ]);
     assert!(o.status.success(), "{}", stdout(&o));
     // Third-party checks: sha256sum -c, unzip -t, pefile.
-    if has_tool("sha256sum") {
+    {
         let o = std::process::Command::new("sha256sum").arg("-c").arg("SHA256SUMS").current_dir(&out).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     }
-    if has_tool("unzip") {
+    {
         let o = std::process::Command::new("unzip").arg("-t").arg(&zip).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     }
@@ -247,7 +238,6 @@ fn stage_sp2_layout_sums_zip_patch_line_and_package_definition() {
     assert_eq!(std::fs::read(&zip).unwrap(), std::fs::read(&zip2).unwrap(), "zip not reproducible");
 }
 
-#[test]
 fn stage_patch_line_variants_and_refusals() {
     let t = tempdir();
     let img = t.path().join("img");
@@ -295,7 +285,6 @@ fn stage_patch_line_variants_and_refusals() {
     assert_eq!(o.status.code(), Some(1));
 }
 
-#[test]
 fn client_patch_of_each_service_pack_applies_to_the_client_fixture() {
     for sp in [1u32, 2] {
         let want = if sp == 1 { "4.0.6221.1193" } else { "4.0.6487.2111" };
@@ -325,7 +314,6 @@ fn client_patch_of_each_service_pack_applies_to_the_client_fixture() {
     }
 }
 
-#[test]
 fn build_msi_round_trips_a_folder() {
     let t = tempdir();
     let src = t.path().join("src");
@@ -360,8 +348,19 @@ fn build_msi_round_trips_a_folder() {
     assert_eq!(std::fs::read(img.join("bin/x64/tool.dll")).unwrap(), pe);
     let f = run_os(&["tables".as_ref(), msi.as_os_str(), "File".as_ref(), "--format".as_ref(), "csv".as_ref()]);
     assert!(stdout(&f).contains("tool.dll,4096,1.2.3.4,"), "{}", stdout(&f));
-    if has_tool("msiinfo") {
+    {
         let o = std::process::Command::new("msiinfo").arg("tables").arg(&msi).output().unwrap();
         assert!(o.status.success());
     }
 }
+
+crate::cases![
+    each_fixture_extracts_and_verifies_against_its_own_manifest_only,
+    fixtures_are_readable_by_msitools_and_7zip needs [Need::Tool("msiinfo"), Need::Tool("7zz")],
+    ccmcertfix_from_package_image_and_nested_cabinet,
+    ccmcertfix_unknown_version_warns_and_missing_tool_is_an_error,
+    stage_sp2_layout_sums_zip_patch_line_and_package_definition needs [Need::Tool("sha256sum"), Need::Tool("unzip")],
+    stage_patch_line_variants_and_refusals,
+    client_patch_of_each_service_pack_applies_to_the_client_fixture,
+    build_msi_round_trips_a_folder needs [Need::Tool("msiinfo")],
+];

@@ -1,7 +1,14 @@
-//! Integration tests: the real `hotfixkit` binary on real files (the project's fixtures,
-//! and the shared corpus when it is present beside the checkout).
+//! Integration tests: the real `hotfixkit` binary and the library's public API on real
+//! files (the project's fixtures, and the shared corpus when it is present beside the
+//! checkout).
+//!
+//! A custom harness (libtest-mimic), so that a test whose corpus or tool is missing is
+//! reported as ignored, with the reason, instead of passing without having run; with
+//! `HOTFIXKIT_REQUIRE_CORPUS=1` (CI sets it) such a test runs and fails, naming what is
+//! missing.
 
 mod admin;
+mod api;
 mod cabs;
 mod cli;
 mod corpus;
@@ -14,3 +21,52 @@ mod msp;
 mod tidy;
 mod util;
 mod verify;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+
+fn main() {
+    let args = Arguments::from_args();
+    let require = std::env::var_os("HOTFIXKIT_REQUIRE_CORPUS").is_some_and(|v| v == "1");
+    let all = [
+        admin::cases(),
+        api::cases(),
+        cabs::cases(),
+        cli::cases(),
+        corpus::cases(),
+        delta::cases(),
+        fuzz_replay::cases(),
+        #[cfg(unix)]
+        hostile::cases(),
+        kb977203::cases(),
+        msp::cases(),
+        tidy::cases(),
+        verify::cases(),
+    ];
+    let mut trials = Vec::new();
+    let mut ignored = Vec::new();
+    for case in all.into_iter().flatten() {
+        let missing: Vec<String> = case.needs.iter().filter_map(|n| n.missing()).collect();
+        let run = case.run;
+        let trial = if missing.is_empty() {
+            Trial::test(case.name.clone(), move || {
+                run();
+                Ok(())
+            })
+        } else if require {
+            let why = missing.join("; ");
+            Trial::test(case.name.clone(), move || Err(Failed::from(format!("HOTFIXKIT_REQUIRE_CORPUS=1: {why}"))))
+        } else {
+            ignored.push(format!("{}: {}", case.name, missing.join("; ")));
+            Trial::test(case.name.clone(), move || {
+                run();
+                Ok(())
+            })
+            .with_ignored_flag(true)
+        };
+        trials.push(trial);
+    }
+    for i in &ignored {
+        eprintln!("ignored {i}");
+    }
+    libtest_mimic::run(&args, trials).exit();
+}

@@ -30,9 +30,8 @@ fn wix3(shared: &std::path::Path, f: &str) -> PathBuf {
     shared.join("corpus/wix3/test/data/BurnTestPayloads").join(f)
 }
 
-#[test]
 fn psmsi_example_msp_sets_registry_version_and_adds_patch_media() {
-    let Some(s) = shared() else { return };
+    let s = shared();
     let msi = psmsi(&s, "Example.msi");
     let msp = psmsi(&s, "Example.msp");
     let before = csv(&["tables".as_ref(), msi.as_os_str(), "Registry".as_ref(), "--format".as_ref(), "csv".as_ref()]);
@@ -45,9 +44,8 @@ fn psmsi_example_msp_sets_registry_version_and_adds_patch_media() {
     assert!(rows.iter().any(|r| r["DiskId"] == 100 && r["Cabinet"] == "#Patch"), "{media}");
 }
 
-#[test]
 fn transforms_are_validated_and_forced_views_change_property() {
-    let Some(s) = shared() else { return };
+    let s = shared();
     let msi = psmsi(&s, "Example.msi");
     let mst = psmsi(&s, "Example.jpn.mst");
     let o = run_os(&["tables".as_ref(), msi.as_os_str(), "Property".as_ref(), "--transform".as_ref(), mst.as_os_str()]);
@@ -85,9 +83,8 @@ fn transforms_are_validated_and_forced_views_change_property() {
     assert!(dir["rows"].as_array().unwrap().iter().any(|r| r["Directory"] == "Added"), "{dir}");
 }
 
-#[test]
 fn multi_target_patch_adds_its_own_media_row_to_each_product() {
-    let Some(s) = shared() else { return };
+    let s = shared();
     let msp = wix3(&s, "PerMachineMsisMsps/PatchABv101.msp");
     for (prod, cab) in [("A", "#A.cab"), ("B", "#B.cab")] {
         let msi = wix3(&s, &format!("PerMachineMsisMsps/prod{prod}v100.msi"));
@@ -99,9 +96,8 @@ fn multi_target_patch_adds_its_own_media_row_to_each_product() {
     }
 }
 
-#[test]
 fn gdr1_patched_admin_image_has_the_new_and_added_files() {
-    let Some(s) = shared() else { return };
+    let s = shared();
     let t = tempdir();
     let out = t.path().join("img");
     let msi = wix3(&s, "MSIsandMSPs/RtmProduct/product.msi");
@@ -151,7 +147,7 @@ fn gdr1_patched_admin_image_has_the_new_and_added_files() {
     let get = |n: &str| sum.iter().find(|p| p["name"] == n).map(|p| p["value"].clone()).unwrap();
     assert_eq!(get("Subject"), "Security Update (KB1)");
     assert_eq!(get("Word Count"), 4);
-    if has_tool("msiinfo") {
+    {
         let o = std::process::Command::new("msiinfo").arg("export").arg(&admin).arg("File").output().unwrap();
         assert!(
             String::from_utf8_lossy(&o.stdout).contains("product.wxs\t2051"),
@@ -161,9 +157,8 @@ fn gdr1_patched_admin_image_has_the_new_and_added_files() {
     }
 }
 
-#[test]
 fn ldr_patches_refuse_the_rtm_product_naming_the_version_check() {
-    let Some(s) = shared() else { return };
+    let s = shared();
     let msi = wix3(&s, "MSIsandMSPs/RtmProduct/product.msi");
     for p in ["LDR2/ldr2.msp", "LDR3/ldr3.msp"] {
         let t = tempdir();
@@ -179,9 +174,8 @@ fn ldr_patches_refuse_the_rtm_product_naming_the_version_check() {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
-#[test]
 fn microsoft_built_patches_list_transforms_sequences_and_cabinets() {
-    let Some(s) = shared() else { return };
+    let s = shared();
     let dir = s.join("corpus/lessmsi/src/Lessmsi.Tests/TestFiles/MsiInput");
     for (f, code, pair, cab) in [
         (
@@ -218,9 +212,8 @@ fn microsoft_built_patches_list_transforms_sequences_and_cabinets() {
     }
 }
 
-#[test]
 fn patch_alone_names_files_from_its_transforms() {
-    let Some(s) = shared() else { return };
+    let s = shared();
     let msp = wix3(&s, "MSIsandMSPs/GDR1/gdr1.msp");
     let t = tempdir();
     let out = t.path().join("o");
@@ -241,9 +234,8 @@ fn patch_alone_names_files_from_its_transforms() {
     assert!(added["path"].as_str().unwrap().ends_with("patch.wxs"), "{added}");
 }
 
-#[test]
 fn wine_test_patch_gives_patch_txt_of_1002_bytes_and_adds_file_txt() {
-    let Some(s) = shared() else { return };
+    let s = shared();
     let base = s.join("msp/samples/wine_patch_test_base.msi");
     let msp = s.join("msp/samples/wine_patch_test.msp");
     let t = tempdir();
@@ -257,3 +249,14 @@ fn wine_test_patch_gives_patch_txt_of_1002_bytes_and_adds_file_txt() {
     assert_eq!(std::fs::metadata(out.join("msitest/patch.txt")).unwrap().len(), 1002);
     assert!(out.join("msitest/file.txt").is_file());
 }
+
+crate::cases![
+    psmsi_example_msp_sets_registry_version_and_adds_patch_media needs [Need::Corpus],
+    transforms_are_validated_and_forced_views_change_property needs [Need::Corpus],
+    multi_target_patch_adds_its_own_media_row_to_each_product needs [Need::Corpus],
+    gdr1_patched_admin_image_has_the_new_and_added_files needs [Need::Corpus, Need::Tool("msiinfo")],
+    ldr_patches_refuse_the_rtm_product_naming_the_version_check needs [Need::Corpus],
+    microsoft_built_patches_list_transforms_sequences_and_cabinets needs [Need::Corpus],
+    patch_alone_names_files_from_its_transforms needs [Need::Corpus],
+    wine_test_patch_gives_patch_txt_of_1002_bytes_and_adds_file_txt needs [Need::Corpus],
+];

@@ -16,16 +16,22 @@ pub fn fixture(rel: &str) -> PathBuf {
     root().join("fixtures").join(rel)
 }
 
-/// ../shared beside the checkout, when present (CI and developer machines have it; a
-/// user's fresh clone does not).
-pub fn shared() -> Option<PathBuf> {
-    let p = std::env::var_os("HOTFIXKIT_SHARED").map(PathBuf::from).unwrap_or_else(|| root().join("../shared"));
-    if p.join("corpus").is_dir() {
-        Some(p)
-    } else {
-        eprintln!("note: ../shared is absent; corpus tests are skipped (set HOTFIXKIT_SHARED to run them)");
-        None
-    }
+/// ../shared beside the checkout, or where `HOTFIXKIT_SHARED` points.
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("HOTFIXKIT_SHARED").map(PathBuf::from).unwrap_or_else(|| root().join("../shared"))
+}
+
+/// The shared corpus. Tests that call this declare `Need::Corpus`, so they are not run
+/// (reported ignored) when it is absent, unless `HOTFIXKIT_REQUIRE_CORPUS=1` makes them
+/// fail here instead.
+pub fn shared() -> PathBuf {
+    let p = shared_dir();
+    assert!(
+        p.join("corpus").is_dir(),
+        "the shared corpus is required but missing: {} (set HOTFIXKIT_SHARED)",
+        p.join("corpus").display()
+    );
+    p
 }
 
 pub fn run(args: &[&str]) -> Output {
@@ -72,6 +78,61 @@ pub fn listing(dir: &Path) -> Vec<(String, u64, i64, String)> {
     }
     out.sort();
     out
+}
+
+/// What a test needs besides the project's own files.
+#[derive(Debug, Clone, Copy)]
+pub enum Need {
+    /// The shared corpus (../shared).
+    Corpus,
+    /// A program on the PATH.
+    Tool(&'static str),
+    /// A module of the system's python3.
+    Python(&'static str),
+}
+
+impl Need {
+    /// Why the test cannot run here, or `None` when it can.
+    pub fn missing(&self) -> Option<String> {
+        match *self {
+            Need::Corpus => (!shared_dir().join("corpus").is_dir())
+                .then(|| format!("needs the shared corpus at {}", shared_dir().display())),
+            Need::Tool(t) => (!has_tool(t)).then(|| format!("needs {t} on the PATH")),
+            Need::Python(m) => {
+                let ok = Command::new("/usr/bin/python3")
+                    .arg("-c")
+                    .arg(format!("import {m}"))
+                    .output()
+                    .map(|o| o.status.success())
+                    .unwrap_or(false);
+                (!ok).then(|| format!("needs the python3 module {m} (/usr/bin/python3)"))
+            }
+        }
+    }
+}
+
+/// One integration test: its name, what it needs, the function.
+pub struct Case {
+    pub name: String,
+    pub needs: Vec<Need>,
+    pub run: fn(),
+}
+
+/// The module's tests, each `name` or `name needs [Need::…, …]`.
+#[macro_export]
+macro_rules! cases {
+    ($($f:ident $(needs [$($n:expr),* $(,)?])?),* $(,)?) => {
+        pub fn cases() -> Vec<$crate::util::Case> {
+            #[allow(unused_imports)]
+            use $crate::util::Need;
+            let module = module_path!().trim_start_matches("it::");
+            vec![$($crate::util::Case {
+                name: format!("{module}::{}", stringify!($f)),
+                needs: vec![$($($n),*)?],
+                run: $f,
+            }),*]
+        }
+    };
 }
 
 pub fn has_tool(name: &str) -> bool {
