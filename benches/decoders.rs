@@ -53,5 +53,5 @@ fn pa19_uncompressed_1mib(bencher: divan::Bencher) {
     let patch = write_pa19(&old, &new);
     bencher
         .counter(divan::counter::BytesCount::new(new.len()))
-        .bench(|| hotfixkit::delta::pa19::apply(&patch, Some(&old)).unwrap());
+        .bench(|| hotfixkit::delta::apply(&patch, Some(&old)).unwrap());
 }

@@ -173,10 +173,10 @@ pub fn pa19(data: &[u8]) {
     let split = usize::from(data[0]) * 4;
     let rest = &data[1..];
     let (old, patch) = rest.split_at(split.min(rest.len()));
-    let _ = crate::delta::pa19::parse(patch);
+    let _ = crate::delta::parse(patch);
     // The CRC check guards the decoder; decode raw LZX as well so it is fuzzed too.
-    let _ = crate::delta::pa19::apply(patch, Some(old));
-    let _ = crate::delta::lzx::decode(patch, old, patch.len().min(1 << 16), false);
+    let _ = crate::delta::apply(patch, Some(old));
+    let _ = crate::delta::lzx_decode(patch, old, patch.len().min(1 << 16), false);
 }
 
 /// Extract a cabinet to disk inside a fresh directory; a sentinel beside the target must

@@ -34,6 +34,7 @@
 pub mod build;
 pub mod cab;
 mod contain;
+mod dates;
 mod deadline;
 pub mod delta;
 mod error;

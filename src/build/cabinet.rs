@@ -16,7 +16,7 @@ pub struct CabInput {
     pub datetime: (i32, u8, u8, u8, u8, u8),
 }
 
-/// Compression for [`write_cab`].
+/// Cabinet compression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CabCompression {
     /// Stored.

@@ -117,7 +117,7 @@ mod tests {
             let new: Vec<u8> = (0..n as u32).map(|i| (i * 13 % 256) as u8).collect();
             let p = write_pa19(&old, &new);
             assert_eq!(crc32fast::hash(&p), 0xFFFF_FFFF);
-            assert_eq!(crate::delta::pa19::apply(&p, Some(&old)).unwrap(), new, "n={n}");
+            assert_eq!(crate::delta::apply(&p, Some(&old)).unwrap(), new, "n={n}");
         }
     }
 }

@@ -33,7 +33,7 @@ fn walk(dir: &Path) -> Result<Vec<Walked>> {
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map(|d| d.as_secs() as i64)
             .unwrap_or(315_532_800);
-        let s = crate::msi::summary::unix_string(secs.max(315_532_800));
+        let s = crate::dates::unix_to_iso(secs.max(315_532_800));
         let n = |a: usize, b: usize| s[a..b].parse::<i64>().unwrap_or(0);
         out.push((
             comps,

@@ -125,24 +125,11 @@ fn dos_fields(date: u16, time: u16) -> (i64, i64, i64, i64, i64, i64) {
     (y, mo, d, h, mi, s)
 }
 
-/// DOS date/time (naive, taken as UTC) to Unix seconds.
+/// DOS date/time (naive, taken as UTC) to Unix seconds; `None` when the fields name no
+/// real moment.
 pub fn dos_to_unix(date: u16, time: u16) -> Option<i64> {
     let (y, mo, d, h, mi, s) = dos_fields(date, time);
-    if !(1..=12).contains(&mo) || d == 0 || d > 31 || h > 23 || mi > 59 || s > 59 {
-        return None;
-    }
-    Some(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s)
-}
-
-/// Days since 1970-01-01 for a proleptic Gregorian date.
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
+    crate::dates::civil_to_unix(y, mo, d, h, mi, s)
 }
 
 /// A parsed cabinet directory (everything but the data blocks).

@@ -8,7 +8,7 @@ pub fn run(ctx: &Ctx, d: DeltaCommand) -> anyhow::Result<i32> {
     match d {
         DeltaCommand::Info { patch } => {
             let data = std::fs::read(&patch).with_context(|| format!("reading {}", patch.display()))?;
-            let h = hotfixkit::delta::pa19::parse(&data).map_err(|e| e.with_path(&patch))?;
+            let h = hotfixkit::delta::parse(&data).map_err(|e| e.with_path(&patch))?;
             if ctx.json {
                 json_out(&h)?;
             } else {
@@ -43,7 +43,7 @@ pub fn run(ctx: &Ctx, d: DeltaCommand) -> anyhow::Result<i32> {
                 Some(o) => Some(std::fs::read(o).with_context(|| format!("reading {}", o.display()))?),
                 None => None,
             };
-            let new = hotfixkit::delta::pa19::apply(&p, o.as_deref()).map_err(|e| e.with_path(&patch))?;
+            let new = hotfixkit::delta::apply(&p, o.as_deref()).map_err(|e| e.with_path(&patch))?;
             write_file(&output, &new, ctx.write(true))?;
             Ok(0)
         }

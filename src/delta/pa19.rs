@@ -1,6 +1,6 @@
 //! PA19 (PatchAPI) delta patches: old-file matching, LZX DELTA decoding, CRC checks.
 
-pub use super::header::{opt, parse, Header, Ignore, OldFile, Retain, MAX_NEW};
+use super::header::{opt, parse};
 use super::lzx;
 use crate::error::{Error, ErrorKind, Result};
 

@@ -117,7 +117,7 @@ impl EntrySink for Sink<'_> {
 
 /// Write every entry of `plan` under `target` (created if missing), then the
 /// administrative copy of the package when every file was written. A target that is not
-/// empty is refused unless [`ExecuteOptions::overwrite`]. Errors of single files are in
+/// empty is refused unless `opts.write.overwrite`. Errors of single files are in
 /// the outcome; an error is returned only when the target cannot be used at all.
 ///
 /// ```no_run

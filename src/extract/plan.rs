@@ -108,13 +108,13 @@ impl PlanEntry {
 
     /// The modification time as ISO-8601 UTC.
     pub fn mtime(&self) -> Option<String> {
-        self.mtime_unix.map(crate::msi::summary::unix_string)
+        self.mtime_unix.map(crate::dates::unix_to_iso)
     }
 }
 
 fn iso_mtime<S: serde::Serializer>(t: &Option<i64>, s: S) -> std::result::Result<S::Ok, S::Error> {
     match t {
-        Some(t) => s.serialize_some(&crate::msi::summary::unix_string(*t)),
+        Some(t) => s.serialize_some(&crate::dates::unix_to_iso(*t)),
         None => s.serialize_none(),
     }
 }

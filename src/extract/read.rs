@@ -53,7 +53,7 @@ pub(crate) fn read_source(plan: &Plan, source: &Source, label: &str, deadline: &
         Source::Delta { base, patch } => {
             let old = read_source(plan, base, label, deadline)?;
             let d = read_source(plan, patch, label, deadline)?;
-            crate::delta::pa19::apply(&d, Some(&old)).map_err(|err| err.context(format!("File {label} (binary delta)")))
+            crate::delta::apply(&d, Some(&old)).map_err(|err| err.context(format!("File {label} (binary delta)")))
         }
         Source::Loose { path } => {
             use std::io::Read;

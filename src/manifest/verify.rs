@@ -317,10 +317,10 @@ fn time_check(row: &FileEntry, o: &Observed) -> Check {
         (Some(t), Some(m)) => {
             // HH:MM covers the whole minute; HH:MM:SS the second.
             let span = if row.time.len() == 5 { 60 } else { 1 };
-            (m >= t - TIME_SLACK && m < t + span + TIME_SLACK, crate::msi::summary::unix_string(m))
+            (m >= t - TIME_SLACK && m < t + span + TIME_SLACK, crate::dates::unix_to_iso(m))
         }
         (_, None) => (false, "unknown".into()),
-        (None, Some(m)) => (false, crate::msi::summary::unix_string(m)),
+        (None, Some(m)) => (false, crate::dates::unix_to_iso(m)),
     };
     Check { field: "time".into(), expected, actual, ok }
 }
@@ -468,7 +468,7 @@ pub fn lock(observed: &[Observed], product: &str, kb: u32) -> Manifest {
         .map(|o| {
             let (date, time) = match o.mtime {
                 Some(m) => {
-                    let s = crate::msi::summary::unix_string(m);
+                    let s = crate::dates::unix_to_iso(m);
                     (s[..10].to_string(), s[11..19].to_string())
                 }
                 None => ("1980-01-01".into(), "00:00:00".into()),

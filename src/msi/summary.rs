@@ -64,29 +64,7 @@ fn u32at(b: &[u8], at: usize) -> Result<u32> {
 
 /// FILETIME (100 ns since 1601) to `YYYY-MM-DDThh:mm:ssZ`.
 pub fn filetime_string(ft: u64) -> String {
-    let secs = (ft / 10_000_000) as i64 - 11_644_473_600;
-    unix_string(secs)
-}
-
-/// Unix seconds to `YYYY-MM-DDThh:mm:ssZ`.
-pub fn unix_string(secs: i64) -> String {
-    let days = secs.div_euclid(86400);
-    let rem = secs.rem_euclid(86400);
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719468;
-    let era = if z >= 0 { z } else { z - 146096 } / 146097;
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    crate::dates::unix_to_iso(crate::dates::filetime_to_unix(ft))
 }
 
 impl Summary {
@@ -170,7 +148,7 @@ impl Summary {
     }
 }
 
-/// A new value for [`rewrite`].
+/// A new value for a summary property.
 #[derive(Debug, Clone)]
 pub enum NewValue {
     /// VT_LPSTR in the stream's code page.

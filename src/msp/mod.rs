@@ -1,8 +1,8 @@
 //! Patches (.msp) and transforms (.mst): reading, choosing the transforms that target a
 //! package, applying them, and locating the files a patch carries.
 
-pub mod patch;
-pub mod transform;
+mod patch;
+mod transform;
 
-pub use patch::*;
-pub use transform::{apply, check_applicable, ApplyOptions, ApplyStats, Transform, TransformInfo};
+pub use patch::{Patch, PatchInfo, PatchedDb};
+pub use transform::{apply, check_applicable, suppress, validate, ApplyOptions, ApplyStats, Transform, TransformInfo};

@@ -14,6 +14,7 @@ mod cli;
 mod corpus;
 mod delta;
 mod fuzz_replay;
+mod golden;
 #[cfg(unix)] // links are planted with std::os::unix::fs::symlink
 mod hostile;
 mod kb977203;
@@ -35,8 +36,11 @@ fn main() {
         corpus::cases(),
         delta::cases(),
         fuzz_replay::cases(),
+        golden::cases(),
         #[cfg(unix)]
         hostile::cases(),
+        #[cfg(unix)]
+        hostile::security_cases(),
         kb977203::cases(),
         msp::cases(),
         tidy::cases(),
@@ -46,22 +50,21 @@ fn main() {
     let mut ignored = Vec::new();
     for case in all.into_iter().flatten() {
         let missing: Vec<String> = case.needs.iter().filter_map(|n| n.missing()).collect();
-        let run = case.run;
+        let run = std::sync::Mutex::new(Some(case.run));
+        let call = move || {
+            if let Some(f) = run.lock().ok().and_then(|mut r| r.take()) {
+                f();
+            }
+            Ok(())
+        };
         let trial = if missing.is_empty() {
-            Trial::test(case.name.clone(), move || {
-                run();
-                Ok(())
-            })
+            Trial::test(case.name.clone(), call)
         } else if require {
             let why = missing.join("; ");
             Trial::test(case.name.clone(), move || Err(Failed::from(format!("HOTFIXKIT_REQUIRE_CORPUS=1: {why}"))))
         } else {
             ignored.push(format!("{}: {}", case.name, missing.join("; ")));
-            Trial::test(case.name.clone(), move || {
-                run();
-                Ok(())
-            })
-            .with_ignored_flag(true)
+            Trial::test(case.name.clone(), call).with_ignored_flag(true)
         };
         trials.push(trial);
     }

@@ -79,7 +79,7 @@ fn sources() -> Vec<(String, String)> {
 /// only (formats never name the package model, plans or workflows).
 fn layer(module: &str) -> Option<usize> {
     Some(match module {
-        "error" | "deadline" | "contain" | "heap" | "random_access" | "output" => 0,
+        "error" | "dates" | "deadline" | "contain" | "heap" | "random_access" | "output" => 0,
         "cab" | "msi" | "msp" | "delta" | "pe" => 1,
         "package" => 2,
         "extract" | "manifest" | "tables" | "info" => 3,

@@ -111,11 +111,11 @@ impl Need {
     }
 }
 
-/// One integration test: its name, what it needs, the function.
+/// One integration test: its name, what it needs, what it runs.
 pub struct Case {
     pub name: String,
     pub needs: Vec<Need>,
-    pub run: fn(),
+    pub run: Box<dyn FnOnce() + Send>,
 }
 
 /// The module's tests, each `name` or `name needs [Need::…, …]`.
@@ -129,7 +129,7 @@ macro_rules! cases {
             vec![$($crate::util::Case {
                 name: format!("{module}::{}", stringify!($f)),
                 needs: vec![$($($n),*)?],
-                run: $f,
+                run: Box::new($f),
             }),*]
         }
     };
@@ -141,13 +141,9 @@ pub fn has_tool(name: &str) -> bool {
 
 /// Unix seconds of a UTC date-time.
 pub fn utc(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> i64 {
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    (era * 146097 + doe - 719468) * 86400 + h * 3600 + mi * 60 + s
+    let date = time::Date::from_calendar_date(y as i32, time::Month::try_from(mo as u8).unwrap(), d as u8).unwrap();
+    let t = time::Time::from_hms(h as u8, mi as u8, s as u8).unwrap();
+    time::PrimitiveDateTime::new(date, t).assume_utc().unix_timestamp()
 }
 
 /// Files of a cabinet as the `cab` crate (a third-party reader) sees them: name -> bytes.

@@ -49,7 +49,7 @@ pub fn raw_cab(entries: &[(Vec<u8>, u16, Vec<u8>)], tweak: impl Fn(&mut Vec<u8>)
     }
     for b in blocks {
         let cb = b.len() as u16;
-        out.extend_from_slice(&hotfixkit::cab::block_checksum(b, cb, cb).to_le_bytes());
+        out.extend_from_slice(&hotfixkit::testing::block_checksum(b, cb, cb).to_le_bytes());
         out.extend_from_slice(&cb.to_le_bytes());
         out.extend_from_slice(&cb.to_le_bytes());
         out.extend_from_slice(b);
@@ -835,7 +835,7 @@ fn empty_folder_cab() -> Vec<u8> {
         out.extend_from_slice(name);
         out.push(0);
     }
-    out.extend_from_slice(&hotfixkit::cab::block_checksum(b"full", 4, 4).to_le_bytes());
+    out.extend_from_slice(&hotfixkit::testing::block_checksum(b"full", 4, 4).to_le_bytes());
     out.extend_from_slice(&4u16.to_le_bytes());
     out.extend_from_slice(&4u16.to_le_bytes());
     out.extend_from_slice(b"full");
