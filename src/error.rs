@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// What went wrong, broadly; the message says precisely.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -22,6 +22,8 @@ pub enum ErrorKind {
     Limit,
     /// The run's time budget was spent.
     TimeLimit,
+    /// The run was interrupted (Ctrl-C).
+    Cancelled,
     /// Something the package refers to (a cabinet, a source file, a table) is absent.
     Missing,
     /// The destination already exists and replacing it was not allowed.
@@ -39,7 +41,7 @@ pub enum ErrorKind {
 
 /// A place inside an input: errors and warnings carry a list of these, outermost first
 /// (`cabinet`, then `folder`, then `block`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(tag = "at", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Location {
@@ -114,6 +116,8 @@ pub struct Error {
     path: Option<PathBuf>,
     locations: Vec<Location>,
     message: String,
+    /// For an I/O error: the operating system's text and number.
+    cause: Option<(String, Option<i32>)>,
 }
 
 /// Result alias for the library.
@@ -122,7 +126,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A new error of `kind` with `message` (lower case, no trailing period).
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, path: None, locations: Vec::new(), message: message.into() }
+        Error { kind, path: None, locations: Vec::new(), message: message.into(), cause: None }
     }
     /// A format error.
     pub fn format(message: impl Into<String>) -> Self {
@@ -134,7 +138,9 @@ impl Error {
         let eof = err.kind() == std::io::ErrorKind::UnexpectedEof;
         let kind = if eof { ErrorKind::Format } else { ErrorKind::Io };
         let detail = if eof { "unexpected end of data (truncated)".to_string() } else { io_detail(err) };
-        Self::new(kind, format!("{what}: {detail}"))
+        let mut e = Self::new(kind, format!("{what}: {detail}"));
+        e.cause = Some((detail, err.raw_os_error()));
+        e
     }
     /// Attach the file this error concerns, unless one is already attached.
     pub fn with_path(mut self, path: impl AsRef<Path>) -> Self {
@@ -168,6 +174,15 @@ impl Error {
     /// The message without the path.
     pub fn message(&self) -> &str {
         &self.message
+    }
+    /// For an I/O error, the operating system's description of the cause ("No space
+    /// left on device"): errors with one cause can be reported together.
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_ref().map(|c| c.0.as_str())
+    }
+    /// For an I/O error, the operating system's error number.
+    pub fn os_error(&self) -> Option<i32> {
+        self.cause.as_ref().and_then(|c| c.1)
     }
 }
 
@@ -203,6 +218,29 @@ impl serde::Serialize for Error {
     }
 }
 
+/// The shape [`Error`] serialises to, for its JSON Schema.
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+struct ErrorShape {
+    /// What went wrong, broadly.
+    kind: ErrorKind,
+    /// The file it concerns.
+    file: Option<String>,
+    /// Where in the file, outermost first.
+    locations: Vec<Location>,
+    /// What is wrong.
+    message: String,
+}
+
+impl schemars::JsonSchema for Error {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Error".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        ErrorShape::json_schema(generator)
+    }
+}
+
 /// One-line context for `Result`s.
 pub trait ResultExt<T> {
     /// Attach a file path to the error.
@@ -228,7 +266,7 @@ impl<T> IoResultExt<T> for std::io::Result<T> {
 }
 
 /// What a warning is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum WarningKind {
@@ -257,7 +295,7 @@ pub enum WarningKind {
 }
 
 /// Something the user should know that did not stop the operation.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Warning {
     /// What it is about.
     pub kind: WarningKind,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::path::Path;
 
 /// A cabinet's directory in brief.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CabInfo {
     /// Name or path.
     pub name: String,
@@ -36,7 +36,7 @@ pub struct CabInfo {
 }
 
 /// A folder.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CabFolderInfo {
     /// Compression label.
     pub compression: String,
@@ -45,7 +45,7 @@ pub struct CabFolderInfo {
 }
 
 /// A file entry.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CabFileInfo {
     /// Name as stored.
     pub name: String,
@@ -90,7 +90,7 @@ impl CabInfo {
 }
 
 /// A summary property.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Property {
     /// Property id.
     pub id: u32,
@@ -101,7 +101,7 @@ pub struct Property {
 }
 
 /// A table in brief.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TableInfo {
     /// Name.
     pub name: String,
@@ -110,7 +110,7 @@ pub struct TableInfo {
 }
 
 /// A Media row with its cabinet.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct MediaInfo {
     /// DiskId.
     pub disk_id: i32,
@@ -127,7 +127,7 @@ pub struct MediaInfo {
 }
 
 /// `info` for a compound file.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PackageInfo {
     /// MSI, MSP, MST or OTHER.
     pub kind: crate::msi::PackageKind,
@@ -152,7 +152,7 @@ pub struct PackageInfo {
 }
 
 /// Result of `info`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Info {
     /// Path.
     pub file: String,

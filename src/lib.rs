@@ -61,9 +61,9 @@ pub use contain::panic_is_contained;
 pub use deadline::Deadline;
 pub use error::{Error, ErrorKind, Location, Result, Warning, WarningKind};
 pub use extract::{
-    execute, plan, read_entry, write_streams, ExecuteOptions, ExtractRequest, Limits, Outcome, Plan, PlanEntry, Source,
-    StreamsOutcome, WrittenEntry,
+    execute, plan, read_entry, write_streams, ExecuteOptions, ExtractReport, ExtractRequest, Limits, Outcome, Plan,
+    PlanEntry, ReportEntry, ReportSummary, Source, StreamsOutcome, WrittenEntry, WrittenFiles,
 };
-pub use output::{write_file, WriteOptions, Written};
+pub use output::{refuse_inputs, write_file, WriteOptions, Written};
 pub use package::{open, open_bytes, open_cabinet, open_reader, sniff, Cabinet, Executable, Input, InputKind};
 pub use random_access::{RandomAccess, SeekReader};

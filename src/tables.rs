@@ -1,7 +1,7 @@
 //! Table dumps: text, JSON, CSV and IDT (the text archive format `msidb`/`msibuild` use).
 
 use crate::error::ResultExt;
-use crate::error::{Error, ErrorKind, IoResultExt, Result};
+use crate::error::{Error, ErrorKind, IoResultExt, Result, Warning, WarningKind};
 use crate::msi::{encode_name, ColKind, Database, TableData, Val};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -19,7 +19,42 @@ pub enum Format {
     Idt,
 }
 
-/// A table as JSON.
+/// A table as JSON: its name, its columns in order, and its rows as objects keyed by
+/// column name (integers as numbers, strings as strings, NULL as null, binary cells as
+/// `"[binary]"`).
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct TableJson {
+    /// The table's name.
+    pub table: String,
+    /// Column names in order.
+    pub columns: Vec<String>,
+    /// Rows.
+    pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A table as JSON (see [`TableJson`]).
+pub fn table_json(t: &TableData) -> TableJson {
+    let rows = t
+        .rows
+        .iter()
+        .map(|r| {
+            let mut m = serde_json::Map::new();
+            for (c, v) in t.columns.iter().zip(r) {
+                let jv = match v {
+                    Val::Null => serde_json::Value::Null,
+                    Val::Int(i) => serde_json::Value::from(*i),
+                    Val::Str(s) => serde_json::Value::from(s.to_string()),
+                    Val::Binary => serde_json::Value::from("[binary]"),
+                };
+                m.insert(c.name.clone(), jv);
+            }
+            m
+        })
+        .collect();
+    TableJson { table: t.name.clone(), columns: t.columns.iter().map(|c| c.name.clone()).collect(), rows }
+}
+
+/// A table as a JSON value (see [`TableJson`]).
 pub fn to_json(t: &TableData) -> serde_json::Value {
     let rows: Vec<serde_json::Value> = t
         .rows
@@ -170,18 +205,31 @@ pub fn to_idt(db: &Database, t: &TableData) -> Result<Idt> {
 }
 
 /// The database as transforms (.mst, in order) and then patches (.msp, in order) leave
-/// it: the package's own tables replaced by the view. Validation failures are errors
-/// unless `force`.
-pub fn open_view(package: &Path, transforms: &[PathBuf], patches: &[PathBuf], force: bool) -> Result<Database> {
+/// it: the package's own tables replaced by the view. Validation belongs to installing,
+/// not to viewing: when a transform's or patch's validation would refuse this package,
+/// the view is shown anyway, with a warning saying why (as Orca and
+/// `MsiDatabaseApplyTransform` show it).
+pub fn open_view(package: &Path, transforms: &[PathBuf], patches: &[PathBuf]) -> Result<(Database, Vec<Warning>)> {
     let mut db = Database::open(package)?;
     if let Some(e) = &db.table_error {
         return Err(Error::format(format!("tables could not be read: {e}")).with_path(package));
     }
+    let mut warnings = Vec::new();
     if !transforms.is_empty() || !patches.is_empty() {
-        let (patched, _) = crate::extract::apply_all(&db, transforms, patches, force)?;
+        let patched = match crate::extract::apply_all(&db, transforms, patches, false) {
+            Ok((p, _)) => p,
+            Err(e) if e.kind() == ErrorKind::Validation => {
+                warnings.push(Warning::new(
+                    WarningKind::Validation,
+                    format!("{e}; the view shows the changes anyway (installing would refuse them)"),
+                ));
+                crate::extract::apply_all(&db, transforms, patches, true)?.0
+            }
+            Err(e) => return Err(e),
+        };
         db.tables = patched.tables;
     }
-    Ok(db)
+    Ok((db, warnings))
 }
 
 /// Write `tables` of `db` into the folder `dir`, one file per table (`<Table>.txt`,
@@ -193,7 +241,7 @@ pub fn write_tables(
     format: Format,
     dir: &Path,
     opts: &crate::output::WriteOptions,
-) -> Result<Vec<String>> {
+) -> Result<Vec<crate::output::Written>> {
     let target = crate::output::Target::new(dir, *opts)?;
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     for t in tables {
@@ -205,7 +253,8 @@ pub fn write_tables(
                 files.extend(idt.streams);
             }
             Format::Json => {
-                let text = serde_json::to_string_pretty(&to_json(t)).map_err(|e| Error::format(e.to_string()))? + "\n";
+                let text =
+                    serde_json::to_string_pretty(&table_json(t)).map_err(|e| Error::format(e.to_string()))? + "\n";
                 files.push((format!("{}.json", t.name), text.into_bytes()));
             }
             Format::Csv => files.push((format!("{}.csv", t.name), to_csv(t).into_bytes())),
@@ -218,7 +267,10 @@ pub fn write_tables(
         target.claim(&comps)?;
         let mut f = target.create(&comps, None)?;
         f.write(&data)?;
-        written.push(f.finish()?.path);
+        written.push(f.finish()?);
+    }
+    if let Some(e) = target.commit().into_iter().next() {
+        return Err(e.with_path(dir));
     }
     Ok(written)
 }

@@ -21,7 +21,7 @@ pub const IFOLD_CONTINUED_PREV_AND_NEXT: u16 = 0xFFFF;
 pub const ATTR_NAME_IS_UTF: u16 = 0x80;
 
 /// A folder's compression method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(tag = "method", rename_all = "lowercase")]
 pub enum Compression {
     /// Stored.
@@ -71,7 +71,7 @@ impl Compression {
 }
 
 /// One CFFOLDER.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct CabFolder {
     /// Offset of the first CFDATA block within the cabinet.
     pub data_offset: u32,
@@ -82,7 +82,7 @@ pub struct CabFolder {
 }
 
 /// One CFFILE.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct CabFile {
     /// The stored name (backslashes kept), decoded as UTF-8 or Latin-1 per its attribute.
     pub name: String,
@@ -133,7 +133,7 @@ pub fn dos_to_unix(date: u16, time: u16) -> Option<i64> {
 }
 
 /// A parsed cabinet directory (everything but the data blocks).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct CabHeader {
     /// cbCabinet: the cabinet's declared size.
     pub size: u32,

@@ -1,21 +1,26 @@
 //! The command line's arguments (clap derive). This file stands on its own (clap and std
 //! only) so that `cargo xtask man` and `cargo xtask completions` build the man page and
 //! completions from the same types.
+//!
+//! One grammar for every command: the output is `-o/--output` (`--targetdir` stays as an
+//! alias where msiexec users expect it); `--force` is needed to replace any output that
+//! exists; `--json` is `--format json`; lists are repeated options or comma lists; one
+//! input per command.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-/// Read MSI, MSP, MST and CAB files; build msiexec-style administrative images anywhere.
+/// Read MSI, MSP, MST, MSM and CAB files; build msiexec-style administrative images anywhere.
 #[derive(Parser, Debug)]
 #[command(name = "hotfixkit", version, about, long_about = None)]
 pub struct Cli {
-    /// No progress bar and no informational messages.
+    /// Only errors and the one-line verdict.
     #[arg(long, short, global = true)]
     pub quiet: bool,
-    /// Machine-readable JSON on standard output.
+    /// Machine-readable JSON on standard output (errors too); the same as `--format json`.
     #[arg(long, global = true)]
     pub json: bool,
-    /// Do not flush each written file to disk before renaming it into place (faster on
+    /// Do not make written files durable before they get their final names (faster on
     /// slow disks; a machine crash can then leave an empty file under its final name).
     #[arg(long, global = true)]
     pub no_fsync: bool,
@@ -28,11 +33,11 @@ pub struct Cli {
 }
 
 /// Table dump formats.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TableFormat {
     /// Aligned columns.
     Text,
-    /// One JSON object per table.
+    /// A list of tables, each with its columns and rows.
     Json,
     /// CSV with a header row.
     Csv,
@@ -41,9 +46,9 @@ pub enum TableFormat {
 }
 
 /// Verify report formats.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
-    /// A readable table.
+    /// A readable table, the summary line last.
     Text,
     /// The report as JSON.
     Json,
@@ -52,12 +57,20 @@ pub enum ReportFormat {
 }
 
 /// Manifest formats.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DataFormat {
     /// YAML.
     Yaml,
     /// JSON.
     Json,
+}
+
+/// Where a command writes, and whether it may replace what is there.
+#[derive(Args, Debug, Clone)]
+pub struct Output {
+    /// Replace an output that exists (a non-empty folder, an existing file).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `manifest` subcommands.
@@ -68,19 +81,22 @@ pub enum ManifestCommand {
         /// The pasted table, one cell per line.
         file: PathBuf,
         /// Output format.
-        #[arg(long, value_enum, default_value = "yaml")]
-        format: DataFormat,
-        /// Write here instead of standard output.
+        #[arg(long, value_enum)]
+        format: Option<DataFormat>,
+        /// Write here instead of standard output (a folder with --split).
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
         /// KB article number (default: the digits after "kb" in the file name).
         #[arg(long)]
         kb: Option<u32>,
-        /// Write one manifest per service pack into this directory (kb<N>-sp<n>.yaml).
-        #[arg(long)]
-        split: Option<PathBuf>,
+        /// One manifest per service pack (kb<N>-sp<n>.yaml) in the --output folder.
+        #[arg(long, requires = "output")]
+        split: bool,
+        #[command(flatten)]
+        out: Output,
     },
-    /// Record what a tree or package holds (name, platform, version, size, time, sha256).
+    /// Record what identifies a tree's or package's content (name, folder, platform,
+    /// version, size, sha256; times too, compared only with --check-times).
     Lock {
         /// Tree, package or file.
         path: PathBuf,
@@ -93,6 +109,8 @@ pub enum ManifestCommand {
         /// KB number recorded in the lock.
         #[arg(long, default_value_t = 0)]
         kb: u32,
+        #[command(flatten)]
+        out: Output,
     },
 }
 
@@ -124,6 +142,8 @@ pub enum DeltaCommand {
         /// The new file to write.
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
+        #[command(flatten)]
+        out: Output,
     },
 }
 
@@ -140,6 +160,8 @@ pub enum BuildCommand {
         /// Compression.
         #[arg(long, value_enum, default_value = "mszip")]
         compression: CabMethod,
+        #[command(flatten)]
+        out: Output,
     },
     /// A hotfix-style MSI: one component per folder, one embedded cabinet.
     Msi {
@@ -154,6 +176,8 @@ pub enum BuildCommand {
         /// ProductVersion.
         #[arg(long, default_value = "1.0.0")]
         version: String,
+        #[command(flatten)]
+        out: Output,
     },
 }
 
@@ -162,19 +186,19 @@ pub enum BuildCommand {
 pub enum Command {
     /// Show what a file is: kind, summary information, tables, streams, storages, cabinets.
     Info {
-        /// MSI, MSP, MST, CAB or any file.
+        /// MSI, MSP, MST, MSM, CAB or any file.
         file: PathBuf,
     },
-    /// Dump database tables.
+    /// Dump database tables (as transforms and patches leave them).
     Tables {
         /// The package.
         package: PathBuf,
         /// Tables to dump (all when none).
         tables: Vec<String>,
         /// Output format.
-        #[arg(long, value_enum, default_value = "text")]
-        format: TableFormat,
-        /// Write one file per table into this directory.
+        #[arg(long, value_enum)]
+        format: Option<TableFormat>,
+        /// Write one file per table into this folder.
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
         /// Apply this transform (.mst) first; repeatable, applied in order.
@@ -183,28 +207,27 @@ pub enum Command {
         /// Apply this patch (.msp); repeatable, applied in order after the transforms.
         #[arg(long = "patch")]
         patches: Vec<PathBuf>,
-        /// Apply transforms and patches even when their validation fails.
+        /// Apply transforms and patches whose validation fails without a warning.
         #[arg(long)]
         force_apply: bool,
+        #[command(flatten)]
+        out: Output,
     },
-    /// Extract: an MSI gives its administrative image, a CAB (or the first of a set) its files.
+    /// Extract: an MSI gives its administrative image, a merge module its files, a patch
+    /// the files it carries, a CAB (any part of a set) its files.
     Extract {
-        /// MSI or CAB. An unquoted path with spaces is rejoined (as msiexec reads its
-        /// command line): the words are joined with single spaces.
-        #[arg(required = true, num_args = 1..)]
-        package: Vec<String>,
+        /// The package or cabinet.
+        package: PathBuf,
         /// Where to write.
-        #[arg(long = "targetdir", visible_alias = "target")]
-        targetdir: PathBuf,
-        /// Only these files (File key, file name or path; case-insensitive).
-        #[arg(long, num_args = 1..)]
+        #[arg(short = 'o', long = "output", visible_aliases = ["targetdir", "target"], value_name = "DIR")]
+        output: PathBuf,
+        /// Only these files (File key, file name or path; case-insensitive); repeatable
+        /// or a comma list.
+        #[arg(long, value_delimiter = ',')]
         files: Vec<String>,
         /// Print the plan, write nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Write into a non-empty directory, replacing files.
-        #[arg(long)]
-        force: bool,
         /// Patch the image with this .msp (as `msiexec /a PKG /p PATCH`); repeatable.
         #[arg(long = "patch")]
         patches: Vec<PathBuf>,
@@ -214,6 +237,9 @@ pub enum Command {
         /// Apply transforms and patches even when their validation fails.
         #[arg(long)]
         force_apply: bool,
+        /// Short file and folder names (msiexec's SHORTFILENAMES).
+        #[arg(long)]
+        short_names: bool,
         /// Refuse to write more than this many bytes in all (default 64 GiB).
         #[arg(long)]
         max_output_bytes: Option<u64>,
@@ -223,35 +249,44 @@ pub enum Command {
         /// Refuse any single file larger than this (default 8 GiB).
         #[arg(long)]
         max_entry_bytes: Option<u64>,
+        #[command(flatten)]
+        out: Output,
     },
     /// Verify files against a manifest: a tree, a package (streamed in place) or a file.
     Verify {
         /// Extracted tree, MSI/CAB/MSP, or a single file.
         path: PathBuf,
-        /// The manifest (YAML).
+        /// The manifest (YAML or JSON).
         #[arg(long)]
         manifest: PathBuf,
         /// Report format.
-        #[arg(long, value_enum, default_value = "text")]
-        format: ReportFormat,
+        #[arg(long, value_enum)]
+        format: Option<ReportFormat>,
         /// Write the report to this file instead of standard output.
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
         /// Files not named by the manifest are findings too.
         #[arg(long)]
         strict: bool,
+        /// Compare the manifest's dates and times too (copies and downloads reset them).
+        #[arg(long)]
+        check_times: bool,
+        /// Only rows with findings in the text report.
+        #[arg(long)]
+        failures_only: bool,
+        #[command(flatten)]
+        out: Output,
     },
     /// List a package's root streams (Binary and Icon data, embedded cabinets, the
-    /// summary information), or write them out under escaped names with --out.
+    /// summary information), or write them out under escaped names with --output.
     Streams {
         /// MSI, MSP or MST.
         package: PathBuf,
-        /// Write each stream into this directory (names escaped: `%05SummaryInformation`).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Write into a non-empty directory, replacing files.
-        #[arg(long)]
-        force: bool,
+        /// Write each stream into this folder (names escaped: `%05SummaryInformation`).
+        #[arg(short = 'o', long = "output", visible_alias = "out", value_name = "DIR")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        out: Output,
     },
     /// Find CCMCertFix.exe in a KB977203 hotfix (package, image, cabinet, nested), write
     /// it, verify it, and say how to run it.
@@ -259,11 +294,10 @@ pub enum Command {
         /// Hotfix MSI, admin image folder, cabinet.
         input: PathBuf,
         /// Where to write CCMCertFix.exe.
-        #[arg(long = "targetdir", visible_alias = "target")]
-        targetdir: PathBuf,
-        /// Replace an existing file.
-        #[arg(long)]
-        force: bool,
+        #[arg(short = 'o', long = "output", visible_aliases = ["targetdir", "target"], value_name = "DIR")]
+        output: PathBuf,
+        #[command(flatten)]
+        out: Output,
     },
     /// Stage a hotfix the way distribution points serve it (verified first).
     Stage {
@@ -273,8 +307,8 @@ pub enum Command {
         #[arg(long)]
         layout: PathBuf,
         /// Output folder.
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(short = 'o', long = "output", visible_alias = "out", value_name = "DIR")]
+        output: PathBuf,
         /// Also write a deterministic zip.
         #[arg(long)]
         zip: Option<PathBuf>,
@@ -296,9 +330,8 @@ pub enum Command {
         /// Print the plan, write nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Write into a non-empty output folder.
-        #[arg(long)]
-        force: bool,
+        #[command(flatten)]
+        out: Output,
     },
     /// Binary delta patches (PA19).
     #[command(subcommand)]
@@ -309,7 +342,8 @@ pub enum Command {
     /// Manifest tools: import a KB file table, lock a payload.
     #[command(subcommand)]
     Manifest(ManifestCommand),
-    /// Run with an msiexec command line: `msiexec /a PKG [/p PATCH.msp] [/qb|/qn|/passive] TARGETDIR=DIR`.
+    /// Run with an msiexec command line: `msiexec /a PKG [/p PATCH.msp] [/qb|/qn|/passive]
+    /// [/l*v LOG] [PROPERTY=VALUE…] TARGETDIR=DIR`.
     #[command(disable_help_flag = true)]
     Msiexec {
         /// msiexec arguments, as admins write them.

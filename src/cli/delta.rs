@@ -1,7 +1,7 @@
 //! `hotfixkit delta info|apply`: PA19 binary deltas.
 
 use super::args::DeltaCommand;
-use super::{json_out, out, write_file, Ctx};
+use super::{json_out, out, Ctx};
 use anyhow::Context;
 
 pub fn run(ctx: &Ctx, d: DeltaCommand) -> anyhow::Result<i32> {
@@ -37,14 +37,22 @@ pub fn run(ctx: &Ctx, d: DeltaCommand) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        DeltaCommand::Apply { old, patch, output } => {
+        DeltaCommand::Apply { old, patch, output, out: o } => {
             let p = std::fs::read(&patch).with_context(|| format!("reading {}", patch.display()))?;
-            let o = match &old {
+            let old_bytes = match &old {
                 Some(o) => Some(std::fs::read(o).with_context(|| format!("reading {}", o.display()))?),
                 None => None,
             };
-            let new = hotfixkit::delta::apply(&p, o.as_deref()).map_err(|e| e.with_path(&patch))?;
-            write_file(&output, &new, ctx.write(true))?;
+            let new = hotfixkit::delta::apply(&p, old_bytes.as_deref()).map_err(|e| e.with_path(&patch))?;
+            let mut inputs = vec![patch.as_path()];
+            inputs.extend(old.as_deref());
+            hotfixkit::refuse_inputs(&output, &inputs)?;
+            let w = hotfixkit::write_file(&output, &new, &ctx.write(o.force))?;
+            if ctx.json {
+                json_out(&hotfixkit::WrittenFiles { files: vec![w] })?;
+            } else if !ctx.quiet {
+                out(&format!("wrote {} ({} bytes)\n", output.display(), new.len()));
+            }
             Ok(0)
         }
     }

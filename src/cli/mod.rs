@@ -1,6 +1,6 @@
 //! The command line: each command parses its arguments, calls one library function,
-//! renders the result and picks the exit code (0 ok, 1 findings, 2 error). The only
-//! code that prints.
+//! renders the result and picks the exit code (0 ok, 1 findings, 2 error, 130
+//! interrupted). The only code that prints.
 
 mod args;
 mod build;
@@ -9,6 +9,7 @@ mod delta;
 mod extract;
 mod info;
 mod manifest;
+mod msiexec;
 mod stage;
 mod streams;
 mod tables;
@@ -18,14 +19,19 @@ pub use args::Cli;
 use args::Command;
 use clap::Parser;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The default time budget of a run.
 const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(3600);
 
+/// Raised by Ctrl-C (or SIGTERM): the library stops at its next check, removes its
+/// temporary files, and the process exits 130.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
 /// What every command gets besides its own arguments.
 pub struct Ctx {
-    /// `--quiet`.
+    /// `--quiet`: only errors and the one-line verdict.
     pub quiet: bool,
     /// `--json`.
     pub json: bool,
@@ -58,9 +64,54 @@ pub fn json_out<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A usage error: the arguments contradict each other or name too much.
+pub fn usage(msg: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::Error::new(hotfixkit::Error::new(hotfixkit::ErrorKind::Usage, msg.to_string()))
+}
+
+/// `--json` and `--format F` must agree: the format the command renders.
+pub fn pick_format<F: Copy + PartialEq + clap::ValueEnum>(
+    ctx: &Ctx,
+    format: Option<F>,
+    json: F,
+    default: F,
+) -> anyhow::Result<F> {
+    match (ctx.json, format) {
+        (true, Some(f)) if f != json => {
+            let name = f.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+            Err(usage(format!("--json and --format {name} ask for two different outputs; give one")))
+        }
+        (true, _) => Ok(json),
+        (false, f) => Ok(f.unwrap_or(default)),
+    }
+}
+
+/// Global flags written after an msiexec command line (`hotfixkit msiexec /a X /qn
+/// --json`) belong to hotfixkit, not to msiexec: they are moved in front of it.
+fn normalise_args(mut args: Vec<String>) -> Vec<String> {
+    let Some(at) = args.iter().position(|a| a == "msiexec") else { return args };
+    let mut moved = Vec::new();
+    let mut i = at + 1;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--json" | "--quiet" | "-q" | "--no-fsync" => moved.push(args.remove(i)),
+            "--time-limit" if i + 1 < args.len() => {
+                moved.push(args.remove(i));
+                moved.push(args.remove(i));
+            }
+            a if a.starts_with("--time-limit=") => moved.push(args.remove(i)),
+            _ => i += 1,
+        }
+    }
+    for (k, a) in moved.into_iter().enumerate() {
+        args.insert(at + k, a);
+    }
+    args
+}
+
 /// Entry point: returns the exit code.
 pub fn run() -> i32 {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(normalise_args(std::env::args().collect())) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -83,38 +134,51 @@ pub fn run() -> i32 {
         eprintln!("hotfixkit: error: time limit of {:.3} s exceeded; stopped", budget.as_secs_f64());
         std::process::exit(2);
     });
+    // Ctrl-C: the first asks the run to stop cleanly, a second ends it at once.
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
     let ctx = Ctx {
         quiet: cli.quiet,
         json: cli.json,
         write: hotfixkit::WriteOptions {
             overwrite: false,
             fsync: !cli.no_fsync,
-            deadline: hotfixkit::Deadline::after(budget),
+            deadline: hotfixkit::Deadline::after(budget).or_when(&INTERRUPTED),
         },
     };
-    match dispatch(&ctx, cli.command) {
+    let code = match dispatch(&ctx, cli.command) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("hotfixkit: error: {}", render_error(&e));
+            let line = render_error(&e);
+            if ctx.json {
+                let _ = json_out(&error_json(&e, &line));
+            }
+            eprintln!("hotfixkit: error: {line}");
             2
         }
+    };
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        if !ctx.json {
+            eprintln!("hotfixkit: interrupted; files not finished were removed");
+        }
+        return 130;
     }
+    code
 }
 
 fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Info { file } => info::run(ctx, &file),
-        Command::Tables { package, tables, format, output, transforms, patches, force_apply } => {
-            tables::run(ctx, &package, &tables, format, output.as_deref(), &transforms, &patches, force_apply)
-        }
+        c @ Command::Tables { .. } => tables::run(ctx, c),
         c @ Command::Extract { .. } => extract::run(ctx, c),
-        Command::Msiexec { args } => extract::msiexec(ctx, &args),
-        Command::Verify { path, manifest, format, output, strict } => {
-            verify::run(ctx, &path, &manifest, format, output.as_deref(), strict)
-        }
+        Command::Msiexec { args } => msiexec::run(ctx, &args),
+        c @ Command::Verify { .. } => verify::run(ctx, c),
         Command::Manifest(m) => manifest::run(ctx, m),
-        Command::Streams { package, out, force } => streams::run(ctx, &package, out.as_deref(), force),
-        Command::Ccmcertfix { input, targetdir, force } => ccmcertfix::run(ctx, &input, &targetdir, force),
+        Command::Streams { package, output, out } => streams::run(ctx, &package, output.as_deref(), out.force),
+        Command::Ccmcertfix { input, output, out } => ccmcertfix::run(ctx, &input, &output, out.force),
         c @ Command::Stage { .. } => stage::run(ctx, c),
         Command::Delta(d) => delta::run(ctx, d),
         Command::Build(b) => build::run(ctx, b),
@@ -123,20 +187,40 @@ fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<i32> {
 
 /// An error as one line: the library's message, with a hint naming the option that
 /// changes the outcome where there is one.
-fn render_error(e: &anyhow::Error) -> String {
+pub fn render_error(e: &anyhow::Error) -> String {
     let Some(lib) = e.downcast_ref::<hotfixkit::Error>() else { return format!("{e:#}") };
-    let hint = match lib.kind() {
+    format!("{e:#}{}", hint(lib))
+}
+
+/// The option that changes the outcome of a library error, if one does.
+pub fn hint(e: &hotfixkit::Error) -> &'static str {
+    let m = e.message();
+    match e.kind() {
         hotfixkit::ErrorKind::TimeLimit => " (--time-limit)",
-        hotfixkit::ErrorKind::Exists if lib.message().contains("not empty") => " (use --force to write into it)",
-        hotfixkit::ErrorKind::Exists if lib.message().ends_with("already exists") => " (use --force to replace)",
+        hotfixkit::ErrorKind::Exists if m.contains("not empty") => " (use --force to write into it)",
+        hotfixkit::ErrorKind::Exists if m.ends_with("already exists") => " (use --force to replace)",
         hotfixkit::ErrorKind::Validation => " (use --force-apply to apply anyway)",
-        hotfixkit::ErrorKind::Limit if lib.message().contains("files exceed") => " (--max-entries)",
-        hotfixkit::ErrorKind::Limit if lib.message().contains("per-file limit") => " (--max-entry-bytes)",
-        hotfixkit::ErrorKind::Limit if lib.message().contains("output would exceed") => " (--max-output-bytes)",
+        hotfixkit::ErrorKind::Limit if m.contains("files exceed") => " (--max-entries)",
+        hotfixkit::ErrorKind::Limit if m.contains("per-file limit") => " (--max-entry-bytes)",
+        hotfixkit::ErrorKind::Limit if m.contains("output would exceed") => " (--max-output-bytes)",
         _ => "",
-    };
-    let text = format!("{e:#}");
-    format!("{text}{hint}")
+    }
+}
+
+/// The JSON form of an error: `{"error": {kind, file, locations, message}}`.
+fn error_json(e: &anyhow::Error, line: &str) -> serde_json::Value {
+    match e.downcast_ref::<hotfixkit::Error>() {
+        Some(lib) => {
+            let mut v = serde_json::to_value(lib).unwrap_or(serde_json::Value::Null);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("text".into(), line.into());
+            }
+            serde_json::json!({ "error": v })
+        }
+        None => serde_json::json!({
+            "error": { "kind": "usage", "file": null, "locations": [], "message": format!("{e:#}"), "text": line }
+        }),
+    }
 }
 
 /// Write a small output file through the library's safe writer (a temporary name in
@@ -144,4 +228,35 @@ fn render_error(e: &anyhow::Error) -> String {
 pub fn write_file(path: &std::path::Path, bytes: &[u8], opts: hotfixkit::WriteOptions) -> anyhow::Result<()> {
     hotfixkit::write_file(path, bytes, &opts)?;
     Ok(())
+}
+
+/// Errors collapsed to one line per cause: errors with one operating-system cause
+/// (a read-only or full target) become one line with a count.
+pub fn collapse(errors: &[hotfixkit::Error]) -> Vec<String> {
+    let mut lines: Vec<(String, Option<(String, usize)>)> = Vec::new();
+    for e in errors {
+        let key = match (e.kind(), e.cause()) {
+            (hotfixkit::ErrorKind::TimeLimit | hotfixkit::ErrorKind::Cancelled, _) => Some(format!("{:?}", e.kind())),
+            (_, Some(c)) => Some(c.to_string()),
+            _ => None,
+        };
+        match key {
+            Some(k) => match lines.iter_mut().find(|l| l.1.as_ref().is_some_and(|x| x.0 == k)) {
+                Some(l) => {
+                    if let Some(x) = l.1.as_mut() {
+                        x.1 += 1;
+                    }
+                }
+                None => lines.push((format!("{e}{}", hint(e)), Some((k, 1)))),
+            },
+            None => lines.push((format!("{e}{}", hint(e)), None)),
+        }
+    }
+    lines
+        .into_iter()
+        .map(|(text, group)| match group {
+            Some((_, n)) if n > 1 => format!("{text} (and {} more files for the same reason)", n - 1),
+            _ => text,
+        })
+        .collect()
 }

@@ -1,13 +1,13 @@
-//! `hotfixkit streams PKG [--out DIR]`: list a package's root streams, or write them out.
+//! `hotfixkit streams PKG [-o DIR]`: list a package's root streams, or write them out.
 
-use super::{json_out, out, Ctx};
+use super::{collapse, json_out, out, Ctx};
 use std::path::Path;
 
 pub fn run(ctx: &Ctx, package: &Path, dir: Option<&Path>, force: bool) -> anyhow::Result<i32> {
     let Some(dir) = dir else {
         let list = hotfixkit::msi::list_streams(package)?;
         if ctx.json {
-            json_out(&list)?;
+            json_out(&serde_json::json!({ "streams": list }))?;
         } else {
             let mut s = String::new();
             for e in &list {
@@ -18,23 +18,23 @@ pub fn run(ctx: &Ctx, package: &Path, dir: Option<&Path>, force: bool) -> anyhow
         return Ok(0);
     };
     let outcome = hotfixkit::write_streams(package, dir, &ctx.write(force))?;
-    let mut code = 0;
-    let mut written = Vec::new();
-    for (e, r) in outcome.streams {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    let total = outcome.streams.len();
+    for (_, r) in outcome.streams {
         match r {
-            Ok(w) => {
-                written.push(serde_json::json!({"name": e.name, "path": w.path, "size": w.size, "sha256": w.sha256}))
-            }
-            Err(err) => {
-                eprintln!("hotfixkit: error: {}: {err}", package.display());
-                code = 2;
-            }
+            Ok(w) => files.push(w),
+            Err(err) => errors.push(err.with_path(package)),
         }
     }
+    let code = if errors.is_empty() { 0 } else { 2 };
     if ctx.json {
-        json_out(&written)?;
-    } else if !ctx.quiet {
-        out(&format!("wrote {} streams to {}\n", written.len(), dir.display()));
+        json_out(&serde_json::json!({ "files": files, "errors": errors }))?;
+    } else {
+        for e in collapse(&errors) {
+            eprintln!("hotfixkit: error: {e}");
+        }
+        out(&format!("wrote {} of {total} streams to {}\n", files.len(), dir.display()));
     }
     Ok(code)
 }

@@ -1,58 +1,44 @@
 //! `hotfixkit tables PKG [TABLE…]`: the database (as transforms and patches leave it)
 //! as text, JSON, CSV or IDT.
 
-use super::args::TableFormat;
-use super::{json_out, out, Ctx};
-use anyhow::bail;
+use super::args::{Command, TableFormat};
+use super::{json_out, out, pick_format, usage, Ctx};
 use hotfixkit::tables::{self, Format};
-use std::path::{Path, PathBuf};
 
-fn format_of(f: TableFormat) -> Format {
-    match f {
+pub fn run(ctx: &Ctx, c: Command) -> anyhow::Result<i32> {
+    let Command::Tables { package, tables: names, format, output, transforms, patches, force_apply, out: o } = c else {
+        return Err(usage("internal: not a tables command"));
+    };
+    let format = match pick_format(ctx, format, TableFormat::Json, TableFormat::Text)? {
         TableFormat::Text => Format::Text,
         TableFormat::Json => Format::Json,
         TableFormat::Csv => Format::Csv,
         TableFormat::Idt => Format::Idt,
+    };
+    let (db, warnings) = tables::open_view(&package, &transforms, &patches)?;
+    if !force_apply && !ctx.quiet {
+        for w in &warnings {
+            eprintln!("hotfixkit: warning: {w}");
+        }
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-pub fn run(
-    ctx: &Ctx,
-    package: &Path,
-    names: &[String],
-    format: TableFormat,
-    output: Option<&Path>,
-    transforms: &[PathBuf],
-    patches: &[PathBuf],
-    force_apply: bool,
-) -> anyhow::Result<i32> {
-    let db = tables::open_view(package, transforms, patches, force_apply)?;
-    let sel = tables::select(&db, names)?;
-    let format = if ctx.json { Format::Json } else { format_of(format) };
+    let sel = tables::select(&db, &names)?;
     if let Some(dir) = output {
-        tables::write_tables(&db, &sel, format, dir, &ctx.write(true))?;
+        let files = tables::write_tables(&db, &sel, format, &dir, &ctx.write(o.force))?;
+        if ctx.json {
+            json_out(&hotfixkit::WrittenFiles { files })?;
+        } else if !ctx.quiet {
+            out(&format!("wrote {} files to {}\n", files.len(), dir.display()));
+        }
         return Ok(0);
     }
     match format {
-        Format::Json => {
-            if sel.len() == 1 {
-                json_out(&tables::to_json(sel[0]))?;
-            } else {
-                json_out(&sel.iter().map(|t| tables::to_json(t)).collect::<Vec<_>>())?;
-            }
-        }
-        Format::Csv => {
-            let parts: Vec<String> = sel.iter().map(|t| tables::to_csv(t)).collect();
-            out(&parts.join("\r\n"));
-        }
-        Format::Text => {
-            let parts: Vec<String> = sel.iter().map(|t| tables::to_text(t)).collect();
-            out(&parts.join("\n"));
-        }
+        // Always a list, one object per table.
+        Format::Json => json_out(&sel.iter().map(|t| tables::table_json(t)).collect::<Vec<_>>())?,
+        Format::Csv => out(&sel.iter().map(|t| tables::to_csv(t)).collect::<Vec<_>>().join("\r\n")),
+        Format::Text => out(&sel.iter().map(|t| tables::to_text(t)).collect::<Vec<_>>().join("\n")),
         Format::Idt => {
             if sel.len() != 1 {
-                bail!("--format idt writes one file per table: give -o DIR, or name one table");
+                return Err(usage("--format idt writes one file per table: give -o DIR, or name one table"));
             }
             out(&tables::to_idt(&db, sel[0])?.text);
         }

@@ -26,7 +26,7 @@ pub mod opt {
 }
 
 /// A range of the old file ignored when matching.
-#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[derive(Debug, Clone, Copy, serde::Serialize, schemars::JsonSchema)]
 pub struct Ignore {
     /// Offset.
     pub offset: u64,
@@ -35,7 +35,7 @@ pub struct Ignore {
 }
 
 /// A range copied from the old file into the new file unchanged.
-#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[derive(Debug, Clone, Copy, serde::Serialize, schemars::JsonSchema)]
 pub struct Retain {
     /// Offset in the old file.
     pub old_offset: u64,
@@ -46,7 +46,7 @@ pub struct Retain {
 }
 
 /// One old file a patch accepts.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct OldFile {
     /// Size.
     pub size: u64,
@@ -69,7 +69,7 @@ pub struct OldFile {
 }
 
 /// A parsed PA19 header.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct Header {
     /// Option flags.
     pub options: u32,

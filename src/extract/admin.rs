@@ -18,9 +18,11 @@ pub const WC_COMPRESSED: i32 = 2;
 /// Word Count bit: administrative image.
 pub const WC_ADMIN: i32 = 4;
 
-/// The Word Count an administrative image of a package with `wc` carries.
-pub fn admin_word_count(wc: i32) -> i32 {
-    (wc & !(WC_SHORT_NAMES | WC_COMPRESSED)) | WC_ADMIN
+/// The Word Count an administrative image of a package with `wc` carries: uncompressed,
+/// an administrative image, long names unless the image has short ones.
+pub fn admin_word_count(wc: i32, short_names: bool) -> i32 {
+    let short = if short_names { WC_SHORT_NAMES } else { 0 };
+    (wc & !(WC_SHORT_NAMES | WC_COMPRESSED)) | WC_ADMIN | short
 }
 
 /// What a patched image changes in the package copy.
@@ -44,12 +46,14 @@ pub(crate) struct AdminSource {
     pub label: PathBuf,
     /// What a patched image changes.
     pub changes: AdminChanges,
+    /// The image has short file names.
+    pub short_names: bool,
 }
 
 impl AdminSource {
     /// The copy of an unpatched package.
-    pub fn plain(compound: Arc<Compound>, label: &Path) -> AdminSource {
-        AdminSource { compound, label: label.to_path_buf(), changes: AdminChanges::default() }
+    pub fn plain(compound: Arc<Compound>, label: &Path, short_names: bool) -> AdminSource {
+        AdminSource { compound, label: label.to_path_buf(), changes: AdminChanges::default(), short_names }
     }
 }
 
@@ -58,6 +62,7 @@ impl AdminSource {
 pub(crate) fn write_admin_package(src: &AdminSource, drop_streams: &[String], file: &mut File) -> Result<()> {
     let changes = &src.changes;
     let result = (|| -> Result<()> {
+        let short_names = src.short_names;
         let src = &*src.compound;
         let mut dst =
             cfb::CompoundFile::create_with_version(src.version(), &mut *file).io_ctx("creating compound file")?;
@@ -89,7 +94,7 @@ pub(crate) fn write_admin_package(src: &AdminSource, drop_streams: &[String], fi
                 (&mut r).take(1 << 20).read_to_end(&mut data).io_ctx(format_args!("reading stream {decoded:?}"))?;
                 let s = Summary::parse(&data)?;
                 if let (Some(off), Some(wc)) = (s.word_count_offset, s.word_count()) {
-                    data[off..off + 4].copy_from_slice(&admin_word_count(wc).to_le_bytes());
+                    data[off..off + 4].copy_from_slice(&admin_word_count(wc, short_names).to_le_bytes());
                 }
                 if !changes.summary.is_empty() {
                     data = crate::msi::summary::rewrite(&data, &changes.summary)?;

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// A written file with its metadata.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct WrittenEntry {
     /// Path, size and hash.
     #[serde(flatten)]
@@ -134,10 +134,15 @@ pub fn execute(plan: &Plan, target: &Path, opts: &ExecuteOptions<'_>) -> Result<
     }
     let t = Target::new(target, opts.write)?;
     let mut outcome = execute_into(plan, &t, opts);
+    // The administrative copy says the image is complete: it is written only when every
+    // file was.
     if let (Some(name), Some(src)) = (&plan.admin_package, &plan.admin_source) {
         if outcome.errors.is_empty() {
             match write_admin(&t, name, src, &plan.dropped_streams) {
-                Ok(()) => outcome.admin_package = Some(target.join(name).display().to_string()),
+                Ok(()) => match t.commit().into_iter().next() {
+                    None => outcome.admin_package = Some(target.join(name).display().to_string()),
+                    Some(e) => outcome.errors.push(e.context("administrative package copy")),
+                },
                 Err(e) => outcome.errors.push(e.context("administrative package copy")),
             }
         }
@@ -231,8 +236,14 @@ pub(crate) fn execute_into<'a>(plan: &'a Plan, target: &'a Target, opts: &Execut
     for e in loose_results.into_iter().flatten() {
         push_err(e);
     }
+    // Make the batch durable and give every file its final name.
+    let late = target.commit();
+    let lost = late.len() as u64;
+    for e in late {
+        push_err(e);
+    }
     use std::sync::atomic::Ordering::Relaxed;
-    let (files, bytes) = (out.files.load(Relaxed), out.bytes.load(Relaxed));
+    let (files, bytes) = (out.files.load(Relaxed).saturating_sub(lost), out.bytes.load(Relaxed));
     let mut written = out.list.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default();
     written.sort_by(|a, b| a.written.path.cmp(&b.written.path));
     Outcome { written, planned, files, bytes, admin_package: None, errors: errors.into_inner().unwrap_or_default() }

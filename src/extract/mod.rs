@@ -6,6 +6,7 @@ mod exec;
 mod patched;
 mod plan;
 mod read;
+mod report;
 mod request;
 mod streams;
 
@@ -15,5 +16,6 @@ pub(crate) use patched::apply_all;
 pub use plan::{Limits, Plan, PlanEntry, Source};
 pub use read::read_entry;
 pub(crate) use read::read_source;
+pub use report::{ExtractReport, ReportEntry, ReportSummary, WrittenFiles};
 pub use request::{plan, ExtractRequest};
 pub use streams::{write_streams, StreamsOutcome};

@@ -2,7 +2,7 @@
 //! a patch on its own.
 
 use super::admin::{AdminChanges, AdminSource};
-use super::plan::{plan_msi_with, plan_stream_cabinets, PackageStreams, Plan, Source};
+use super::plan::{plan_msi_with, plan_stream_cabinets, MsiPlanOptions, PackageStreams, Plan, Source};
 use crate::error::{Result, Warning, WarningKind};
 use crate::msi::directory::{pick_name, Directories};
 use crate::msi::{Database, TableData};
@@ -12,11 +12,17 @@ use std::path::PathBuf;
 
 /// Apply `transforms` (.mst files) then `patches` (.msp files), in order, to `db` and
 /// plan its administrative image; the administrative copy carries the changes.
-pub(crate) fn plan_patched(db: &Database, transforms: &[PathBuf], patches: &[PathBuf], force: bool) -> Result<Plan> {
+pub(crate) fn plan_patched(
+    db: &Database,
+    transforms: &[PathBuf],
+    patches: &[PathBuf],
+    force: bool,
+    opts: MsiPlanOptions,
+) -> Result<Plan> {
     let (patched, streams) = apply_all(db, transforms, patches, force)?;
     let media: BTreeMap<i32, PackageStreams> =
         patched.media_sources.iter().filter_map(|(d, p)| streams.get(p).map(|s| (*d, s.clone()))).collect();
-    let mut plan = plan_msi_with(db, &patched.tables, &media)?;
+    let mut plan = plan_msi_with(db, &patched.tables, &media, opts)?;
     for (file, name, st) in &patched.applied {
         plan.warnings.push(Warning::new(
             WarningKind::Applied,
@@ -27,7 +33,12 @@ pub(crate) fn plan_patched(db: &Database, transforms: &[PathBuf], patches: &[Pat
         ));
     }
     let changes = admin_changes(db, &patched)?;
-    plan.admin_source = Some(AdminSource { compound: db.compound.clone(), label: db.path.clone(), changes });
+    plan.admin_source = Some(AdminSource {
+        compound: db.compound.clone(),
+        label: db.path.clone(),
+        changes,
+        short_names: opts.short_names,
+    });
     Ok(plan)
 }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 type EntryRef = (usize, (usize, usize));
 
 /// Where one output file's bytes come from.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Source {
     /// An entry of a cabinet.
@@ -29,6 +29,7 @@ pub enum Source {
         offset: u64,
         /// Compression method.
         #[serde(serialize_with = "compression_label")]
+        #[schemars(with = "String")]
         compression: crate::cab::Compression,
         /// The cabinet set this comes from (index into the job's sets).
         #[serde(skip)]
@@ -73,7 +74,7 @@ impl Source {
 }
 
 /// One output file.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct PlanEntry {
     /// Path under the target, `/`-separated (empty when the name itself is unsafe).
     pub path: String,
@@ -84,6 +85,7 @@ pub struct PlanEntry {
     /// Modification time to set (Unix seconds, from the cabinet entry); shown as ISO-8601
     /// UTC.
     #[serde(rename = "mtime", serialize_with = "iso_mtime")]
+    #[schemars(with = "Option<String>")]
     pub mtime_unix: Option<i64>,
     /// Source.
     pub source: Source,
@@ -128,7 +130,7 @@ fn compression_label<S: serde::Serializer>(c: &crate::cab::Compression, s: S) ->
 /// noticed. It serialises to what `extract --dry-run --json` prints; the open sources it
 /// needs (cabinet sets, the package) travel with it, so [`super::execute`] and
 /// [`super::read_entry`] need nothing else.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, schemars::JsonSchema)]
 pub struct Plan {
     /// The input.
     pub package: String,
@@ -336,10 +338,20 @@ const ATTR_PATCH_ADDED: i32 = 0x1000;
 /// fields the planner reads and freed before the plan is built, so a package of many
 /// files does not hold its File rows and its plan at once (the table keeps its columns,
 /// with no rows).
-pub(crate) fn plan_msi_consume(db: &mut Database) -> Result<Plan> {
+pub(crate) fn plan_msi_consume(db: &mut Database, opts: MsiPlanOptions) -> Result<Plan> {
     let rows = db.tables.get_mut("File").map(|t| std::mem::take(&mut t.rows));
-    plan_msi_rows(db, &db.tables, &BTreeMap::new(), rows)
+    plan_msi_rows(db, &db.tables, &BTreeMap::new(), rows, opts)
 }
+
+/// How an installer package's image is laid out.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct MsiPlanOptions {
+    /// Short file and folder names (msiexec's SHORTFILENAMES).
+    pub short_names: bool,
+}
+
+/// The stream a merge module keeps its files in, keyed by File key.
+const MERGE_MODULE_CABINET: &str = "MergeModule.CABinet";
 
 /// What the planner reads of a File row (string cells share the table's strings).
 struct FileRow {
@@ -374,8 +386,9 @@ pub(crate) fn plan_msi_with(
     db: &Database,
     tables: &BTreeMap<String, TableData>,
     patch_media: &BTreeMap<i32, PackageStreams>,
+    opts: MsiPlanOptions,
 ) -> Result<Plan> {
-    plan_msi_rows(db, tables, patch_media, None)
+    plan_msi_rows(db, tables, patch_media, None, opts)
 }
 
 /// [`plan_msi_with`], with the File rows given apart (owned) when `file_rows` is set.
@@ -384,9 +397,11 @@ fn plan_msi_rows(
     tables: &BTreeMap<String, TableData>,
     patch_media: &BTreeMap<i32, PackageStreams>,
     file_rows: Option<Vec<Vec<Val>>>,
+    opts: MsiPlanOptions,
 ) -> Result<Plan> {
     let path = &db.path;
-    if db.kind != PackageKind::Msi {
+    let module = db.kind == PackageKind::Msm;
+    if db.kind != PackageKind::Msi && !module {
         return Err(Error::new(
             ErrorKind::Usage,
             format!("{:?} is not an installer package (it is {:?})", path.display().to_string(), db.kind),
@@ -396,7 +411,8 @@ fn plan_msi_rows(
     let dir = db.dir.clone();
     let wc = db.summary.word_count().unwrap_or(0);
     let src_short = wc & 1 != 0;
-    let compressed_default = wc & 2 != 0;
+    // A merge module's files are all in its cabinet stream.
+    let compressed_default = wc & 2 != 0 || module;
     let mut warnings = Vec::new();
     if let Some(t) = db.truncated {
         warnings.push(Warning::new(
@@ -407,7 +423,7 @@ fn plan_msi_rows(
             ),
         ));
     }
-    let target_dirs = Directories::resolve_tables(tables, false);
+    let target_dirs = Directories::resolve_tables(tables, opts.short_names);
     let source_dirs = Directories::resolve_tables(tables, src_short);
     warnings.extend(target_dirs.notes.iter().map(|n| Warning::new(WarningKind::Directory, n.clone())));
 
@@ -420,6 +436,9 @@ fn plan_msi_rows(
             let cab = t.get(r, "Cabinet").text();
             media.push((last, disk, cab));
         }
+    }
+    if module {
+        media = vec![(i32::MAX, 1, format!("#{MERGE_MODULE_CABINET}"))];
     }
     media.sort_by_key(|m| (m.0, m.1));
 
@@ -536,7 +555,7 @@ fn plan_msi_rows(
                 ));
                 continue;
             };
-            let long = pick_name(&file_name, false).to_string();
+            let long = pick_name(&file_name, opts.short_names).to_string();
             let dir_comps = target_dirs.get(&dir_key).cloned().unwrap_or_default();
             let mut components = dir_comps.clone();
             components.push(long.clone());
@@ -638,6 +657,29 @@ fn plan_msi_rows(
             }
         }
     }
+    // Two File rows that map to one path (ICE30's fault): the row later in sequence is
+    // written, as the copy made last stands; the earlier is left out, with a warning.
+    let mut by_path: HashMap<String, usize> = HashMap::new();
+    let mut superseded = vec![false; entries.len()];
+    for i in 0..entries.len() {
+        if entries[i].path.is_empty() || matches!(entries[i].source, Source::Unavailable { .. }) {
+            continue;
+        }
+        if let Some(prev) = by_path.insert(entries[i].path.to_lowercase(), i) {
+            superseded[prev] = true;
+            warnings.push(Warning::new(
+                WarningKind::DuplicatePath,
+                format!(
+                    "File rows {} and {} both map to {}; {}, later in sequence, is written (ICE30)",
+                    entries[prev].key, entries[i].key, entries[i].path, entries[i].key
+                ),
+            ));
+        }
+    }
+    if superseded.iter().any(|s| *s) {
+        let mut keep = superseded.iter().map(|s| !s);
+        entries.retain(|_| keep.next().unwrap_or(true));
+    }
     // Files a patch updates with a binary delta: the old bytes come from where the base
     // package has them, the delta from the patch's cabinet (entry named by File key).
     if !deltas.is_empty() {
@@ -674,11 +716,16 @@ fn plan_msi_rows(
             };
         }
     }
-    let admin_package = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let admin_source = Some(super::admin::AdminSource::plain(db.compound.clone(), &db.path));
+    // A merge module is not an installation source: it gets no administrative copy.
+    let admin_package = if module { None } else { path.file_name().map(|n| n.to_string_lossy().into_owned()) };
+    let admin_source =
+        (!module).then(|| super::admin::AdminSource::plain(db.compound.clone(), &db.path, opts.short_names));
+    if module {
+        dropped_streams.clear();
+    }
     Ok(Plan {
         package: path.display().to_string(),
-        kind: InputKind::Msi,
+        kind: if module { InputKind::Msm } else { InputKind::Msi },
         entries,
         admin_package,
         dropped_streams,

@@ -1,7 +1,9 @@
 //! What to extract, and planning it: every input kind is planned here and nowhere else.
 
 use super::patched::{plan_patch_alone, plan_patched};
-use super::plan::{check_limits, filter_entries, plan_cab, plan_msi_consume, Limits, Plan, PLAIN_MSI_TABLES};
+use super::plan::{
+    check_limits, filter_entries, plan_cab, plan_msi_consume, Limits, MsiPlanOptions, Plan, PLAIN_MSI_TABLES,
+};
 use crate::error::ResultExt;
 use crate::error::{Error, ErrorKind, Result};
 use crate::msi::{Database, PackageKind};
@@ -39,6 +41,9 @@ pub struct ExtractRequest {
     pub files: Vec<String>,
     /// Limits checked on the plan before anything is written.
     pub limits: Limits,
+    /// Short file and folder names in the image (msiexec's SHORTFILENAMES): each
+    /// `short|long` name pair gives its short half, and the package copy says so.
+    pub short_names: bool,
 }
 
 impl ExtractRequest {
@@ -122,14 +127,15 @@ pub fn plan(req: &ExtractRequest) -> Result<Plan> {
 fn plan_compound(path: &Path, dir: Option<PathBuf>, src: Shared, req: &ExtractRequest, modified: bool) -> Result<Plan> {
     let only = if modified { None } else { Some(PLAIN_MSI_TABLES) };
     let mut db = Database::from_source(path, dir.clone(), src.clone(), only)?;
+    let opts = MsiPlanOptions { short_names: req.short_names };
     match db.kind {
-        PackageKind::Msi if !modified => {
-            let plan = plan_msi_consume(&mut db);
+        PackageKind::Msi | PackageKind::Msm if !modified => {
+            let plan = plan_msi_consume(&mut db, opts);
             // The package's tables and the planner's scratch state are gone by now.
             crate::heap::trim();
             plan
         }
-        PackageKind::Msi => plan_patched(&db, &req.transforms, &req.patches, req.force_apply),
+        PackageKind::Msi => plan_patched(&db, &req.transforms, &req.patches, req.force_apply, opts),
         PackageKind::Msp if !modified => {
             // The patch's own tables are needed: read it whole.
             let patch = crate::msp::Patch::from_database(Database::from_source(path, dir, src, None)?)?;
@@ -139,7 +145,7 @@ fn plan_compound(path: &Path, dir: Option<PathBuf>, src: Shared, req: &ExtractRe
             let what = match k {
                 PackageKind::Mst => "a transform (.mst)",
                 PackageKind::Msp => "a patch (.msp) given with patches of its own",
-                PackageKind::Msm => "a merge module, which this version does not extract",
+                PackageKind::Msm => "a merge module given with transforms or patches",
                 _ => "a compound file but not an installer package (unknown CLSID)",
             };
             Err(Error::new(

@@ -46,5 +46,8 @@ pub fn write_streams(package: &Path, target: &Path, opts: &WriteOptions) -> Resu
         let res = res.map_err(|e| e.context(format!("stream {name:?}")));
         out.push((entry, res));
     }
+    if let Some(e) = t.commit().into_iter().next() {
+        return Err(e.with_path(target));
+    }
     Ok(StreamsOutcome { streams: out })
 }

@@ -17,7 +17,7 @@ pub fn builtin_manifests() -> Vec<Manifest> {
 }
 
 /// What `ccmcertfix` did.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct CertFixReport {
     /// Where it was found.
     pub found_in: String,
@@ -62,6 +62,9 @@ pub fn extract_ccmcertfix(input: &Path, targetdir: &Path, opts: &WriteOptions) -
     let mut out = target.create(std::slice::from_ref(&f.name), f.mtime)?;
     out.write(&f.data)?;
     let w = out.finish()?;
+    if let Some(e) = target.commit().into_iter().next() {
+        return Err(e);
+    }
     let info = crate::pe::pe_info(&f.data).ok();
     let version = info.as_ref().and_then(|i| i.version.as_ref()).and_then(|v| v.file_version.clone());
     let machine = info.as_ref().map(|i| i.machine.platform());
@@ -73,6 +76,7 @@ pub fn extract_ccmcertfix(input: &Path, targetdir: &Path, opts: &WriteOptions) -
         machine: machine.clone(),
         version: version.clone(),
         platform: info.as_ref().and_then(|i| crate::manifest::Platform::of_machine(i.machine)),
+        admin_copy: false,
     };
     let mut findings = Vec::new();
     let mut sp = None;
@@ -88,10 +92,10 @@ pub fn extract_ccmcertfix(input: &Path, targetdir: &Path, opts: &WriteOptions) -
                 m.files.iter().filter(|r| r.name.eq_ignore_ascii_case("ccmcertfix.exe")).cloned().collect();
             let one =
                 Manifest { product: m.product.clone(), kb: m.kb, service_pack: m.service_pack.clone(), files: row };
-            let rep = verify(&one, std::slice::from_ref(&obs), &input.display().to_string(), false, &[]);
+            let rep = verify(&one, std::slice::from_ref(&obs), &input.display().to_string(), &Default::default(), &[]);
             verified = !rep.has_findings();
             for r in &rep.rows {
-                for c in r.checks.iter().filter(|c| !c.ok) {
+                for c in r.checks.iter().filter(|c| c.is_mismatch()) {
                     findings.push(format!("{}: expected {}, found {}", c.field, c.expected, c.actual));
                 }
             }

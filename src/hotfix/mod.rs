@@ -9,5 +9,5 @@ pub use ccmcertfix::{builtin_manifests, extract_ccmcertfix, instructions, CertFi
 pub use find::{find_file, Found, MAX_DEPTH};
 pub use stage::{
     check_package_id, glob, patch_line, stage, write_zip_entries, Layout, Program, Rule, StageOptions, StagePlan,
-    StagedFile, ZipData,
+    StagedFile, ZipData, ZipEntry,
 };

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// One layout rule.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// File-name pattern (`*`, `?`), case-insensitive.
@@ -24,7 +24,7 @@ pub struct Rule {
 }
 
 /// The program a package definition file describes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Program {
     /// Program name.
@@ -36,7 +36,7 @@ pub struct Program {
 }
 
 /// A staging layout.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Layout {
     /// Name.
@@ -109,10 +109,13 @@ pub struct StageOptions {
     pub dry_run: bool,
     /// How files are written (`overwrite`: into a non-empty output folder).
     pub write: crate::output::WriteOptions,
+    /// Files no output may replace besides the input and the manifest (the layout file,
+    /// say).
+    pub protect: Vec<PathBuf>,
 }
 
 /// One staged file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct StagedFile {
     /// Source path in the extracted tree.
     pub from: String,
@@ -127,7 +130,7 @@ pub struct StagedFile {
 }
 
 /// The staging plan and result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct StagePlan {
     /// Product / KB / SP of the manifest used.
     pub manifest: String,
@@ -250,14 +253,14 @@ pub fn stage(input: &Path, layout: &Layout, out: &Path, opts: &StageOptions) -> 
                 })?
         }
     };
-    let report = crate::manifest::verify(&manifest, &observed, &input.display().to_string(), false, &[]);
+    let report = crate::manifest::verify(&manifest, &observed, &input.display().to_string(), &Default::default(), &[]);
     let mut findings = Vec::new();
     for r in &report.rows {
         if r.status != crate::manifest::RowStatus::Ok {
             let what: Vec<String> = r
                 .checks
                 .iter()
-                .filter(|c| !c.ok)
+                .filter(|c| c.is_mismatch())
                 .map(|c| format!("{} expected {} found {}", c.field, c.expected, c.actual))
                 .collect();
             findings.push(format!("{} ({}): {:?} {}", r.name, r.platform.as_str(), r.status, what.join("; ")));
@@ -337,7 +340,13 @@ pub fn stage(input: &Path, layout: &Layout, out: &Path, opts: &StageOptions) -> 
     if opts.dry_run {
         return Ok(plan);
     }
-    // 4. Write.
+    // 4. Write. No output may replace one of the inputs.
+    if let Some(z) = &opts.zip {
+        let mut inputs: Vec<&Path> = vec![input];
+        inputs.extend(opts.manifest.as_deref());
+        inputs.extend(opts.protect.iter().map(PathBuf::as_path));
+        crate::output::refuse_inputs(z, &inputs)?;
+    }
     if out.exists() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(false) && !opts.write.overwrite
     {
         return Err(Error::new(ErrorKind::Exists, "output folder is not empty").with_path(out));
@@ -402,24 +411,51 @@ pub fn stage(input: &Path, layout: &Layout, out: &Path, opts: &StageOptions) -> 
         outputs_written
             .push((format!("{dir}/{}.sms", p.name), package_definition(p, manifest.kb, &version).into_bytes()));
     }
+    // The outputs made here carry a fixed time (1980-01-01), so that staging twice gives
+    // the same bytes.
+    let fixed_time = crate::cab::dos_to_unix(0x21, 0).unwrap_or(315_532_800);
     for (name, data) in &outputs_written {
         let comps: Vec<String> = name.split('/').map(str::to_string).collect();
-        let mut w = target.create(&comps, Some(crate::cab::dos_to_unix(0x21, 0).unwrap_or(315_532_800)))?;
+        let mut w = target.create(&comps, Some(fixed_time))?;
         w.write(data)?;
         w.finish()?;
     }
+    if let Some(e) = target.commit().into_iter().next() {
+        return Err(e);
+    }
     if let Some(z) = &opts.zip {
-        write_zip(out, &plan, &outputs_written, z)?;
+        let mtimes: std::collections::HashMap<&str, i64> =
+            observed.iter().filter_map(|o| o.mtime.map(|m| (o.path.as_str(), m))).collect();
+        write_zip(out, &plan, &mtimes, &outputs_written, fixed_time, z, &opts.write)?;
     }
     Ok(plan)
 }
 
-/// A zip of the staged tree: entries sorted by path, fixed times and permissions, deflate.
-fn write_zip(out: &Path, plan: &StagePlan, extra: &[(String, Vec<u8>)], zip_path: &Path) -> Result<()> {
-    let mut entries: Vec<(String, ZipData)> =
-        plan.files.iter().map(|f| (f.to.clone(), ZipData::File(out.join(&f.to)))).collect();
-    entries.extend(extra.iter().map(|(n, d)| (n.clone(), ZipData::Bytes(d.clone()))));
-    write_zip_entries(zip_path, entries)
+/// A zip of the staged tree: entries sorted by path, each with its file's time.
+fn write_zip(
+    out: &Path,
+    plan: &StagePlan,
+    mtimes: &std::collections::HashMap<&str, i64>,
+    extra: &[(String, Vec<u8>)],
+    extra_time: i64,
+    zip_path: &Path,
+    opts: &crate::output::WriteOptions,
+) -> Result<()> {
+    let mut entries: Vec<ZipEntry> = plan
+        .files
+        .iter()
+        .map(|f| ZipEntry {
+            name: f.to.clone(),
+            data: ZipData::File(out.join(&f.to)),
+            mtime: mtimes.get(f.from.as_str()).copied(),
+        })
+        .collect();
+    entries.extend(extra.iter().map(|(n, d)| ZipEntry {
+        name: n.clone(),
+        data: ZipData::Bytes(d.clone()),
+        mtime: Some(extra_time),
+    }));
+    write_zip_entries(zip_path, entries, opts)
 }
 
 /// Where a zip member's bytes come from.
@@ -430,14 +466,101 @@ pub enum ZipData {
     Bytes(Vec<u8>),
 }
 
-/// Write a reproducible zip at `zip_path` (temporary file, synced, then renamed): members
-/// sorted by name, each name checked as a relative Windows path, fixed times, 0644,
-/// deflate. More than 65,535 members, or members of 4 GiB and more, are written as
-/// ZIP64; two names that are equal ignoring case are an error.
-pub fn write_zip_entries(zip_path: &Path, mut entries: Vec<(String, ZipData)>) -> Result<()> {
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
+/// One member of a zip.
+pub struct ZipEntry {
+    /// Its name, `/`-separated.
+    pub name: String,
+    /// Its bytes.
+    pub data: ZipData,
+    /// Its modification time (Unix seconds, UTC); 1980-01-01 when unknown.
+    pub mtime: Option<i64>,
+}
+
+/// The DOS date and time of a zip member (1980-01-01 when out of the DOS range) and its
+/// extended-timestamp extra field (0x5455, the modification time in Unix seconds), so
+/// that unzip tools restore the exact time.
+fn zip_times(mtime: Option<i64>) -> (zip::DateTime, Option<[u8; 5]>) {
+    let Some(t) = mtime else { return (zip::DateTime::default(), None) };
+    let dos = time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            let year = u16::try_from(d.year()).ok()?;
+            zip::DateTime::from_date_and_time(year, u8::from(d.month()), d.day(), d.hour(), d.minute(), d.second()).ok()
+        })
+        .unwrap_or_default();
+    let ext = u32::try_from(t).ok().map(|secs| {
+        let mut f = [1u8, 0, 0, 0, 0];
+        f[1..].copy_from_slice(&secs.to_le_bytes());
+        f
+    });
+    (dos, ext)
+}
+
+/// A writer that keeps its first error aside and swallows everything after it.
+struct Sticky<W> {
+    inner: W,
+    failed: std::sync::Arc<std::sync::Mutex<Option<std::io::Error>>>,
+}
+
+impl<W> Sticky<W> {
+    fn fail(&self, e: std::io::Error) {
+        if let Ok(mut f) = self.failed.lock() {
+            f.get_or_insert(e);
+        }
+    }
+    fn ok(&self) -> bool {
+        self.failed.lock().map(|f| f.is_none()).unwrap_or(false)
+    }
+}
+
+impl<W: Write> Write for Sticky<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.ok() {
+            if let Err(e) = self.inner.write_all(buf) {
+                self.fail(e);
+            }
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.ok() {
+            if let Err(e) = self.inner.flush() {
+                self.fail(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<W: std::io::Seek> std::io::Seek for Sticky<W> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        if !self.ok() {
+            return Ok(0);
+        }
+        match self.inner.seek(pos) {
+            Ok(p) => Ok(p),
+            Err(e) => {
+                self.fail(e);
+                Ok(0)
+            }
+        }
+    }
+}
+
+/// Write a reproducible zip at `zip_path` through the safe writer: members sorted by
+/// name, each name checked as a relative Windows path, each with its own time (DOS time
+/// and the extended timestamp), 0644, deflate. More than 65,535 members, or members of 4
+/// GiB and more, are written as ZIP64; two names that are equal ignoring case are an
+/// error.
+pub fn write_zip_entries(
+    zip_path: &Path,
+    mut entries: Vec<ZipEntry>,
+    opts: &crate::output::WriteOptions,
+) -> Result<()> {
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
     let mut seen = std::collections::HashMap::new();
-    for (name, _) in &entries {
+    for e in &entries {
+        let name = &e.name;
         crate::output::names::split_relative(name).at_path(zip_path)?;
         if let Some(prev) = seen.insert(name.to_lowercase(), name.clone()) {
             return Err(Error::new(
@@ -447,42 +570,58 @@ pub fn write_zip_entries(zip_path: &Path, mut entries: Vec<(String, ZipData)>) -
             .with_path(zip_path));
         }
     }
+    let zip_name = zip_path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Error::new(ErrorKind::Usage, "not a file name").with_path(zip_path))?;
     let dir = zip_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).io_ctx("creating zip folder")?;
-    let tmp = dir.join(format!(".hotfixkit-{}-zip.part", std::process::id()));
-    let zerr = |e: zip::result::ZipError| Error::new(ErrorKind::Io, format!("zip: {e}"));
+    let target = crate::output::Target::new(dir, *opts)?;
+    let mut out = target.create_named(zip_name, None).at_path(zip_path)?;
+    let zerr = |e: zip::result::ZipError| Error::new(ErrorKind::Io, format!("writing the zip: {e}"));
+    let file = out.file_mut()?;
+    let failed = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let sink = Sticky { inner: std::io::BufWriter::with_capacity(1 << 16, file), failed: failed.clone() };
+    let mut z = zip::ZipWriter::new(sink);
     let result = (|| -> Result<()> {
-        let file = std::fs::File::create(&tmp).io_ctx("creating zip")?;
-        let mut z = zip::ZipWriter::new(std::io::BufWriter::with_capacity(1 << 16, file));
-        let opts = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .last_modified_time(zip::DateTime::default())
-            .unix_permissions(0o644);
-        for (name, data) in &entries {
-            match data {
-                ZipData::Bytes(b) => {
-                    z.start_file(name.as_str(), opts.large_file(b.len() as u64 >= u64::from(u32::MAX)))
-                        .map_err(zerr)?;
-                    z.write_all(b).io_ctx("writing zip")?;
-                }
+        for e in &entries {
+            let (dos, ext) = zip_times(e.mtime);
+            let len = match &e.data {
+                ZipData::Bytes(b) => b.len() as u64,
+                ZipData::File(p) => std::fs::metadata(p).io_ctx(format_args!("reading {}", p.display()))?.len(),
+            };
+            let mut o = zip::write::FullFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated)
+                .last_modified_time(dos)
+                .unix_permissions(0o644)
+                .large_file(len >= u64::from(u32::MAX));
+            if let Some(f) = ext {
+                o.add_extra_field(0x5455, f, false).map_err(zerr)?;
+            }
+            z.start_file(e.name.as_str(), o).map_err(zerr)?;
+            match &e.data {
+                ZipData::Bytes(b) => z.write_all(b).io_ctx("writing the zip")?,
                 ZipData::File(p) => {
-                    let mut f = std::fs::File::open(p).io_ctx(format_args!("reading {}", p.display()))?;
-                    let len = f.metadata().io_ctx(format_args!("reading {}", p.display()))?.len();
-                    z.start_file(name.as_str(), opts.large_file(len >= u64::from(u32::MAX))).map_err(zerr)?;
-                    std::io::copy(&mut f, &mut z).io_ctx(format_args!("writing {name} into the zip"))?;
+                    let mut f = crate::random_access::open_file(p)?;
+                    std::io::copy(&mut f, &mut z).io_ctx(format_args!("writing {} into the zip", e.name))?;
                 }
             }
         }
-        let w = z.finish().map_err(zerr)?;
-        w.into_inner().map_err(|e| Error::io(e.error(), "writing zip"))?.sync_all().io_ctx("syncing zip")?;
         Ok(())
     })();
-    match result {
-        Ok(()) => std::fs::rename(&tmp, zip_path).io_ctx(format_args!("renaming into {}", zip_path.display())),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e.with_path(zip_path))
-        }
+    let finished = result.and_then(|()| z.finish().map_err(zerr)).and_then(|mut w| {
+        w.inner.flush().io_ctx("writing the zip")?;
+        Ok(())
+    });
+    // A write error is kept aside (the zip writer never sees it, so it never reports a
+    // failure of its own on stderr) and reported here.
+    if let Some(e) = failed.lock().ok().and_then(|mut f| f.take()) {
+        return Err(Error::io(&e, "writing the zip").with_path(zip_path));
+    }
+    finished.at_path(zip_path)?;
+    out.finish().at_path(zip_path)?;
+    match target.commit().into_iter().next() {
+        Some(e) => Err(e.with_path(zip_path)),
+        None => Ok(()),
     }
 }
 
@@ -504,9 +643,14 @@ mod tests {
     fn zip_with_more_than_65535_members_reads_back_whole() {
         let t = tempfile::tempdir().unwrap();
         let z = t.path().join("many.zip");
-        let entries: Vec<(String, ZipData)> =
-            (0..70_000).map(|i| (format!("d{}/f{i:05}.txt", i % 7), ZipData::Bytes(vec![b'x'; i % 3]))).collect();
-        write_zip_entries(&z, entries).unwrap();
+        let entries: Vec<ZipEntry> = (0..70_000)
+            .map(|i| ZipEntry {
+                name: format!("d{}/f{i:05}.txt", i % 7),
+                data: ZipData::Bytes(vec![b'x'; i % 3]),
+                mtime: None,
+            })
+            .collect();
+        write_zip_entries(&z, entries, &Default::default()).unwrap();
         let mut a = zip::ZipArchive::new(std::fs::File::open(&z).unwrap()).unwrap();
         assert_eq!(a.len(), 70_000);
         let last = a.by_name("d6/f69999.txt").unwrap();
@@ -518,8 +662,11 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let z = t.path().join("bad.zip");
         for names in [vec!["../x"], vec!["a/CON"], vec!["Readme.txt", "README.TXT"], vec!["C:/x"]] {
-            let entries = names.iter().map(|n| (n.to_string(), ZipData::Bytes(Vec::new()))).collect();
-            assert!(write_zip_entries(&z, entries).is_err(), "{names:?}");
+            let entries = names
+                .iter()
+                .map(|n| ZipEntry { name: n.to_string(), data: ZipData::Bytes(Vec::new()), mtime: None })
+                .collect();
+            assert!(write_zip_entries(&z, entries, &Default::default()).is_err(), "{names:?}");
             assert!(!z.exists());
         }
     }

@@ -6,7 +6,7 @@ mod report;
 mod verify;
 
 pub use kb::import_kb;
-pub use report::{render_junit, render_text};
+pub use report::{render_junit, render_summary, render_text};
 pub use verify::{
     lock, observe, observe_plan, verify, verify_path, verify_path_with_manifest_file, Check, Observed, RowResult,
     RowStatus, Summary, VerifyOptions, VerifyReport,

@@ -7,10 +7,10 @@ fn title(r: &VerifyReport) -> String {
     format!("KB{}{sp} ({})", r.kb, r.product)
 }
 
-/// The text table.
-pub fn render_text(r: &VerifyReport) -> String {
-    let mut s = format!(
-        "{} against {}: {} rows, {} ok, {} mismatched, {} missing; {} extra file{}\n",
+/// The one-line verdict: what was verified against what, and the counts.
+pub fn render_summary(r: &VerifyReport) -> String {
+    format!(
+        "{} against {}: {} rows, {} ok, {} mismatched, {} missing; {} extra file{}{}\n",
         title(r),
         r.target,
         r.rows.len(),
@@ -18,23 +18,38 @@ pub fn render_text(r: &VerifyReport) -> String {
         r.summary.mismatch,
         r.summary.missing,
         r.summary.extra,
-        if r.summary.extra == 1 { "" } else { "s" }
-    );
+        if r.summary.extra == 1 { "" } else { "s" },
+        if r.errors.is_empty() { String::new() } else { format!("; {} unreadable", r.errors.len()) }
+    )
+}
+
+/// The text table: a line per manifest row (only the rows with findings when
+/// `failures_only`), extra files, errors, then the summary line last.
+pub fn render_text(r: &VerifyReport, failures_only: bool) -> String {
+    let mut s = String::new();
     let w = r.rows.iter().map(|x| x.name.len()).max().unwrap_or(4).max(4);
     let pw = r.rows.iter().filter_map(|x| x.path.as_ref().map(String::len)).max().unwrap_or(4).max(4);
     s.push_str(&format!("{:<8}  {:<w$}  {:<8}  {:<pw$}  {}\n", "STATUS", "FILE", "PLATFORM", "PATH", "DIFFERENCES"));
     for row in &r.rows {
+        if failures_only && row.status == RowStatus::Ok {
+            continue;
+        }
         let st = match row.status {
             RowStatus::Ok => "ok",
             RowStatus::Mismatch => "MISMATCH",
             RowStatus::Missing => "MISSING",
         };
-        let diffs: Vec<String> = row
+        let mut diffs: Vec<String> = row
             .checks
             .iter()
-            .filter(|c| !c.ok)
+            .filter(|c| c.is_mismatch())
             .map(|c| format!("{}: expected {}, found {}", c.field, c.expected, c.actual))
             .collect();
+        diffs.extend(
+            row.checks.iter().filter(|c| c.is_note()).map(|c| {
+                format!("note: {} differs (expected {}, found {}; not compared)", c.field, c.expected, c.actual)
+            }),
+        );
         let line = format!(
             "{:<8}  {:<w$}  {:<8}  {:<pw$}  {}",
             st,
@@ -46,12 +61,20 @@ pub fn render_text(r: &VerifyReport) -> String {
         s.push_str(line.trim_end());
         s.push('\n');
     }
-    for e in &r.extra {
-        s.push_str(&format!("extra     {e}{}\n", if r.strict { "  (not in the manifest)" } else { "" }));
+    if !failures_only || r.strict {
+        for e in &r.extra {
+            s.push_str(&format!("extra     {e}{}\n", if r.strict { "  (not in the manifest)" } else { "" }));
+        }
+    }
+    if !failures_only {
+        for e in &r.admin_copies {
+            s.push_str(&format!("package   {e}  (administrative copy of the package)\n"));
+        }
     }
     for e in &r.errors {
         s.push_str(&format!("error     {e}\n"));
     }
+    s.push_str(&render_summary(r));
     s
 }
 
@@ -102,7 +125,7 @@ pub fn render_junit(r: &VerifyReport) -> String {
                 let diffs: Vec<String> = row
                     .checks
                     .iter()
-                    .filter(|c| !c.ok)
+                    .filter(|c| c.is_mismatch())
                     .map(|c| format!("{}: expected {}, found {}", c.field, c.expected, c.actual))
                     .collect();
                 s.push_str(">\n");

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 /// One file seen in the verified object.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct Observed {
     /// Path relative to the tree (or the package's image), `/`-separated.
     pub path: String,
@@ -32,6 +32,10 @@ pub struct Observed {
     /// Manifest platform of the PE machine.
     #[serde(skip)]
     pub platform: Option<Platform>,
+    /// This is the administrative copy of an installer package at the root of an image
+    /// (what `extract` writes beside the files), not a payload file.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub admin_copy: bool,
 }
 
 impl Observed {
@@ -47,7 +51,16 @@ impl Observed {
 }
 
 fn describe(path: String, data_head: Option<&[u8]>, size: u64, mtime: Option<i64>, sha256: String) -> Observed {
-    let mut o = Observed { path, size, mtime, sha256, machine: None, version: None, platform: Some(Platform::None) };
+    let mut o = Observed {
+        path,
+        size,
+        mtime,
+        sha256,
+        machine: None,
+        version: None,
+        platform: Some(Platform::None),
+        admin_copy: false,
+    };
     if let Some(d) = data_head {
         if crate::pe::is_pe(d) {
             if let Ok(info) = pe_info(d) {
@@ -189,6 +202,22 @@ pub fn observe_plan(job: &Plan) -> (Vec<Observed>, Vec<Error>) {
     (v, errs.into_inner().unwrap_or_default())
 }
 
+/// Whether the file at `p` is an installer package marked as an administrative image
+/// (summary Word Count bit 2), the copy `extract` writes at an image's root.
+fn is_admin_copy(p: &Path) -> bool {
+    use std::io::Read;
+    let Ok((comp, _)) = crate::msi::open_compound(p) else { return false };
+    if comp.root_clsid().hyphenated().to_string() != "000c1084-0000-0000-c000-000000000046" {
+        return false;
+    }
+    let Ok(s) = comp.open_stream("\u{5}SummaryInformation") else { return false };
+    let mut b = Vec::new();
+    if s.take(1 << 20).read_to_end(&mut b).is_err() {
+        return false;
+    }
+    crate::msi::Summary::parse(&b).ok().and_then(|s| s.word_count()).is_some_and(|wc| wc & 4 != 0)
+}
+
 /// What `path` holds: a directory tree (files only, links not followed), a package or
 /// cabinet (streamed in place), or a single file.
 pub fn observe(path: &Path) -> Result<(Vec<Observed>, Vec<Error>)> {
@@ -202,7 +231,14 @@ pub fn observe(path: &Path) -> Result<(Vec<Observed>, Vec<Error>)> {
                 files.push((e.path().to_path_buf(), rel));
             }
         }
-        let results: Vec<Result<Observed>> = files.par_iter().map(|(p, rel)| observe_file(p, rel.clone())).collect();
+        let results: Vec<Result<Observed>> = files
+            .par_iter()
+            .map(|(p, rel)| {
+                let mut o = observe_file(p, rel.clone())?;
+                o.admin_copy = !rel.contains('/') && is_admin_copy(p);
+                Ok(o)
+            })
+            .collect();
         let mut obs = Vec::new();
         let mut errs = Vec::new();
         for r in results {
@@ -225,7 +261,7 @@ pub fn observe(path: &Path) -> Result<(Vec<Observed>, Vec<Error>)> {
 }
 
 /// One comparison.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct Check {
     /// `size`, `version`, `platform`, `time`, `sha256`.
     pub field: String,
@@ -235,10 +271,24 @@ pub struct Check {
     pub actual: String,
     /// Whether they agree.
     pub ok: bool,
+    /// Whether the comparison decides the row's status. Times are compared only when
+    /// asked for ([`VerifyOptions::check_times`]); otherwise a differing time is a note.
+    pub compared: bool,
+}
+
+impl Check {
+    /// A comparison that decides and does not agree.
+    pub fn is_mismatch(&self) -> bool {
+        self.compared && !self.ok
+    }
+    /// A comparison that does not decide and does not agree (a note).
+    pub fn is_note(&self) -> bool {
+        !self.compared && !self.ok
+    }
 }
 
 /// Row status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RowStatus {
     /// Every check agrees.
@@ -250,7 +300,7 @@ pub enum RowStatus {
 }
 
 /// The result for one manifest row.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct RowResult {
     /// File name.
     pub name: String,
@@ -265,7 +315,7 @@ pub struct RowResult {
 }
 
 /// A verification report (the `--format json` output).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct VerifyReport {
     /// What was verified.
     pub target: String,
@@ -279,8 +329,13 @@ pub struct VerifyReport {
     pub rows: Vec<RowResult>,
     /// Files not named by the manifest.
     pub extra: Vec<String>,
+    /// Administrative copies of packages at the image's root: neither payload nor extra.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub admin_copies: Vec<String>,
     /// Whether extra files count as findings.
     pub strict: bool,
+    /// Whether times were compared.
+    pub check_times: bool,
     /// Counts: rows ok, mismatched, missing; extra files.
     pub summary: Summary,
     /// Entries that could not be read (the verification could not see them).
@@ -288,7 +343,7 @@ pub struct VerifyReport {
 }
 
 /// Report counts.
-#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[derive(Debug, Clone, Copy, serde::Serialize, schemars::JsonSchema)]
 pub struct Summary {
     /// Rows that match.
     pub ok: usize,
@@ -310,7 +365,7 @@ impl VerifyReport {
 /// Seconds of slack around a documented time: DOS times have 2-second steps.
 pub const TIME_SLACK: i64 = 2;
 
-fn time_check(row: &FileEntry, o: &Observed) -> Check {
+fn time_check(row: &FileEntry, o: &Observed, compared: bool) -> Check {
     let expected = format!("{} {} UTC", row.date, row.time);
     let want = Manifest::row_time(row);
     let (ok, actual) = match (want, o.mtime) {
@@ -322,19 +377,26 @@ fn time_check(row: &FileEntry, o: &Observed) -> Check {
         (_, None) => (false, "unknown".into()),
         (None, Some(m)) => (false, crate::dates::unix_to_iso(m)),
     };
-    Check { field: "time".into(), expected, actual, ok }
+    Check { field: "time".into(), expected, actual, ok, compared }
 }
 
-fn compare(row: &FileEntry, o: &Observed) -> Vec<Check> {
+fn compare(row: &FileEntry, o: &Observed, check_times: bool) -> Vec<Check> {
     let mut c = vec![Check {
         field: "size".into(),
         expected: row.size.to_string(),
         actual: o.size.to_string(),
         ok: row.size == o.size,
+        compared: true,
     }];
     if let Some(v) = &row.version {
         let actual = o.version.clone().unwrap_or_else(|| "none".into());
-        c.push(Check { field: "version".into(), expected: v.clone(), actual: actual.clone(), ok: &actual == v });
+        c.push(Check {
+            field: "version".into(),
+            expected: v.clone(),
+            actual: actual.clone(),
+            ok: &actual == v,
+            compared: true,
+        });
     }
     let actual_platform = match (&o.machine, o.platform) {
         (Some(_), Some(p)) => p.as_str().to_string(),
@@ -346,10 +408,17 @@ fn compare(row: &FileEntry, o: &Observed) -> Vec<Check> {
         expected: row.platform.as_str().into(),
         actual: actual_platform.clone(),
         ok: actual_platform == row.platform.as_str(),
+        compared: true,
     });
-    c.push(time_check(row, o));
+    c.push(time_check(row, o, check_times));
     if let Some(h) = &row.sha256 {
-        c.push(Check { field: "sha256".into(), expected: h.clone(), actual: o.sha256.clone(), ok: h == &o.sha256 });
+        c.push(Check {
+            field: "sha256".into(),
+            expected: h.clone(),
+            actual: o.sha256.clone(),
+            ok: h == &o.sha256,
+            compared: true,
+        });
     }
     c
 }
@@ -359,9 +428,10 @@ pub fn verify(
     manifest: &Manifest,
     observed: &[Observed],
     target: &str,
-    strict: bool,
+    opts: &VerifyOptions,
     errors: &[Error],
 ) -> VerifyReport {
+    let strict = opts.strict;
     let mut used = vec![false; observed.len()];
     let mut matched: Vec<Option<usize>> = vec![None; manifest.files.len()];
     // Files by name, and by (name, folder) for rows that give a destination: a payload
@@ -421,8 +491,8 @@ pub fn verify(
     for (ri, row) in manifest.files.iter().enumerate() {
         let r = match matched[ri] {
             Some(i) => {
-                let checks = compare(row, &observed[i]);
-                let status = if checks.iter().all(|c| c.ok) { RowStatus::Ok } else { RowStatus::Mismatch };
+                let checks = compare(row, &observed[i], opts.check_times);
+                let status = if checks.iter().any(Check::is_mismatch) { RowStatus::Mismatch } else { RowStatus::Ok };
                 RowResult {
                     name: row.name.clone(),
                     platform: row.platform,
@@ -446,7 +516,9 @@ pub fn verify(
         }
         rows.push(r);
     }
-    let extra: Vec<String> = observed.iter().zip(&used).filter(|(_, u)| !**u).map(|(o, _)| o.path.clone()).collect();
+    let unused = || observed.iter().zip(&used).filter(|(_, u)| !**u).map(|(o, _)| o);
+    let extra: Vec<String> = unused().filter(|o| !o.admin_copy).map(|o| o.path.clone()).collect();
+    let admin_copies: Vec<String> = unused().filter(|o| o.admin_copy).map(|o| o.path.clone()).collect();
     summary.extra = extra.len();
     VerifyReport {
         target: target.to_string(),
@@ -455,7 +527,9 @@ pub fn verify(
         service_pack: manifest.service_pack.clone(),
         rows,
         extra,
+        admin_copies,
         strict,
+        check_times: opts.check_times,
         summary,
         errors: errors.iter().map(|e| e.to_string()).collect(),
     }
@@ -491,15 +565,20 @@ pub fn lock(observed: &[Observed], product: &str, kb: u32) -> Manifest {
 /// How to verify.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct VerifyOptions {
-    /// Files the manifest does not name are findings too.
+    /// Files the manifest does not name are findings too (the administrative copy of the
+    /// package at an image's root is not one of them).
     pub strict: bool,
+    /// Compare the manifest's dates and times too. Off by default: copies, checkouts,
+    /// downloads and zip round trips reset times, and sizes, versions, platforms and
+    /// hashes identify the content; a differing time is then a note.
+    pub check_times: bool,
 }
 
 /// Verify what `path` holds (a tree, a package streamed in place, or a file) against
 /// `manifest`. Findings are in the report; an error means `path` could not be read.
 pub fn verify_path(path: &Path, manifest: &Manifest, opts: &VerifyOptions) -> Result<VerifyReport> {
     let (observed, errors) = observe(path)?;
-    Ok(verify(manifest, &observed, &path.display().to_string(), opts.strict, &errors))
+    Ok(verify(manifest, &observed, &path.display().to_string(), opts, &errors))
 }
 
 /// [`verify_path`] with the manifest read from `manifest_file` while `path` is hashed.
@@ -507,5 +586,5 @@ pub fn verify_path_with_manifest_file(path: &Path, manifest_file: &Path, opts: &
     let (m, observed) = rayon::join(|| Manifest::load(manifest_file), || observe(path));
     let m = m?;
     let (observed, errors) = observed?;
-    Ok(verify(&m, &observed, &path.display().to_string(), opts.strict, &errors))
+    Ok(verify(&m, &observed, &path.display().to_string(), opts, &errors))
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// What kind of compound file a package is, by its root CLSID.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum PackageKind {
     /// Installer database.
@@ -30,7 +30,7 @@ pub enum PackageKind {
 }
 
 /// A stream at the root of the package.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct StreamInfo {
     /// Decoded name.
     pub name: String,

@@ -7,7 +7,7 @@ use crate::error::Result;
 use std::path::Path;
 
 /// One root stream.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct StreamEntry {
     /// Decoded stream name (may hold any character, e.g. `\u{5}SummaryInformation`).
     pub name: String,

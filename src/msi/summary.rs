@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 
 /// One property value.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum PropValue {
     /// VT_I2 / VT_I4.
@@ -18,7 +18,7 @@ pub enum PropValue {
 }
 
 /// A parsed summary information stream.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct Summary {
     /// (property id, name, value) in stream order.
     pub properties: Vec<(u32, String, PropValue)>,

@@ -1,7 +1,7 @@
 //! Table values: cells, column definitions and tables with their rows.
 
 /// A cell value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Val {
     /// NULL.
@@ -13,6 +13,7 @@ pub enum Val {
     Str(std::sync::Arc<String>),
     /// Binary stream (stored as `Table.Key` stream).
     #[serde(serialize_with = "ser_binary")]
+    #[schemars(with = "String")]
     Binary,
 }
 
@@ -51,7 +52,7 @@ impl Val {
 }
 
 /// A column type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub enum ColKind {
     /// 16-bit integer.
     Int16,
@@ -64,7 +65,7 @@ pub enum ColKind {
 }
 
 /// A column definition.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct ColInfo {
     /// Name.
     pub name: String,
@@ -93,7 +94,7 @@ impl ColInfo {
 }
 
 /// A table with its rows.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct TableData {
     /// Name.
     pub name: String,

@@ -42,7 +42,9 @@ fn kind_of(bits: u32) -> Option<ColKind> {
         match size {
             4 if bits & NONBINARY_BIT == 0 => ColKind::Int32,
             4 => ColKind::Binary,
-            2 => ColKind::Int16,
+            // Windows Installer (and Wine) store an integer column declared with size 0,
+            // 1 or 2 in two bytes (WiX 4's Firewall4.msi declares size 1).
+            0..=2 => ColKind::Int16,
             _ => return None,
         }
     })
@@ -62,7 +64,7 @@ fn info(name: &str, bits: u32, kind: ColKind) -> ColInfo {
 pub fn column(name: &str, bits: u32) -> Result<ColInfo, String> {
     match kind_of(bits) {
         Some(kind) => Ok(info(name, bits, kind)),
-        None => Err(format!("integer column {name} has size {} (must be 2 or 4)", bits & 0xFF)),
+        None => Err(format!("integer column {name} has size {} (must be at most 2, or 4)", bits & 0xFF)),
     }
 }
 

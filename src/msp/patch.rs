@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// What `info` reports about a patch.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct PatchInfo {
     /// Patch code (first GUID of Revision Number).
     pub patch_code: Option<String>,

@@ -63,7 +63,7 @@ pub mod validate {
 }
 
 /// A transform's identity and flags, from its summary information.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct TransformInfo {
     /// Storage name inside a patch, or the file name of an .mst.
     pub name: String,
@@ -407,7 +407,7 @@ fn decode_records(stream: &[u8], cols: &[ColInfo], pool: &StringPool) -> Result<
 }
 
 /// What applying a transform did.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct ApplyStats {
     /// Rows inserted.
     pub inserted: usize,

@@ -23,6 +23,11 @@ pub struct Dir {
 }
 
 #[cfg(unix)]
+pub use imp::{process_alive, start_writeback};
+#[cfg(not(unix))]
+pub use imp::{process_alive, start_writeback};
+
+#[cfg(unix)]
 mod imp {
     use super::*;
     use rustix::fs::{AtFlags, Mode, OFlags, CWD};
@@ -97,6 +102,65 @@ mod imp {
         pub fn remove(&self, name: &str) -> io::Result<()> {
             rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()).map_err(io)
         }
+
+        /// Flush this directory's entries (the names renamed into it) to stable storage.
+        pub fn sync(&self) -> io::Result<()> {
+            rustix::fs::fsync(&self.fd).map_err(io)
+        }
+
+        /// Make everything written to this directory's file system durable: `syncfs` on
+        /// Linux; elsewhere (this is only called where batching is chosen) a sync of the
+        /// directory.
+        pub fn sync_filesystem(&self) -> io::Result<()> {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            return rustix::fs::syncfs(&self.fd).map_err(io);
+            #[cfg(not(any(target_os = "linux", target_os = "android")))]
+            return self.sync();
+        }
+
+        /// Remove the regular files of this directory whose names `matches` (links and
+        /// folders are left alone).
+        pub fn remove_matching(&self, matches: impl Fn(&str) -> bool) {
+            let Ok(dup) = rustix::io::dup(&self.fd) else { return };
+            let Ok(mut dir) = rustix::fs::Dir::new(dup) else { return };
+            let mut doomed = Vec::new();
+            while let Some(Ok(e)) = dir.read() {
+                if let Ok(name) = e.file_name().to_str() {
+                    if matches(name) {
+                        doomed.push(name.to_string());
+                    }
+                }
+            }
+            for name in doomed {
+                if let Ok(Some(Kind::Other)) = self.kind(&name) {
+                    let _ = self.remove(&name);
+                }
+            }
+        }
+    }
+
+    /// Whether a process with this id is running (so its temporary files are not stale).
+    pub fn process_alive(pid: u32) -> bool {
+        let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
+        match rustix::process::test_kill_process(pid) {
+            Ok(()) => true,
+            Err(e) => e == Errno::PERM,
+        }
+    }
+
+    /// Start writing `f`'s data back to the disk without waiting for it, so that the
+    /// batch's `syncfs` finds little left to do.
+    pub fn start_writeback(f: &File) {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: sync_file_range only reads the descriptor, which `f` keeps open.
+            unsafe {
+                libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+            }
+        }
+        #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+        let _ = f;
     }
 }
 
@@ -155,7 +219,37 @@ mod imp {
         pub fn remove(&self, name: &str) -> io::Result<()> {
             fs::remove_file(self.path.join(name))
         }
+
+        /// Flush this directory's entries (not available here: nothing to do).
+        pub fn sync(&self) -> io::Result<()> {
+            Ok(())
+        }
+
+        /// Make everything written durable (each file is synced on its own here).
+        pub fn sync_filesystem(&self) -> io::Result<()> {
+            Ok(())
+        }
+
+        /// Remove the regular files of this directory whose names `matches`.
+        pub fn remove_matching(&self, matches: impl Fn(&str) -> bool) {
+            let Ok(rd) = fs::read_dir(&self.path) else { return };
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if matches(&name) && e.file_type().is_ok_and(|t| t.is_file()) {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
     }
+
+    /// Whether a process with this id is running (not known here: assume it is, so
+    /// nothing of another run is removed).
+    pub fn process_alive(_pid: u32) -> bool {
+        true
+    }
+
+    /// Start writing a file back (nothing to do here).
+    pub fn start_writeback(_f: &File) {}
 }
 
 impl Dir {

@@ -23,5 +23,34 @@ pub fn write_file(path: &Path, data: &[u8], opts: &WriteOptions) -> Result<Writt
     let t = Target::new(dir, *opts)?;
     let mut f = t.create_named(name, None).map_err(|e| e.with_path(path))?;
     f.write(data).map_err(|e| e.with_path(path))?;
-    f.finish().map_err(|e| e.with_path(path))
+    let w = f.finish().map_err(|e| e.with_path(path))?;
+    match t.commit().into_iter().next() {
+        Some(e) => Err(e.with_path(path)),
+        None => Ok(w),
+    }
+}
+
+/// Refuse to write `output` when it is one of `inputs` (the same file under any name),
+/// or a folder that holds one of them.
+pub fn refuse_inputs(output: &Path, inputs: &[&Path]) -> Result<()> {
+    let Ok(out_meta) = std::fs::metadata(output) else { return Ok(()) };
+    for i in inputs {
+        let Ok(in_meta) = std::fs::metadata(i) else { continue };
+        if same_file(&out_meta, &in_meta) {
+            return Err(Error::new(ErrorKind::Usage, format!("is also an input ({}); not overwritten", i.display()))
+                .with_path(output));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    a.len() == b.len() && a.modified().ok() == b.modified().ok() && a.created().ok() == b.created().ok()
 }

@@ -1,6 +1,15 @@
 //! The target directory: every path resolved under it one component at a time without
-//! following links, data written to a temporary file in the destination folder, hashed
-//! while written, timestamped, then renamed into place.
+//! following links, data written to a temporary file in the destination folder (a name
+//! nobody can guess, created exclusively), hashed while written, timestamped, then
+//! renamed into place.
+//!
+//! Durability comes in batches, as git's batch fsync and dpkg's deferred fsync do it:
+//! a finished file starts its writeback and waits under its temporary name; once 4,096
+//! files or 512 MiB wait (and when the run commits), one `syncfs` makes them all
+//! durable, they are renamed into place, and each folder that received one is synced
+//! once. A crash at any moment leaves no final name holding partial bytes. Where
+//! `syncfs` is not available each file is synced before its rename; on memory-backed
+//! file systems nothing is synced.
 
 use super::dir_handle::{Dir, Kind};
 use crate::error::ResultExt;
@@ -17,6 +26,10 @@ use std::sync::{Arc, Mutex};
 /// At most this many directory handles stay open; deeper or further directories are
 /// resolved again from the nearest open ancestor.
 const MAX_OPEN_DIRS: usize = 256;
+/// Files that wait under their temporary names before a batch is made durable.
+const BATCH_FILES: usize = 4096;
+/// Bytes that wait before a batch is made durable.
+const BATCH_BYTES: u64 = 512 << 20;
 
 /// How files are written.
 #[derive(Debug, Clone, Copy)]
@@ -24,10 +37,10 @@ pub struct WriteOptions {
     /// Replace files that existed before this run (two entries of one run mapping to one
     /// path are always an error).
     pub overwrite: bool,
-    /// Flush each file to stable storage before it gets its final name (skipped on
+    /// Make the data durable before files get their final names (skipped on
     /// memory-backed file systems, where it makes nothing durable).
     pub fsync: bool,
-    /// Writes fail once this has passed.
+    /// Writes fail once this has passed (or been cancelled).
     pub deadline: crate::deadline::Deadline,
 }
 
@@ -81,22 +94,169 @@ impl Claims {
     }
 }
 
+/// A finished file waiting under its temporary name for its batch to become durable.
+struct Pending {
+    dir: Arc<Dir>,
+    tmp: String,
+    name: String,
+}
+
+/// What a target's files share: the batch waiting to become durable, and the first error
+/// that stops the whole run (a read-only or full target).
+struct Shared {
+    root: Arc<Dir>,
+    /// Sync in batches (`syncfs`), or each file before its rename, or not at all.
+    sync: Sync,
+    pending: Mutex<Vec<Pending>>,
+    pending_bytes: AtomicU64,
+    /// Renames that failed while a batch was committed.
+    errors: Mutex<Vec<Error>>,
+    /// The error that stopped the run, if one did.
+    stopped: Mutex<Option<Error>>,
+    deadline: crate::deadline::Deadline,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sync {
+    None,
+    EachFile,
+    Batch,
+}
+
+/// Whether an I/O error is about the target as a whole (nothing more can be written
+/// there), not about one file.
+fn stops_the_run(e: &Error) -> bool {
+    matches!(e.os_error(), Some(code) if [1, 13, 28, 30, 122].contains(&code))
+}
+
+impl Shared {
+    /// The error that stopped the run, as the error of a file that was not written.
+    fn check_stopped(&self) -> Result<()> {
+        match self.stopped.lock().ok().and_then(|s| s.clone()) {
+            Some(e) => Err(e.context("not written")),
+            None => Ok(()),
+        }
+    }
+
+    /// Record `e`; when it is about the whole target, the run stops with it.
+    fn note(&self, e: Error) -> Error {
+        if stops_the_run(&e) {
+            if let Ok(mut s) = self.stopped.lock() {
+                if s.is_none() {
+                    *s = Some(e.clone());
+                }
+            }
+        }
+        e
+    }
+
+    fn push(&self, p: Pending, bytes: u64) {
+        let full = {
+            let Ok(mut v) = self.pending.lock() else { return };
+            v.push(p);
+            let b = self.pending_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+            (v.len() >= BATCH_FILES || b >= BATCH_BYTES).then(|| {
+                self.pending_bytes.store(0, Ordering::Relaxed);
+                std::mem::take(&mut *v)
+            })
+        };
+        if let Some(batch) = full {
+            self.commit_batch(batch);
+        }
+    }
+
+    /// Make `batch` durable, rename it into place, sync the folders it went into.
+    fn commit_batch(&self, batch: Vec<Pending>) {
+        if batch.is_empty() {
+            return;
+        }
+        let mut errors = Vec::new();
+        if let Err(e) = self.root.sync_filesystem() {
+            let e = Error::io(&e, format_args!("syncing the file system of {}", self.root.path().display()));
+            for p in &batch {
+                let _ = p.dir.remove(&p.tmp);
+            }
+            errors.push(self.note(e));
+        } else {
+            let mut dirs: Vec<Arc<Dir>> = Vec::new();
+            for p in batch {
+                match p.dir.rename(&p.tmp, &p.name) {
+                    Ok(()) => {
+                        if !dirs.iter().any(|d| Arc::ptr_eq(d, &p.dir)) {
+                            dirs.push(p.dir.clone());
+                        }
+                    }
+                    Err(e) => {
+                        let _ = p.dir.remove(&p.tmp);
+                        let e = Error::io(&e, format_args!("renaming into {}", p.dir.path().join(&p.name).display()));
+                        errors.push(self.note(e));
+                    }
+                }
+            }
+            for d in dirs {
+                if let Err(e) = d.sync() {
+                    errors.push(self.note(Error::io(&e, format_args!("syncing {}", d.path().display()))));
+                }
+            }
+        }
+        if let Ok(mut v) = self.errors.lock() {
+            v.extend(errors);
+        }
+    }
+}
+
+impl Drop for Shared {
+    /// Files still waiting were never committed (the run was cancelled or failed): their
+    /// temporary names go.
+    fn drop(&mut self) {
+        if let Ok(v) = self.pending.get_mut() {
+            for p in v.drain(..) {
+                let _ = p.dir.remove(&p.tmp);
+            }
+        }
+    }
+}
+
+/// Unpredictable temporary names: the process id (so leftovers of a dead run can be
+/// recognised) and 64 bits from a randomly keyed hash of a counter.
+struct TempNames {
+    keys: std::hash::RandomState,
+    counter: AtomicU64,
+    pid: u32,
+}
+
+impl TempNames {
+    fn next(&self) -> String {
+        use std::hash::BuildHasher;
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        format!(".hotfixkit-{}-{:016x}.tmp", self.pid, self.keys.hash_one(n))
+    }
+}
+
+/// Whether `name` is a temporary file a hotfixkit run that has ended left behind.
+fn is_stale_temporary(name: &str, own_pid: u32) -> bool {
+    let Some(rest) = name.strip_prefix(".hotfixkit-") else { return false };
+    if !(rest.ends_with(".tmp") || rest.ends_with(".part")) {
+        return false;
+    }
+    let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else { return false };
+    pid != own_pid && !super::dir_handle::process_alive(pid)
+}
+
 /// A target directory that files are written under, never outside.
 pub struct Target {
     /// Paths claimed this run, compared case-insensitively.
     claimed: Mutex<Claims>,
     overwrite: bool,
-    fsync: bool,
-    deadline: crate::deadline::Deadline,
-    counter: AtomicU64,
+    names: TempNames,
     /// Directories (relative components joined by `/`) resolved this run.
     dirs: Mutex<HashMap<String, DirState>>,
     open_handles: AtomicU64,
-    pid: u32,
+    shared: Arc<Shared>,
 }
 
 /// What was written.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct Written {
     /// Path relative to the target, `/`-separated.
     pub path: String,
@@ -118,22 +278,45 @@ impl Target {
         if !fs::metadata(root).io_ctx("reading target directory").at_path(root)?.is_dir() {
             return Err(Error::new(ErrorKind::UnsafePath, "target is not a directory").with_path(root));
         }
-        let handle = Dir::open_root(root).io_ctx("opening target directory").at_path(root)?;
+        let handle = Arc::new(Dir::open_root(root).io_ctx("opening target directory").at_path(root)?);
         let fresh = fs::read_dir(root).map(|mut d| d.next().is_none()).unwrap_or(false);
-        // fsync on a memory-backed target only costs a system call per file.
-        let durable = handle.durable();
+        let pid = std::process::id();
+        if !fresh {
+            handle.remove_matching(|n| is_stale_temporary(n, pid));
+        }
+        let sync = match (opts.fsync, handle.durable()) {
+            (false, _) | (_, false) => Sync::None,
+            _ if cfg!(target_os = "linux") => Sync::Batch,
+            _ => Sync::EachFile,
+        };
         let mut dirs = HashMap::new();
-        dirs.insert(String::new(), DirState { created: fresh, handle: Some(Arc::new(handle)) });
+        dirs.insert(String::new(), DirState { created: fresh, handle: Some(handle.clone()) });
         Ok(Target {
             claimed: Mutex::new(Claims::new()),
             overwrite: opts.overwrite,
-            fsync: opts.fsync && durable,
-            deadline: opts.deadline,
-            counter: AtomicU64::new(0),
+            names: TempNames { keys: std::hash::RandomState::new(), counter: AtomicU64::new(0), pid },
             dirs: Mutex::new(dirs),
             open_handles: AtomicU64::new(1),
-            pid: std::process::id(),
+            shared: Arc::new(Shared {
+                root: handle,
+                sync,
+                pending: Mutex::new(Vec::new()),
+                pending_bytes: AtomicU64::new(0),
+                errors: Mutex::new(Vec::new()),
+                stopped: Mutex::new(None),
+                deadline: opts.deadline,
+            }),
         })
+    }
+
+    /// Make every finished file durable and give it its final name; returns the errors
+    /// of files that could not be (their temporary names are removed). Files finished
+    /// after a commit wait for the next one.
+    pub fn commit(&self) -> Vec<Error> {
+        let batch = self.shared.pending.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
+        self.shared.pending_bytes.store(0, Ordering::Relaxed);
+        self.shared.commit_batch(batch);
+        self.shared.errors.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
     }
 
     /// Reserve a relative path for this run; a second claim of the same path (compared
@@ -190,11 +373,16 @@ impl Target {
                         Ok(Some(Kind::Other)) => {
                             Error::new(ErrorKind::Exists, format!("{} exists and is not a directory", p.display()))
                         }
-                        _ => Error::io(&e, format_args!("opening {}", p.display())),
+                        _ => self.shared.note(Error::io(&e, format_args!("creating folder {}", p.display()))),
                     });
                 }
             };
             depth += 1;
+            if !created {
+                // A folder that was there before: temporary files a dead run left go.
+                let pid = self.names.pid;
+                child.remove_matching(|n| is_stale_temporary(n, pid));
+            }
             let child = Arc::new(child);
             let mut d = self.lock_dirs()?;
             // Counted under the same lock that stores the handles, so the bound is exact.
@@ -230,6 +418,8 @@ impl Target {
     }
 
     fn create_in<S: Borrow<str>>(&self, dirs: &[S], name: &str, mtime: Option<i64>) -> Result<AtomicFile> {
+        self.shared.check_stopped()?;
+        self.shared.deadline.check()?;
         let (dir, fresh) = self.open_dirs(dirs)?;
         let final_path = dir.path().join(name);
         if !fresh {
@@ -243,9 +433,11 @@ impl Target {
                 _ => {}
             }
         }
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let tmp = format!(".hotfixkit-{}-{n}.part", self.pid);
-        let file = dir.create_new(&tmp).io_ctx(format_args!("creating {}", dir.path().join(&tmp).display()))?;
+        let tmp = self.names.next();
+        let file = dir
+            .create_new(&tmp)
+            .io_ctx(format_args!("creating a file in {}", dir.path().display()))
+            .map_err(|e| self.shared.note(e))?;
         Ok(AtomicFile {
             file: Some(std::io::BufWriter::with_capacity(1 << 16, file)),
             dir,
@@ -256,14 +448,14 @@ impl Target {
             hasher: Sha256::new(),
             size: 0,
             mtime,
-            fsync: self.fsync,
-            deadline: self.deadline,
+            shared: self.shared.clone(),
             unhashed: false,
         })
     }
 }
 
-/// A file being written: it appears under its final name only when complete.
+/// A file being written: it appears under its final name only when complete (and, with
+/// batched durability, when its batch is committed).
 pub struct AtomicFile {
     file: Option<std::io::BufWriter<File>>,
     dir: Arc<Dir>,
@@ -274,8 +466,7 @@ pub struct AtomicFile {
     hasher: Sha256,
     size: u64,
     mtime: Option<i64>,
-    fsync: bool,
-    deadline: crate::deadline::Deadline,
+    shared: Arc<Shared>,
     unhashed: bool,
 }
 
@@ -286,10 +477,11 @@ impl AtomicFile {
 
     /// Append bytes.
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
-        self.deadline.check()?;
+        self.shared.deadline.check()?;
         let f = self.file.as_mut().ok_or_else(|| Error::format("write after finish"))?;
         if let Err(e) = f.write_all(data) {
-            return Err(Error::io(&e, format_args!("writing {}", self.tmp_path().display())));
+            let e = Error::io(&e, format_args!("writing {}", self.final_path.display()));
+            return Err(self.shared.note(e));
         }
         self.hasher.update(data);
         self.size += data.len() as u64;
@@ -300,37 +492,48 @@ impl AtomicFile {
     /// written through [`AtomicFile::write`] is flushed first, and bytes written through
     /// the handle are not hashed (the [`Written`] hash is then empty).
     pub fn file_mut(&mut self) -> Result<&mut File> {
-        let tmp = self.tmp_path();
+        let path = self.final_path.clone();
         let w = self.file.as_mut().ok_or_else(|| Error::format("write after finish"))?;
-        w.flush().io_ctx(format_args!("writing {}", tmp.display()))?;
+        w.flush().io_ctx(format_args!("writing {}", path.display()))?;
         self.unhashed = true;
         Ok(w.get_mut())
     }
 
-    /// Flush, set the timestamp (through the handle), sync, and rename into place.
+    /// Flush, set the timestamp (through the handle), and hand the file to its batch (or
+    /// sync it and rename it into place now).
     pub fn finish(&mut self) -> Result<Written> {
         let w = self.file.take().ok_or_else(|| Error::format("finish called twice"))?;
+        let sync = self.shared.sync;
         let result = (|| {
             let f = w
                 .into_inner()
-                .map_err(|e| Error::io(e.error(), format_args!("writing {}", self.tmp_path().display())))?;
+                .map_err(|e| Error::io(e.error(), format_args!("writing {}", self.final_path.display())))?;
             if let Some(t) = self.mtime {
                 let ft = filetime::FileTime::from_unix_time(t, 0);
                 filetime::set_file_handle_times(&f, Some(ft), Some(ft))
-                    .io_ctx(format_args!("setting time of {}", self.tmp_path().display()))?;
+                    .io_ctx(format_args!("setting the time of {}", self.final_path.display()))?;
             }
             if self.unhashed {
                 self.size = f.metadata().io_ctx(format_args!("reading {}", self.tmp_path().display()))?.len();
             }
-            if self.fsync {
-                f.sync_all().io_ctx(format_args!("syncing {}", self.tmp_path().display()))?;
+            match sync {
+                Sync::EachFile => f.sync_all().io_ctx(format_args!("syncing {}", self.final_path.display()))?,
+                Sync::Batch => super::dir_handle::start_writeback(&f),
+                Sync::None => {}
             }
             drop(f);
+            if sync == Sync::Batch {
+                return Ok(());
+            }
             self.dir.rename(&self.tmp, &self.name).io_ctx(format_args!("renaming into {}", self.final_path.display()))
         })();
         if let Err(e) = result {
             let _ = self.dir.remove(&self.tmp);
-            return Err(e);
+            return Err(self.shared.note(e));
+        }
+        if sync == Sync::Batch {
+            let p = Pending { dir: self.dir.clone(), tmp: std::mem::take(&mut self.tmp), name: self.name.clone() };
+            self.shared.push(p, self.size);
         }
         let digest = std::mem::take(&mut self.hasher).finalize();
         let sha256 = if self.unhashed { String::new() } else { hex(&digest) };

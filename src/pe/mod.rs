@@ -14,7 +14,7 @@ use object::read::pe::{ImageNtHeaders, PeFile32, PeFile64, ResourceDirectory};
 use object::{pe, LittleEndian as LE};
 
 /// COFF machine type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Machine {
     /// 0x14c.
@@ -57,7 +57,7 @@ impl Machine {
 }
 
 /// What `pe_info` finds.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct PeInfo {
     /// COFF machine.
     pub machine: Machine,

@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 
 /// Version facts from a version resource.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct VersionInfo {
     /// Fixed file version `a.b.c.d` (VS_FIXEDFILEINFO).
     pub file_version: Option<String>,

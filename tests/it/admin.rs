@@ -240,6 +240,7 @@ fn selected_files_only() {
         out.as_os_str(),
         "--files".as_ref(),
         "TOOL.exe".as_ref(),
+        "--files".as_ref(),
         "f_root".as_ref(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));

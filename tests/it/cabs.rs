@@ -31,12 +31,14 @@ fn stored_cabinet_json_report_has_hashes() {
     let o = run_os(&["--json".as_ref(), "extract".as_ref(), cab.as_os_str(), "--targetdir".as_ref(), out.as_os_str()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let files = v["files"].as_array().unwrap();
+    let files = v["entries"].as_array().unwrap();
     assert_eq!(files.len(), 2);
     for f in files {
+        assert_eq!(f["written"], true);
         let p = out.join(f["path"].as_str().unwrap());
         assert_eq!(f["sha256"].as_str().unwrap(), sha256(&std::fs::read(p).unwrap()));
     }
+    assert_eq!(v["summary"]["written"], 2);
     assert!(v["admin_package"].is_null());
 }
 
@@ -153,7 +155,7 @@ fn many_small_files_around_a_large_one_match_their_sources() {
     let o = run_os(&["--json".as_ref(), "extract".as_ref(), cab.as_os_str(), "--targetdir".as_ref(), out.as_os_str()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let listed: std::collections::BTreeMap<String, String> = v["files"]
+    let listed: std::collections::BTreeMap<String, String> = v["entries"]
         .as_array()
         .unwrap()
         .iter()
@@ -217,7 +219,7 @@ fn a_cabinet_whose_file_count_wrapped_is_read_whole() {
     assert!(stderr(&o).contains("the count wrapped past 65,535"), "{}", stderr(&o));
     assert_eq!(
         stdout(&o).lines().next(),
-        Some(format!("extracted 65538 files (65538 bytes) to {}", out.display()).as_str())
+        Some(format!("extracted 65538 of 65538 files (65538 bytes) to {}", out.display()).as_str())
     );
     assert_eq!(std::fs::read(out.join("f065537")).unwrap(), [(65_537 % 251) as u8]);
 }

@@ -86,15 +86,33 @@ fn tables_json_shape() {
         "json".as_ref(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // Always a list, even of one table.
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(
         v,
-        serde_json::json!({
+        serde_json::json!([{
             "table": "Media",
             "columns": ["DiskId", "LastSequence", "DiskPrompt", "Cabinet", "VolumeLabel", "Source"],
             "rows": [{"DiskId": 1, "LastSequence": 2, "DiskPrompt": null, "Cabinet": "DATA1.CAB", "VolumeLabel": null, "Source": null}]
-        })
+        }])
     );
+    // --json is --format json; --json with another format is a usage error.
+    let j = run_os(&[
+        "--json".as_ref(),
+        "tables".as_ref(),
+        fixture("admin/external/external.msi").as_os_str(),
+        "Media".as_ref(),
+    ]);
+    assert_eq!(stdout(&j), stdout(&o));
+    let bad = run_os(&[
+        "--json".as_ref(),
+        "tables".as_ref(),
+        fixture("admin/external/external.msi").as_os_str(),
+        "--format".as_ref(),
+        "csv".as_ref(),
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("--json and --format csv"), "{}", stderr(&bad));
     let o = run_os(&["tables".as_ref(), fixture("admin/external/external.msi").as_os_str(), "Nope".as_ref()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no table named \"Nope\""));
@@ -153,7 +171,7 @@ fn idt_round_trips_through_msibuild() {
         let mut vb: serde_json::Value = serde_json::from_str(&stdout(&b)).unwrap();
         // Row order may differ after a rebuild; compare as sorted sets.
         for v in [&mut va, &mut vb] {
-            let rows = v["rows"].as_array_mut().unwrap();
+            let rows = v[0]["rows"].as_array_mut().unwrap();
             rows.sort_by_key(|r| r.to_string());
         }
         assert_eq!(va, vb, "table {name}");
@@ -177,6 +195,7 @@ fn streams_lists_writes_and_refuses_bad_input() {
     assert_eq!(stdout(&o), "         416  %05SummaryInformation\n       20702  tree.cab\n");
     let o = run_os(&["--json".as_ref(), "streams".as_ref(), msi.as_os_str()]);
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = &v["streams"];
     assert_eq!(v[0]["name"], "\u{5}SummaryInformation");
     assert_eq!(v[0]["file_name"], "%05SummaryInformation");
     assert_eq!(v[1]["name"], "tree.cab");
@@ -186,8 +205,8 @@ fn streams_lists_writes_and_refuses_bad_input() {
     let o = run_os(&["--json".as_ref(), "streams".as_ref(), msi.as_os_str(), "--out".as_ref(), out.as_os_str()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(v[1]["path"], "tree.cab");
-    assert_eq!(v[1]["sha256"], sha256(&std::fs::read(out.join("tree.cab")).unwrap()));
+    assert_eq!(v["files"][1]["path"], "tree.cab");
+    assert_eq!(v["files"][1]["sha256"], sha256(&std::fs::read(out.join("tree.cab")).unwrap()));
     assert_eq!(std::fs::metadata(out.join("%05SummaryInformation")).unwrap().len(), 416);
     // Again into the same folder: refused without --force, one line.
     let o = run_os(&["streams".as_ref(), msi.as_os_str(), "--out".as_ref(), out.as_os_str()]);

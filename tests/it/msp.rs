@@ -40,7 +40,7 @@ fn psmsi_example_msp_sets_registry_version_and_adds_patch_media() {
     assert!(after.contains(",Version,1.0.1,"), "{after}");
     let media = patched_table(&msi, "Media", &msp, "json");
     let v: serde_json::Value = serde_json::from_str(&media).unwrap();
-    let rows = v["rows"].as_array().unwrap();
+    let rows = v[0]["rows"].as_array().unwrap();
     assert!(rows.iter().any(|r| r["DiskId"] == 100 && r["Cabinet"] == "#Patch"), "{media}");
 }
 
@@ -48,10 +48,25 @@ fn transforms_are_validated_and_forced_views_change_property() {
     let s = shared();
     let msi = psmsi(&s, "Example.msi");
     let mst = psmsi(&s, "Example.jpn.mst");
+    // Viewing shows the transformed tables with a warning when validation would refuse
+    // them (as Orca does); extracting keeps refusing unless forced.
     let o = run_os(&["tables".as_ref(), msi.as_os_str(), "Property".as_ref(), "--transform".as_ref(), mst.as_os_str()]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let e = stderr(&o);
     assert!(e.contains("does not apply: ProductCode is {877EF582-78AF-4D84-888B-167FDC3BCC11}, the transform is for {000C1109-0000-0000-C000-000000000046}"), "{e}");
+    assert!(e.contains("warning:") && e.contains("the view shows the changes anyway"), "{e}");
+    assert!(stdout(&o).contains("1041"), "{}", stdout(&o));
+    let t = tempdir();
+    let o = run_os(&[
+        "extract".as_ref(),
+        msi.as_os_str(),
+        "-o".as_ref(),
+        t.path().join("x").as_os_str(),
+        "--transform".as_ref(),
+        mst.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("does not apply") && stderr(&o).contains("--force-apply"), "{}", stderr(&o));
     let out = csv(&[
         "tables".as_ref(),
         msi.as_os_str(),
@@ -91,7 +106,7 @@ fn multi_target_patch_adds_its_own_media_row_to_each_product() {
         let out = patched_table(&msi, "Media", &msp, "json");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         let cabs: Vec<&str> =
-            v["rows"].as_array().unwrap().iter().map(|r| r["Cabinet"].as_str().unwrap_or("")).collect();
+            v[0]["rows"].as_array().unwrap().iter().map(|r| r["Cabinet"].as_str().unwrap_or("")).collect();
         assert_eq!(cabs, ["#product.cab", cab], "product {prod}");
     }
 }
@@ -208,7 +223,8 @@ fn microsoft_built_patches_list_transforms_sequences_and_cabinets() {
         ]);
         assert!(o.status.success(), "{f}: {}", stderr(&o));
         let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-        assert_eq!(r["files"][0]["path"], "filler");
+        assert_eq!(r["entries"][0]["path"], "filler");
+        assert_eq!(r["entries"][0]["written"], true);
     }
 }
 

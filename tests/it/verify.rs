@@ -74,6 +74,7 @@ fn manifests_are_what_the_importer_makes_from_both_kb_tables() {
             "import-kb".as_ref(),
             src.as_os_str(),
             "--split".as_ref(),
+            "-o".as_ref(),
             t.path().as_os_str(),
         ]);
         assert!(o.status.success(), "{}", stderr(&o));
@@ -133,8 +134,10 @@ fn verify_passes_on_a_matching_tree() {
     let o = verify(t.path(), 2, &[]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     let s = stdout(&o);
-    assert!(s.starts_with("KB977203 SP2 (System Center Configuration Manager 2007) against "), "{s}");
-    assert!(s.contains(": 13 rows, 13 ok, 0 mismatched, 0 missing; 0 extra files"), "{s}");
+    // The summary line comes last.
+    let last = s.lines().last().unwrap_or_default();
+    assert!(last.starts_with("KB977203 SP2 (System Center Configuration Manager 2007) against "), "{s}");
+    assert!(last.ends_with(": 13 rows, 13 ok, 0 mismatched, 0 missing; 0 extra files"), "{s}");
     assert!(s.contains("ok        Ccmgencert.dll"), "{s}");
     // The SP1 manifest does not fit the SP2 tree.
     let o = verify(t.path(), 1, &[]);

@@ -999,7 +999,7 @@ fn tables(out: &mut BTreeMap<String, Vec<u8>>, add: &mut Add<'_>, good: &[u8]) -
             c[o..o + 2].copy_from_slice(&(t & 0xFF00).to_le_bytes());
         }
     }
-    add(out, "columns-size0-52.msi".into(), "52", "must be 2 or 4", replace_stream(good, &cols_path, &c)?);
+    add(out, "columns-size0-52.msi".into(), "52", "not a whole number of", replace_stream(good, &cols_path, &c)?);
     // SummaryInformation: a string property without its terminator, a FILETIME overflow.
     let si_path = "/\u{5}SummaryInformation";
     let si = read_stream(good, si_path)?;
