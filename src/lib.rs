@@ -22,6 +22,7 @@ pub mod msi;
 pub mod msp;
 mod panic_guard;
 pub mod pe;
+pub mod sign;
 pub mod tables;
 
 pub use error::{Error, ErrorKind, Result};
