@@ -303,9 +303,12 @@ fn verify_rsa(n: &[u8], e: &[u8], hash: HashAlg, hashed: &[u8], sig: &[u8]) -> R
     if hashed.len() != hash.len() {
         return Err(SigError::Mismatch);
     }
-    for with_null in [true, false] {
-        let scheme =
-            rsa::Pkcs1v15Sign { hash_len: Some(hash.len()), prefix: digest_info_prefix(hash, with_null).into() };
+    // The DigestInfo with NULL parameters (RFC 8017), without them (allowed by RFC 4055
+    // for SHA-2), and the bare digest: legacy timestamp countersignatures (Symantec's TSA
+    // among them) sign the 20-byte SHA-1 value with no DigestInfo around it.
+    let prefixes = [digest_info_prefix(hash, true), digest_info_prefix(hash, false), Vec::new()];
+    for prefix in prefixes {
+        let scheme = rsa::Pkcs1v15Sign { hash_len: Some(hash.len()), prefix: prefix.into() };
         if key.verify(scheme, hashed, sig).is_ok() {
             return Ok(());
         }
