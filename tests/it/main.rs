@@ -11,6 +11,7 @@ mod fuzz_replay;
 mod hostile;
 mod kb977203;
 mod msp;
+mod signature;
 mod tidy;
 mod util;
 mod verify;
