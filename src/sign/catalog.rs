@@ -20,12 +20,12 @@ pub fn members(sd: &SignedData) -> DResult<Vec<CatalogMember>> {
     // PKCS#7 catalogs hold the CTL SEQUENCE itself (content = its inner bytes); a CMS
     // encoder wraps it in an OCTET STRING (content = the whole CTL).
     let inner: Vec<u8> = if sd.content_tlv.first() == Some(&tag::OCTET_STRING) {
-        der::parse_whole(&sd.content, false)?.expect(tag::SEQUENCE, "CTL")?.value.to_vec()
+        der::parse_whole(&sd.content, false)?.need(tag::SEQUENCE, "CTL")?.value.to_vec()
     } else {
         sd.content.clone()
     };
     let mut r = der::Reader::new(&inner);
-    r.expect(tag::SEQUENCE, "CTL subject usage")?;
+    r.need(tag::SEQUENCE, "CTL subject usage")?;
     let mut subjects: Option<Tlv<'_>> = None;
     let mut seen_alg = false;
     while !r.is_empty() {
@@ -42,35 +42,35 @@ pub fn members(sd: &SignedData) -> DResult<Vec<CatalogMember>> {
     let mut out = Vec::new();
     let mut lr = list.reader();
     for s in lr.all(MAX_MEMBERS, "catalog members")? {
-        out.push(member(&s.expect(tag::SEQUENCE, "catalog member")?)?);
+        out.push(member(&s.need(tag::SEQUENCE, "catalog member")?)?);
     }
     Ok(out)
 }
 
 fn member(s: &Tlv<'_>) -> DResult<CatalogMember> {
     let mut r = s.reader();
-    let id = r.expect(tag::OCTET_STRING, "member tag")?.value;
+    let id = r.need(tag::OCTET_STRING, "member tag")?.value;
     let mut m =
         CatalogMember { tag: tag_text(id), digest: String::new(), digest_algorithm: None, data_type: None, file: None };
     if let Some(attrs) = r.optional(tag::SET)? {
         let mut ar = attrs.reader();
         for a in ar.all(64, "member attributes")? {
-            let mut x = a.expect(tag::SEQUENCE, "member attribute")?.reader();
-            let o = x.expect(tag::OID, "member attribute type")?.oid()?;
-            let mut vals = x.expect(tag::SET, "member attribute values")?.reader();
+            let mut x = a.need(tag::SEQUENCE, "member attribute")?.reader();
+            let o = x.need(tag::OID, "member attribute type")?.oid()?;
+            let mut vals = x.need(tag::SET, "member attribute values")?.reader();
             let Some(v) = (!vals.is_empty()).then(|| vals.next_tlv()).transpose()? else { continue };
             match o.as_str() {
                 oid::SPC_INDIRECT_DATA => {
-                    let d = IndirectData::parse(v.expect(tag::SEQUENCE, "member SpcIndirectDataContent")?.value)?;
+                    let d = IndirectData::parse(v.need(tag::SEQUENCE, "member SpcIndirectDataContent")?.value)?;
                     m.digest = hex(&d.digest);
                     m.digest_algorithm = HashAlg::from_oid(&d.hash_oid);
                     m.data_type = Some(d.data_type);
                 }
                 oid::CAT_NAMEVALUE => {
-                    let mut nv = v.expect(tag::SEQUENCE, "name-value")?.reader();
+                    let mut nv = v.need(tag::SEQUENCE, "name-value")?.reader();
                     let name = x509::string_value(&nv.next_tlv()?);
-                    nv.expect(tag::INTEGER, "name-value flags")?;
-                    let val = nv.expect(tag::OCTET_STRING, "name-value value")?.value;
+                    nv.need(tag::INTEGER, "name-value flags")?;
+                    let val = nv.need(tag::OCTET_STRING, "name-value value")?.value;
                     if name.eq_ignore_ascii_case("File") {
                         let units: Vec<u16> = val.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
                         m.file = Some(String::from_utf16_lossy(&units).trim_end_matches('\0').to_string());

@@ -49,7 +49,7 @@ impl HashAlg {
         }
     }
     /// Digest length in bytes.
-    pub fn len(self) -> usize {
+    pub fn size(self) -> usize {
         match self {
             HashAlg::Md5 => 16,
             HashAlg::Sha1 => 20,
@@ -180,17 +180,17 @@ impl PublicKey {
     /// Parse a SubjectPublicKeyInfo.
     pub fn from_spki(spki: &Tlv<'_>) -> DResult<PublicKey> {
         let mut r = spki.reader();
-        let alg = r.expect(tag::SEQUENCE, "key algorithm")?;
+        let alg = r.need(tag::SEQUENCE, "key algorithm")?;
         let mut ar = alg.reader();
-        let alg_oid = ar.expect(tag::OID, "key algorithm")?.oid()?;
+        let alg_oid = ar.need(tag::OID, "key algorithm")?.oid()?;
         let params = if ar.is_empty() { None } else { Some(ar.next_tlv()?) };
-        let bits = r.expect(tag::BIT_STRING, "public key")?.bit_string_bytes()?;
+        let bits = r.need(tag::BIT_STRING, "public key")?.bit_string_bytes()?;
         match alg_oid.as_str() {
             oid::RSA => {
-                let k = der::parse_whole(bits, false)?.expect(tag::SEQUENCE, "RSA key")?;
+                let k = der::parse_whole(bits, false)?.need(tag::SEQUENCE, "RSA key")?;
                 let mut kr = k.reader();
-                let n = kr.expect(tag::INTEGER, "RSA modulus")?;
-                let e = kr.expect(tag::INTEGER, "RSA exponent")?;
+                let n = kr.need(tag::INTEGER, "RSA modulus")?;
+                let e = kr.need(tag::INTEGER, "RSA exponent")?;
                 Ok(PublicKey::Rsa { n: der::strip_sign(n.value).to_vec(), e: der::strip_sign(e.value).to_vec() })
             }
             oid::EC_PUBLIC_KEY => {
@@ -282,8 +282,8 @@ pub fn digest_info_prefix(hash: HashAlg, with_null: bool) -> Vec<u8> {
     let alg = der::encode(tag::SEQUENCE, &alg);
     let mut inner = alg;
     inner.push(tag::OCTET_STRING);
-    der::encode_len(hash.len(), &mut inner);
-    let total = inner.len() + hash.len();
+    der::encode_len(hash.size(), &mut inner);
+    let total = inner.len() + hash.size();
     let mut out = vec![tag::SEQUENCE];
     der::encode_len(total, &mut out);
     out.extend_from_slice(&inner);
@@ -300,7 +300,7 @@ fn verify_rsa(n: &[u8], e: &[u8], hash: HashAlg, hashed: &[u8], sig: &[u8]) -> R
     let ee = BoxedUint::from_be_slice(e, 64).map_err(|_| SigError::Unsupported("bad RSA exponent".into()))?;
     let key = rsa::PublicKey::new_with_size_limits(nn, ee, 512..=16384)
         .map_err(|err| SigError::Unsupported(format!("RSA key rejected: {err}")))?;
-    if hashed.len() != hash.len() {
+    if hashed.len() != hash.size() {
         return Err(SigError::Mismatch);
     }
     // The DigestInfo with NULL parameters (RFC 8017), without them (allowed by RFC 4055
@@ -308,7 +308,7 @@ fn verify_rsa(n: &[u8], e: &[u8], hash: HashAlg, hashed: &[u8], sig: &[u8]) -> R
     // among them) sign the 20-byte SHA-1 value with no DigestInfo around it.
     let prefixes = [digest_info_prefix(hash, true), digest_info_prefix(hash, false), Vec::new()];
     for prefix in prefixes {
-        let scheme = rsa::Pkcs1v15Sign { hash_len: Some(hash.len()), prefix: prefix.into() };
+        let scheme = rsa::Pkcs1v15Sign { hash_len: Some(hash.size()), prefix: prefix.into() };
         if key.verify(scheme, hashed, sig).is_ok() {
             return Ok(());
         }
@@ -322,7 +322,7 @@ pub fn alg_oid(t: &Tlv<'_>) -> DResult<String> {
     if t.tag != tag::SEQUENCE {
         return bad("expected an algorithm identifier");
     }
-    r.expect(tag::OID, "algorithm")?.oid()
+    r.need(tag::OID, "algorithm")?.oid()
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ impl<'a> Tlv<'a> {
         Reader::new(self.value)
     }
     /// Expect `t` as the tag.
-    pub fn expect(self, t: u8, what: &str) -> DResult<Tlv<'a>> {
+    pub fn need(self, t: u8, what: &str) -> DResult<Tlv<'a>> {
         if self.tag == t {
             Ok(self)
         } else {
@@ -143,8 +143,8 @@ impl<'a> Reader<'a> {
         Ok(tlv)
     }
     /// Read the next element, which must have tag `t`.
-    pub fn expect(&mut self, t: u8, what: &str) -> DResult<Tlv<'a>> {
-        self.next_tlv()?.expect(t, what)
+    pub fn need(&mut self, t: u8, what: &str) -> DResult<Tlv<'a>> {
+        self.next_tlv()?.need(t, what)
     }
     /// Read the next element if its tag is `t`.
     pub fn optional(&mut self, t: u8) -> DResult<Option<Tlv<'a>>> {

@@ -54,20 +54,20 @@ pub struct SignerInfo {
 impl SignerInfo {
     /// Parse a SignerInfo element.
     pub fn from_tlv(t: &Tlv<'_>) -> DResult<SignerInfo> {
-        let mut r = t.expect(tag::SEQUENCE, "signer info")?.reader();
-        r.expect(tag::INTEGER, "signer info version")?;
+        let mut r = t.need(tag::SEQUENCE, "signer info")?.reader();
+        r.need(tag::INTEGER, "signer info version")?;
         let sid_t = r.next_tlv()?;
         let sid = match sid_t.tag {
             tag::SEQUENCE => {
                 let mut sr = sid_t.reader();
-                let issuer = sr.expect(tag::SEQUENCE, "signer issuer")?.raw.to_vec();
-                let serial = sr.expect(tag::INTEGER, "signer serial")?.value.to_vec();
+                let issuer = sr.need(tag::SEQUENCE, "signer issuer")?.raw.to_vec();
+                let serial = sr.need(tag::INTEGER, "signer serial")?.value.to_vec();
                 SignerId::IssuerSerial(issuer, serial)
             }
             0x80 => SignerId::KeyId(sid_t.value.to_vec()),
             other => return bad(format!("signer identifier with tag 0x{other:02x}")),
         };
-        let digest_oid = crypto::alg_oid(&r.expect(tag::SEQUENCE, "signer digest algorithm")?)?;
+        let digest_oid = crypto::alg_oid(&r.need(tag::SEQUENCE, "signer digest algorithm")?)?;
         let mut signed_attrs_der = None;
         let mut signed_attrs = Vec::new();
         if let Some(sa) = r.optional(0xa0)? {
@@ -75,8 +75,8 @@ impl SignerInfo {
             signed_attrs_der = Some(der::encode(tag::SET, sa.value));
             signed_attrs = attributes(&sa)?;
         }
-        let sig_alg = crypto::alg_oid(&r.expect(tag::SEQUENCE, "signature algorithm")?)?;
-        let signature = r.expect(tag::OCTET_STRING, "signature value")?.value.to_vec();
+        let sig_alg = crypto::alg_oid(&r.need(tag::SEQUENCE, "signature algorithm")?)?;
+        let signature = r.need(tag::OCTET_STRING, "signature value")?.value.to_vec();
         let unsigned_attrs = match r.optional(0xa1)? {
             Some(ua) => attributes(&ua)?,
             None => Vec::new(),
@@ -107,7 +107,7 @@ impl SignerInfo {
     /// The signed messageDigest attribute's value.
     pub fn message_digest(&self) -> DResult<Option<Vec<u8>>> {
         match self.signed_attr(oid::MESSAGE_DIGEST) {
-            Some(v) => Ok(Some(der::parse_whole(v, false)?.expect(tag::OCTET_STRING, "messageDigest")?.value.to_vec())),
+            Some(v) => Ok(Some(der::parse_whole(v, false)?.need(tag::OCTET_STRING, "messageDigest")?.value.to_vec())),
             None => Ok(None),
         }
     }
@@ -128,9 +128,9 @@ fn attributes(set: &Tlv<'_>) -> DResult<Vec<Attribute>> {
     let mut out = Vec::new();
     let mut r = set.reader();
     for a in r.all(MAX_ATTRS, "attributes")? {
-        let mut ar = a.expect(tag::SEQUENCE, "attribute")?.reader();
-        let o = ar.expect(tag::OID, "attribute type")?.oid()?;
-        let mut vr = ar.expect(tag::SET, "attribute values")?.reader();
+        let mut ar = a.need(tag::SEQUENCE, "attribute")?.reader();
+        let o = ar.need(tag::OID, "attribute type")?.oid()?;
+        let mut vr = ar.need(tag::SET, "attribute values")?.reader();
         let values = vr.all(MAX_ATTRS, "attribute values")?.iter().map(|v| v.raw.to_vec()).collect();
         out.push(Attribute { oid: o, values });
     }
@@ -157,20 +157,20 @@ impl SignedData {
     /// Parse a ContentInfo holding SignedData. Trailing bytes (padding of a PE
     /// certificate entry, a cabinet reserve) are allowed when `lenient`.
     pub fn parse(data: &[u8], lenient: bool) -> DResult<SignedData> {
-        let ci = der::parse_whole(data, lenient)?.expect(tag::SEQUENCE, "content info")?;
+        let ci = der::parse_whole(data, lenient)?.need(tag::SEQUENCE, "content info")?;
         let mut r = ci.reader();
-        let ct = r.expect(tag::OID, "content type")?.oid()?;
+        let ct = r.need(tag::OID, "content type")?.oid()?;
         if ct != oid::SIGNED_DATA {
             return bad(format!("content type {ct} is not signed data"));
         }
-        let explicit = r.expect(0xa0, "signed data wrapper")?;
-        let sd = der::parse_whole(explicit.value, false)?.expect(tag::SEQUENCE, "signed data")?;
+        let explicit = r.need(0xa0, "signed data wrapper")?;
+        let sd = der::parse_whole(explicit.value, false)?.need(tag::SEQUENCE, "signed data")?;
         let mut s = sd.reader();
-        s.expect(tag::INTEGER, "signed data version")?;
-        s.expect(tag::SET, "digest algorithms")?;
-        let eci = s.expect(tag::SEQUENCE, "encapsulated content")?;
+        s.need(tag::INTEGER, "signed data version")?;
+        s.need(tag::SET, "digest algorithms")?;
+        let eci = s.need(tag::SEQUENCE, "encapsulated content")?;
         let mut er = eci.reader();
-        let content_type = er.expect(tag::OID, "encapsulated content type")?.oid()?;
+        let content_type = er.need(tag::OID, "encapsulated content type")?.oid()?;
         let (content, content_tlv) = match er.optional(0xa0)? {
             Some(w) => {
                 let inner = der::parse_whole(w.value, false)?;
@@ -216,12 +216,12 @@ impl IndirectData {
     /// Parse from the SignedData content (the bytes inside the SEQUENCE).
     pub fn parse(content: &[u8]) -> DResult<IndirectData> {
         let mut r = der::Reader::new(content);
-        let data = r.expect(tag::SEQUENCE, "SpcAttributeTypeAndOptionalValue")?;
-        let data_type = data.reader().expect(tag::OID, "data type")?.oid()?;
-        let di = r.expect(tag::SEQUENCE, "DigestInfo")?;
+        let data = r.need(tag::SEQUENCE, "SpcAttributeTypeAndOptionalValue")?;
+        let data_type = data.reader().need(tag::OID, "data type")?.oid()?;
+        let di = r.need(tag::SEQUENCE, "DigestInfo")?;
         let mut dr = di.reader();
-        let hash_oid = crypto::alg_oid(&dr.expect(tag::SEQUENCE, "digest algorithm")?)?;
-        let digest = dr.expect(tag::OCTET_STRING, "digest")?.value.to_vec();
+        let hash_oid = crypto::alg_oid(&dr.need(tag::SEQUENCE, "digest algorithm")?)?;
+        let digest = dr.need(tag::OCTET_STRING, "digest")?.value.to_vec();
         Ok(IndirectData { data_type, hash_oid, digest })
     }
 }

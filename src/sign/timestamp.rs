@@ -124,14 +124,14 @@ fn countersignature(value: &[u8], signer: &SignerInfo, certs: &[Certificate], st
 /// TSTInfo fields used: the message imprint and the time.
 fn tst_info(content: &[u8]) -> DResult<(String, Vec<u8>, i64)> {
     let mut r = der::Reader::new(content);
-    r.expect(tag::INTEGER, "TSTInfo version")?;
-    r.expect(tag::OID, "TSTInfo policy")?;
-    let mi = r.expect(tag::SEQUENCE, "message imprint")?;
+    r.need(tag::INTEGER, "TSTInfo version")?;
+    r.need(tag::OID, "TSTInfo policy")?;
+    let mi = r.need(tag::SEQUENCE, "message imprint")?;
     let mut mr = mi.reader();
-    let alg = crypto::alg_oid(&mr.expect(tag::SEQUENCE, "imprint algorithm")?)?;
-    let digest = mr.expect(tag::OCTET_STRING, "imprint")?.value.to_vec();
-    r.expect(tag::INTEGER, "TSTInfo serial")?;
-    let t = der::time(&r.expect(tag::GENERALIZED_TIME, "genTime")?)?;
+    let alg = crypto::alg_oid(&mr.need(tag::SEQUENCE, "imprint algorithm")?)?;
+    let digest = mr.need(tag::OCTET_STRING, "imprint")?.value.to_vec();
+    r.need(tag::INTEGER, "TSTInfo serial")?;
+    let t = der::time(&r.need(tag::GENERALIZED_TIME, "genTime")?)?;
     Ok((alg, digest, t))
 }
 
@@ -169,6 +169,6 @@ fn rfc3161(value: &[u8], signer: &SignerInfo, certs: &[Certificate], store: &Tru
 
 fn tst_info_from(sd: &SignedData) -> DResult<(String, Vec<u8>, i64)> {
     // eContent is an OCTET STRING holding the DER TSTInfo.
-    let inner = der::parse_whole(&sd.content, false)?.expect(tag::SEQUENCE, "TSTInfo")?;
+    let inner = der::parse_whole(&sd.content, false)?.need(tag::SEQUENCE, "TSTInfo")?;
     tst_info(inner.value)
 }

@@ -50,7 +50,7 @@ pub const KU_KEY_CERT_SIGN: u16 = 1 << 5;
 impl Certificate {
     /// Parse one certificate (DER; trailing bytes refused).
     pub fn parse(data: &[u8]) -> DResult<Certificate> {
-        let outer = der::parse_whole(data, false)?.expect(tag::SEQUENCE, "certificate")?;
+        let outer = der::parse_whole(data, false)?.need(tag::SEQUENCE, "certificate")?;
         Self::from_tlv(&outer)
     }
 
@@ -58,28 +58,28 @@ impl Certificate {
     pub fn from_tlv(outer: &Tlv<'_>) -> DResult<Certificate> {
         let base = outer.raw.as_ptr() as usize;
         let mut r = outer.reader();
-        let tbs = r.expect(tag::SEQUENCE, "tbsCertificate")?;
-        let sig_alg = crypto::alg_oid(&r.expect(tag::SEQUENCE, "signature algorithm")?)?;
-        let signature = r.expect(tag::BIT_STRING, "signature")?.bit_string_bytes()?.to_vec();
+        let tbs = r.need(tag::SEQUENCE, "tbsCertificate")?;
+        let sig_alg = crypto::alg_oid(&r.need(tag::SEQUENCE, "signature algorithm")?)?;
+        let signature = r.need(tag::BIT_STRING, "signature")?.bit_string_bytes()?.to_vec();
         let tbs_start = tbs.raw.as_ptr() as usize - base;
         let mut t = tbs.reader();
         let mut version = 1u8;
         if let Some(v) = t.optional(0xa0)? {
-            let n = v.reader().expect(tag::INTEGER, "version")?.small_uint()?;
+            let n = v.reader().need(tag::INTEGER, "version")?.small_uint()?;
             version = match n {
                 0..=2 => n as u8 + 1,
                 _ => return bad(format!("certificate version {n}")),
             };
         }
-        let serial = t.expect(tag::INTEGER, "serial number")?.value.to_vec();
-        t.expect(tag::SEQUENCE, "tbs signature algorithm")?;
-        let issuer = t.expect(tag::SEQUENCE, "issuer")?.raw.to_vec();
-        let validity = t.expect(tag::SEQUENCE, "validity")?;
+        let serial = t.need(tag::INTEGER, "serial number")?.value.to_vec();
+        t.need(tag::SEQUENCE, "tbs signature algorithm")?;
+        let issuer = t.need(tag::SEQUENCE, "issuer")?.raw.to_vec();
+        let validity = t.need(tag::SEQUENCE, "validity")?;
         let mut vr = validity.reader();
         let not_before = der::time(&vr.next_tlv()?)?;
         let not_after = der::time(&vr.next_tlv()?)?;
-        let subject = t.expect(tag::SEQUENCE, "subject")?.raw.to_vec();
-        let spki = t.expect(tag::SEQUENCE, "subject public key info")?;
+        let subject = t.need(tag::SEQUENCE, "subject")?.raw.to_vec();
+        let spki = t.need(tag::SEQUENCE, "subject public key info")?;
         let key = PublicKey::from_spki(&spki)?;
         let mut cert = Certificate {
             der: outer.raw.to_vec(),
@@ -101,10 +101,10 @@ impl Certificate {
         };
         while let Some(tlv) = (!t.is_empty()).then(|| t.next_tlv()).transpose()? {
             if tlv.tag == 0xa3 {
-                let exts = tlv.reader().expect(tag::SEQUENCE, "extensions")?;
+                let exts = tlv.reader().need(tag::SEQUENCE, "extensions")?;
                 let mut er = exts.reader();
                 for ext in er.all(256, "extensions")? {
-                    cert.extension(&ext.expect(tag::SEQUENCE, "extension")?)?;
+                    cert.extension(&ext.need(tag::SEQUENCE, "extension")?)?;
                 }
             }
         }
@@ -113,16 +113,16 @@ impl Certificate {
 
     fn extension(&mut self, ext: &Tlv<'_>) -> DResult<()> {
         let mut r = ext.reader();
-        let id = r.expect(tag::OID, "extension id")?.oid()?;
+        let id = r.need(tag::OID, "extension id")?.oid()?;
         let critical = match r.optional(tag::BOOLEAN)? {
             Some(b) => b.boolean()?,
             None => false,
         };
-        let value = r.expect(tag::OCTET_STRING, "extension value")?.value;
+        let value = r.need(tag::OCTET_STRING, "extension value")?.value;
         let inner = der::parse_whole(value, false)?;
         match id.as_str() {
             oid::EXT_BASIC_CONSTRAINTS => {
-                let mut br = inner.expect(tag::SEQUENCE, "basicConstraints")?.reader();
+                let mut br = inner.need(tag::SEQUENCE, "basicConstraints")?.reader();
                 let ca = match br.optional(tag::BOOLEAN)? {
                     Some(b) => b.boolean()?,
                     None => false,
@@ -134,7 +134,7 @@ impl Certificate {
                 self.basic_constraints = Some((ca, path));
             }
             oid::EXT_KEY_USAGE => {
-                let bits = inner.expect(tag::BIT_STRING, "keyUsage")?.value;
+                let bits = inner.need(tag::BIT_STRING, "keyUsage")?.value;
                 let mut ku = 0u16;
                 // Bit 0 is the high bit of the first content byte after the unused-bits count.
                 for i in 0..16usize {
@@ -146,7 +146,7 @@ impl Certificate {
                 self.key_usage = Some(ku);
             }
             oid::EXT_EXT_KEY_USAGE => {
-                let mut er = inner.expect(tag::SEQUENCE, "extKeyUsage")?.reader();
+                let mut er = inner.need(tag::SEQUENCE, "extKeyUsage")?.reader();
                 let mut v = Vec::new();
                 for o in er.all(64, "key purposes")? {
                     v.push(o.oid()?);
@@ -154,7 +154,7 @@ impl Certificate {
                 self.ext_key_usage = Some(v);
             }
             oid::EXT_SUBJECT_KEY_ID => {
-                self.subject_key_id = Some(inner.expect(tag::OCTET_STRING, "subjectKeyIdentifier")?.value.to_vec());
+                self.subject_key_id = Some(inner.need(tag::OCTET_STRING, "subjectKeyIdentifier")?.value.to_vec());
             }
             // Policies, name constraints and the like are not evaluated; an unknown critical
             // extension makes the certificate unusable for chain building.
@@ -225,11 +225,8 @@ pub fn names_equal(a: &[u8], b: &[u8]) -> bool {
     }
     match (name_attrs(a), name_attrs(b)) {
         (Ok(x), Ok(y)) => {
-            x.len() == y.len()
-                && x.iter().zip(&y).all(|((o1, v1), (o2, v2))| {
-                    o1 == o2 && v1.split_whitespace().collect::<Vec<_>>() == v2.split_whitespace().collect::<Vec<_>>()
-                        || (o1 == o2 && v1.to_lowercase() == v2.to_lowercase())
-                })
+            let norm = |v: &str| v.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+            x.len() == y.len() && x.iter().zip(&y).all(|((o1, v1), (o2, v2))| o1 == o2 && norm(v1) == norm(v2))
         }
         _ => false,
     }
@@ -237,14 +234,14 @@ pub fn names_equal(a: &[u8], b: &[u8]) -> bool {
 
 /// A Name's attributes in encoding order: (OID, value text).
 pub fn name_attrs(name: &[u8]) -> DResult<Vec<(String, String)>> {
-    let seq = der::parse_whole(name, false)?.expect(tag::SEQUENCE, "name")?;
+    let seq = der::parse_whole(name, false)?.need(tag::SEQUENCE, "name")?;
     let mut out = Vec::new();
     let mut r = seq.reader();
     for rdn in r.all(64, "name components")? {
-        let mut sr = rdn.expect(tag::SET, "relative distinguished name")?.reader();
+        let mut sr = rdn.need(tag::SET, "relative distinguished name")?.reader();
         for atv in sr.all(16, "attributes in one name component")? {
-            let mut ar = atv.expect(tag::SEQUENCE, "attribute")?.reader();
-            let o = ar.expect(tag::OID, "attribute type")?.oid()?;
+            let mut ar = atv.need(tag::SEQUENCE, "attribute")?.reader();
+            let o = ar.need(tag::OID, "attribute type")?.oid()?;
             let v = ar.next_tlv()?;
             out.push((o, string_value(&v)));
         }

@@ -439,7 +439,7 @@ fn input(kind: Kind, dir: &Path) -> PathBuf {
 }
 
 /// Flip a byte the digest covers, leaving the file readable.
-fn tamper_content(kind: Kind, data: &mut Vec<u8>) {
+fn tamper_content(kind: Kind, data: &mut [u8]) {
     match kind {
         Kind::Pe => {
             // The last overlay byte before the certificate table.
