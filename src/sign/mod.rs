@@ -314,3 +314,57 @@ impl Drop for TempFile {
         let _ = std::fs::remove_file(&self.path);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seeds(target: &str) -> Vec<Vec<u8>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds").join(target);
+        let mut v: Vec<_> =
+            std::fs::read_dir(dir).unwrap().flatten().map(|e| std::fs::read(e.path()).unwrap()).collect();
+        v.sort();
+        v
+    }
+
+    /// Truncations and single-byte changes of the seed signatures and files:
+    /// no panic, and a signature that no longer reads is a verdict, not an error.
+    #[test]
+    fn hostile_variants_never_panic() {
+        let store = TrustStore::default();
+        for s in seeds("sign_pkcs7") {
+            for cut in (0..s.len()).step_by(s.len() / 40 + 1) {
+                crate::fuzzing::sign_pkcs7(&s[..cut]);
+            }
+            for i in (0..s.len()).step_by(s.len() / 60 + 1) {
+                let mut m = s.clone();
+                m[i] ^= 0x80;
+                crate::fuzzing::sign_pkcs7(&m);
+            }
+        }
+        for s in seeds("sign_verify") {
+            let base = verify_bytes_with(&s, &store).unwrap();
+            assert_eq!(base.verdict, Verdict::UntrustedRoot, "{base:?}");
+            for i in (0..s.len()).step_by(s.len() / 40 + 1) {
+                let mut m = s.clone();
+                m[i] ^= 0x55;
+                assert!(verify_bytes_with(&m, &store).is_ok());
+            }
+            for cut in (0..s.len()).step_by(s.len() / 20 + 1) {
+                assert!(verify_bytes_with(&s[..cut], &store).is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_signature_is_malformed() {
+        let store = TrustStore::default();
+        let cab = seeds("sign_verify").remove(0);
+        let area = cab::find(&Bytes(&cab)).unwrap().unwrap();
+        let mut m = cab.clone();
+        // Shorten the signature's outer length so the structure no longer reads.
+        m[area.offset as usize + 1] = 0x81;
+        let r = verify_bytes_with(&m, &store).unwrap();
+        assert_eq!(r.verdict, Verdict::Malformed, "{r:?}");
+    }
+}
