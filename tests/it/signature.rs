@@ -606,3 +606,109 @@ fn signature_msi_with_digital_signature_ex() {
     assert!(r.notes.iter().any(|n| n.contains("MsiDigitalSignatureEx")), "{:?}", r.notes);
     assert!(ossl_verify(&signed, &pki.p("ca.pem"), None));
 }
+
+// ---------------------------------------------------------------------------------------
+// Catalogs.
+
+fn der(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    if body.len() < 0x80 {
+        out.push(body.len() as u8);
+    } else if body.len() < 0x100 {
+        out.extend_from_slice(&[0x81, body.len() as u8]);
+    } else {
+        out.extend_from_slice(&[0x82, (body.len() >> 8) as u8, body.len() as u8]);
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+fn oid(dotted: &str) -> Vec<u8> {
+    der(0x06, &sign::der::encode_oid(dotted))
+}
+
+fn utf16z(s: &str) -> Vec<u8> {
+    s.encode_utf16().chain(std::iter::once(0)).flat_map(|u| u.to_le_bytes()).collect()
+}
+
+/// A certificate trust list naming `files` (name, SHA-256 Authenticode digest).
+fn ctl(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut members = Vec::new();
+    for (name, digest) in files {
+        let hexd: String = digest.iter().map(|b| format!("{b:02X}")).collect();
+        let idc = der(
+            0x30,
+            &[
+                der(0x30, &[oid("1.3.6.1.4.1.311.2.1.15"), der(0x30, &[])].concat()),
+                der(
+                    0x30,
+                    &[der(0x30, &[oid("2.16.840.1.101.3.4.2.1"), vec![5, 0]].concat()), der(0x04, digest)].concat(),
+                ),
+            ]
+            .concat(),
+        );
+        let bmp: Vec<u8> = "File".encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
+        let namevalue =
+            der(0x30, &[der(0x1e, &bmp), der(0x02, &[0x10, 0x01, 0x00, 0x01]), der(0x04, &utf16z(name))].concat());
+        let attrs = der(
+            0x31,
+            &[
+                der(0x30, &[oid("1.3.6.1.4.1.311.2.1.4"), der(0x31, &idc)].concat()),
+                der(0x30, &[oid("1.3.6.1.4.1.311.12.2.2"), der(0x31, &namevalue)].concat()),
+            ]
+            .concat(),
+        );
+        members.extend(der(0x30, &[der(0x04, &utf16z(&hexd)), attrs].concat()));
+    }
+    der(
+        0x30,
+        &[
+            der(0x30, &oid("1.3.6.1.4.1.311.12.1.1")),
+            der(0x04, &[0x11; 16]),
+            der(0x17, b"260101000000Z"),
+            der(0x30, &[oid("1.3.6.1.4.1.311.12.1.2"), vec![5, 0]].concat()),
+            der(0x30, &members),
+        ]
+        .concat(),
+    )
+}
+
+#[test]
+fn signature_catalog_members_and_signature() {
+    if !tools(&["openssl"]) {
+        return;
+    }
+    let pki = Pki::new();
+    let d = pki.dir.path();
+    let exe = d.join("member.exe");
+    std::fs::write(&exe, small_pe("member")).unwrap();
+    let digest = sign::member_digest(&exe, sign::HashAlg::Sha256).unwrap();
+    std::fs::write(d.join("ctl.der"), ctl(&[("member.exe", digest.clone()), ("other.dll", vec![0xab; 32])])).unwrap();
+    // A CMS SignedData over the CTL (openssl wraps the CTL in an OCTET STRING; makecat's
+    // PKCS#7 form holds the SEQUENCE itself: both are read).
+    sh(Command::new("openssl")
+        .args(["cms", "-sign", "-binary", "-nodetach", "-nosmimecap", "-md", "sha256", "-outform", "DER"])
+        .args(["-econtent_type", "1.3.6.1.4.1.311.10.1", "-in", "ctl.der", "-out", "test.cat"])
+        .args(["-signer", "rsa.pem", "-inkey", "rsa.key"])
+        .current_dir(d));
+    let cat = d.join("test.cat");
+    let r = verify(&cat, &pki.anchors());
+    assert_eq!(r.carrier, sign::Carrier::Catalog);
+    assert_eq!(r.verdict, Verdict::Valid, "{r:?}");
+    assert_eq!(r.catalog_members.len(), 2, "{:?}", r.catalog_members);
+    assert_eq!(r.catalog_members[0].file.as_deref(), Some("member.exe"));
+    assert_eq!(r.catalog_members[0].digest_algorithm, Some(sign::HashAlg::Sha256));
+    assert!(r.catalog_contains(&digest));
+    assert!(!r.catalog_contains(&[0u8; 32]));
+    // The member's digest is the Authenticode digest: signing the file does not change it.
+    let signed = d.join("member-signed.exe");
+    if has_tool("osslsigncode") {
+        pki.sign(&exe, &signed, "rsa", "sha256", false, &[]);
+        assert_eq!(sign::member_digest(&signed, sign::HashAlg::Sha256).unwrap(), digest);
+    }
+    // A changed CTL byte breaks the signature.
+    let mut bytes = std::fs::read(&cat).unwrap();
+    assert!(flip_inside(&mut bytes, &[0xab; 32]));
+    let r = sign::verify_bytes(&bytes, &pki.anchors()).unwrap();
+    assert_eq!(r.verdict, Verdict::BadSignature, "{r:?}");
+}
