@@ -26,6 +26,8 @@ pub struct Certificate {
     pub not_after: i64,
     /// The public key.
     pub key: PublicKey,
+    /// The SubjectPublicKeyInfo encoding (for comparing keys).
+    pub spki: Vec<u8>,
     /// Outer signature algorithm OID.
     pub sig_alg: String,
     /// The signature bytes.
@@ -91,6 +93,7 @@ impl Certificate {
             not_before,
             not_after,
             key,
+            spki: spki.raw.to_vec(),
             sig_alg,
             signature,
             basic_constraints: None,

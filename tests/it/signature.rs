@@ -220,6 +220,12 @@ fn signature_corpus_timestamps_and_nesting() {
     assert!(ts.verified, "{ts:?}");
     assert_eq!(s.digest_algorithm, Some(sign::HashAlg::Sha1));
     assert_eq!(s.signer.as_ref().unwrap().not_after, "2009-02-23T00:33:13Z");
+    // The report serialises with kebab-case verdicts.
+    let j = serde_json::to_value(&r).unwrap();
+    assert_eq!(j["verdict"], "valid-timestamped");
+    assert_eq!(j["carrier"], "msi");
+    assert_eq!(j["signatures"][0]["timestamp"]["kind"], "authenticode");
+    assert_eq!(j["signatures"][0]["digest_algorithm"], "sha1");
     // The wix cabinet carries an RFC 3161 token.
     let r = verify(&cab, &opts);
     let ts = r.signatures[0].timestamp.as_ref().unwrap();
