@@ -209,8 +209,45 @@ pub fn extract_to_disk(data: &[u8]) {
 /// A named fuzz entry point.
 pub type Target = (&'static str, fn(&[u8]));
 
+/// Authenticode structures from arbitrary bytes: a SignedData (with its certificates,
+/// signer infos, nested signatures and catalog members), a certificate, a SignerInfo,
+/// SpcIndirectDataContent and a TSTInfo-shaped timestamp, each checked as far as it reads.
+pub fn sign_pkcs7(data: &[u8]) {
+    use crate::sign::{catalog, der, pkcs7, x509};
+    let store = crate::sign::TrustStore::default();
+    if let Ok(sd) = pkcs7::SignedData::parse(data, true) {
+        let _ = catalog::members(&sd);
+        let _ = pkcs7::IndirectData::parse(&sd.content);
+        for si in &sd.signers {
+            let _ = crate::sign::timestamp::check_signer(si, &sd.certs, &sd.content);
+            let _ = crate::sign::timestamp::verify(si, &sd.certs, &store);
+            let _ = si.message_digest();
+            let _ = si.signing_time();
+        }
+        for c in &sd.certs {
+            let _ = crate::sign::chain::build(c, &sd.certs, &store, 0, crate::sign::chain::Purpose::CodeSigning);
+            let _ = (c.subject_text(), c.issuer_text());
+        }
+    }
+    if let Ok(c) = x509::Certificate::parse(data) {
+        let _ = c.verifies(&c);
+        let _ = c.subject_text();
+    }
+    if let Ok(t) = der::parse_whole(data, true) {
+        let _ = pkcs7::SignerInfo::from_tlv(&t);
+    }
+    let _ = x509::certs_from_pem_or_der(data);
+}
+
+/// The whole verifier on arbitrary bytes (PE, compound file, cabinet or catalog by sniffing),
+/// with an empty trust store.
+pub fn sign_verify(data: &[u8]) {
+    let store = crate::sign::TrustStore::default();
+    let _ = crate::sign::verify_bytes_with(data, &store);
+}
+
 /// Every target by name, for the replay test.
-pub const TARGETS: [Target; 13] = [
+pub const TARGETS: [Target; 15] = [
     ("transform_apply", transform_apply),
     ("pa19", pa19),
     ("cab_header", cab_header),
@@ -224,4 +261,6 @@ pub const TARGETS: [Target; 13] = [
     ("kb_import", kb_import),
     ("manifest_yaml", manifest_yaml),
     ("extract_to_disk", extract_to_disk),
+    ("sign_pkcs7", sign_pkcs7),
+    ("sign_verify", sign_verify),
 ];

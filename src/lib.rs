@@ -52,6 +52,7 @@ mod output;
 mod package;
 pub mod pe;
 mod random_access;
+pub mod sign;
 pub mod tables;
 #[cfg(feature = "testing")]
 #[doc(hidden)]

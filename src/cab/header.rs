@@ -132,6 +132,27 @@ pub fn dos_to_unix(date: u16, time: u16) -> Option<i64> {
     crate::dates::civil_to_unix(y, mo, d, h, mi, s)
 }
 
+/// Where an Authenticode signature sits in a cabinet (see `crate::sign`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CabSignatureArea {
+    /// File offset of the PKCS#7 signature.
+    pub offset: u32,
+    /// Its length.
+    pub len: u32,
+}
+
+/// Read the signature area from a cabinet's first 60 bytes: RESERVE_PRESENT set, a
+/// 20-byte header reserve, and a non-empty signature inside the file (`file_len`).
+pub fn signature_area(head: &[u8; 60], file_len: u64) -> Option<CabSignatureArea> {
+    if &head[0..4] != b"MSCF" || le16(head, 30) & FLAG_RESERVE_PRESENT == 0 || le16(head, 36) != 20 {
+        return None;
+    }
+    let offset = le32(head, 44);
+    let len = le32(head, 48);
+    let end = u64::from(offset) + u64::from(len);
+    (offset >= 60 && len > 0 && end <= file_len).then_some(CabSignatureArea { offset, len })
+}
+
 /// A parsed cabinet directory (everything but the data blocks).
 #[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct CabHeader {

@@ -19,6 +19,7 @@ pub use header::{
     dos_to_unix, CabFile, CabFolder, CabHeader, Compression, ATTR_NAME_IS_UTF, FLAG_NEXT_CABINET, FLAG_PREV_CABINET,
     FLAG_RESERVE_PRESENT, IFOLD_CONTINUED_FROM_PREV, IFOLD_CONTINUED_PREV_AND_NEXT, IFOLD_CONTINUED_TO_NEXT,
 };
+pub(crate) use header::{signature_area, CabSignatureArea};
 pub(crate) use set::{extract_folder, find_beside, search_cabinet_in, EntrySink, Span};
 pub use set::{
     read_header, CabResolver, CabSet, CabSource, DirResolver, FileSource, LogicalFolder, MemSource, NoResolver,

@@ -60,6 +60,8 @@ struct Node {
     len: u64,
     /// Children in directory order (the tree's in-order walk).
     children: Vec<usize>,
+    /// State bits, creation and modification times (entry bytes 96..116), for signatures.
+    meta: [u8; 20],
 }
 
 /// The most directory entries (streams and storages) a compound file may hold. Installer
@@ -397,6 +399,7 @@ impl Compound {
             start: u32at(root, 116),
             len: self.entry_len(root),
             children: Vec::new(),
+            meta: meta_of(root),
         });
         let mut visited = vec![false; count];
         visited[0] = true;
@@ -495,7 +498,17 @@ impl Compound {
         let mut clsid = [0u8; 16];
         clsid.copy_from_slice(&e[80..96]);
         let len = if storage { 0 } else { self.entry_len(e) };
-        Ok(Node { name, storage, parent, depth, clsid, start: u32at(e, 116), len, children: Vec::new() })
+        Ok(Node {
+            name,
+            storage,
+            parent,
+            depth,
+            clsid,
+            start: u32at(e, 116),
+            len,
+            children: Vec::new(),
+            meta: meta_of(e),
+        })
     }
 
     /// The compound-file version.
@@ -627,6 +640,52 @@ impl Compound {
         let k = self.mini_runs.partition_point(|r| r.at + r.len <= at);
         let r = self.mini_runs.get(k)?;
         (at >= r.at && at + len <= r.at + r.len).then(|| r.file + (at - r.at))
+    }
+}
+
+fn meta_of(e: &[u8]) -> [u8; 20] {
+    let mut m = [0u8; 20];
+    m.copy_from_slice(&e[96..116]);
+    m
+}
+
+// ---- Read-only view for Authenticode (crate::sign): raw names and entry metadata. ----
+
+/// A directory entry with the raw fields a signature digest covers.
+#[derive(Debug, Clone)]
+pub struct RawEntry {
+    /// Name as stored: UTF-16 code units without the terminating NUL (empty for the root).
+    pub name_utf16: Vec<u16>,
+    /// Path from the root, for [`Compound::open_stream`].
+    pub path: String,
+    /// A storage (or the root) rather than a stream.
+    pub storage: bool,
+    /// The class id bytes as stored.
+    pub clsid: [u8; 16],
+    /// State bits (4 bytes), creation time (8) and modification time (8), as stored.
+    pub meta: [u8; 20],
+    /// Stream length (0 for storages).
+    pub len: u64,
+    /// Indices of the children in this list (for storages).
+    pub children: Vec<usize>,
+}
+
+impl Compound {
+    /// Every reachable entry, the root first (index 0), with raw names and metadata.
+    pub fn raw_entries(&self) -> Vec<RawEntry> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| RawEntry {
+                name_utf16: if i == 0 { Vec::new() } else { n.name.encode_utf16().collect() },
+                path: if i == 0 { "/".into() } else { self.path_of(i) },
+                storage: n.storage,
+                clsid: n.clsid,
+                meta: n.meta,
+                len: n.len,
+                children: n.children.clone(),
+            })
+            .collect()
     }
 }
 

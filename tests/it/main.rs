@@ -19,6 +19,7 @@ mod golden;
 mod hostile;
 mod kb977203;
 mod msp;
+mod signature;
 mod tidy;
 mod util;
 mod verify;
@@ -43,6 +44,7 @@ fn main() {
         hostile::security_cases(),
         kb977203::cases(),
         msp::cases(),
+        signature::cases(),
         tidy::cases(),
         verify::cases(),
     ];

@@ -80,7 +80,7 @@ fn sources() -> Vec<(String, String)> {
 fn layer(module: &str) -> Option<usize> {
     Some(match module {
         "error" | "dates" | "deadline" | "contain" | "heap" | "random_access" | "output" => 0,
-        "cab" | "msi" | "msp" | "delta" | "pe" => 1,
+        "cab" | "msi" | "msp" | "delta" | "pe" | "sign" => 1,
         "package" => 2,
         "extract" | "manifest" | "tables" | "info" => 3,
         "hotfix" | "build" => 4,
