@@ -19,9 +19,10 @@ fn lock(n: usize) -> String {
             time: "06:27:00".into(),
             sha256: Some(format!("{:064x}", i * 2_654_435_761)),
             destination: Some(format!("dir{}/sub{}", i % 50, i % 7)),
+            signer: None,
         })
         .collect();
-    Manifest { product: "bench".into(), kb: 1, service_pack: None, files }.to_yaml()
+    Manifest { product: "bench".into(), kb: 1, service_pack: None, signer: None, files }.to_yaml()
 }
 
 #[divan::bench(args = [20_067])]

@@ -241,6 +241,16 @@ impl schemars::JsonSchema for Error {
     }
 }
 
+/// What a command prints as JSON when it fails: the error, and the one line shown on
+/// standard error (with the hint the command line adds).
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct ErrorReport {
+    /// The error.
+    pub error: Error,
+    /// The line shown on standard error.
+    pub text: String,
+}
+
 /// One-line context for `Result`s.
 pub trait ResultExt<T> {
     /// Attach a file path to the error.

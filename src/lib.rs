@@ -60,11 +60,11 @@ pub mod testing;
 
 pub use contain::panic_is_contained;
 pub use deadline::Deadline;
-pub use error::{Error, ErrorKind, Location, Result, Warning, WarningKind};
+pub use error::{Error, ErrorKind, ErrorReport, Location, Result, Warning, WarningKind};
 pub use extract::{
     execute, plan, read_entry, write_streams, ExecuteOptions, ExtractReport, ExtractRequest, Limits, Outcome, Plan,
-    PlanEntry, ReportEntry, ReportSummary, Source, StreamsOutcome, WrittenEntry, WrittenFiles,
+    PlanEntry, ReportEntry, ReportSummary, Source, StreamsOutcome, StreamsReport, WrittenEntry, WrittenFiles,
 };
-pub use output::{refuse_inputs, write_file, WriteOptions, Written};
+pub use output::{refuse_inputs, write_file, write_file_with, WriteOptions, Written};
 pub use package::{open, open_bytes, open_cabinet, open_reader, sniff, Cabinet, Executable, Input, InputKind};
-pub use random_access::{RandomAccess, SeekReader};
+pub use random_access::{open_file, RandomAccess, SeekReader};

@@ -65,6 +65,15 @@ pub enum DataFormat {
     Json,
 }
 
+/// Which signatures are trusted.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Trust {
+    /// Trust this certificate (PEM or DER) as a root too; repeatable. The system's CA
+    /// bundle and the Microsoft code-signing roots (manifests/trust) are always trusted.
+    #[arg(long = "trust", value_name = "PEM")]
+    pub trust: Vec<PathBuf>,
+}
+
 /// Where a command writes, and whether it may replace what is there.
 #[derive(Args, Debug, Clone)]
 pub struct Output {
@@ -109,6 +118,8 @@ pub enum ManifestCommand {
         /// KB number recorded in the lock.
         #[arg(long, default_value_t = 0)]
         kb: u32,
+        #[command(flatten)]
+        trust: Trust,
         #[command(flatten)]
         out: Output,
     },
@@ -240,6 +251,12 @@ pub enum Command {
         /// Short file and folder names (msiexec's SHORTFILENAMES).
         #[arg(long)]
         short_names: bool,
+        /// Check the Authenticode signature of the package and of every executable,
+        /// package and cabinet written (exit 1 when one fails).
+        #[arg(long)]
+        verify_signatures: bool,
+        #[command(flatten)]
+        trust: Trust,
         /// Refuse to write more than this many bytes in all (default 64 GiB).
         #[arg(long)]
         max_output_bytes: Option<u64>,
@@ -274,6 +291,12 @@ pub enum Command {
         /// Only rows with findings in the text report.
         #[arg(long)]
         failures_only: bool,
+        /// Check the Authenticode signature of every executable, package and cabinet
+        /// (and of the package itself); one that is present but not trusted is a finding.
+        #[arg(long)]
+        signatures: bool,
+        #[command(flatten)]
+        trust: Trust,
         #[command(flatten)]
         out: Output,
     },
@@ -332,6 +355,14 @@ pub enum Command {
         dry_run: bool,
         #[command(flatten)]
         out: Output,
+    },
+    /// Check a file's Authenticode signatures (PE, MSI, MSP, CAB, catalog): signer,
+    /// chain, digest, timestamp and a verdict per signature, nested ones included.
+    Signature {
+        /// The signed file.
+        file: PathBuf,
+        #[command(flatten)]
+        trust: Trust,
     },
     /// Binary delta patches (PA19).
     #[command(subcommand)]

@@ -17,6 +17,8 @@ pub fn run(ctx: &Ctx, c: Command) -> anyhow::Result<i32> {
         transforms,
         force_apply,
         short_names,
+        verify_signatures,
+        trust,
         max_output_bytes,
         max_entries,
         max_entry_bytes,
@@ -40,7 +42,8 @@ pub fn run(ctx: &Ctx, c: Command) -> anyhow::Result<i32> {
         },
         short_names,
     };
-    let r = extract(ctx, &req, &output, dry_run, out.force)?;
+    let signatures = if verify_signatures { Some(super::signature::store(&trust)?) } else { None };
+    let r = extract_checked(ctx, &req, &output, dry_run, out.force, signatures)?;
     Ok(r.code)
 }
 
@@ -79,6 +82,19 @@ pub fn extract(
     dry_run: bool,
     force: bool,
 ) -> anyhow::Result<Extracted> {
+    extract_checked(ctx, req, target, dry_run, force, None)
+}
+
+/// [`extract`], then the signatures of the package and of what was written, when `store`
+/// is given.
+fn extract_checked(
+    ctx: &Ctx,
+    req: &ExtractRequest,
+    target: &Path,
+    dry_run: bool,
+    force: bool,
+    store: Option<std::sync::Arc<hotfixkit::sign::TrustStore>>,
+) -> anyhow::Result<Extracted> {
     let plan = hotfixkit::plan(req)?;
     if dry_run {
         if ctx.json {
@@ -115,15 +131,36 @@ pub fn extract(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let code = if outcome.errors.is_empty() { 0 } else { 2 };
-    let verdict = format!(
+    let mut report = ExtractReport::new(&plan, target, Some(&outcome));
+    if let Some(store) = &store {
+        let pkg = match hotfixkit::sign::verify_file_with(&req.input, store) {
+            Ok(r) => hotfixkit::manifest::SignedFile {
+                path: req.input.display().to_string(),
+                signature: hotfixkit::manifest::FileSignature::of(&r),
+            },
+            Err(e) => return Err(e.into()),
+        };
+        report.signatures.push(pkg);
+        report.signatures.extend(hotfixkit::manifest::check_signatures(target, store)?);
+    }
+    let bad_signatures = report.signatures.iter().filter(|s| s.signature.is_failure()).count();
+    let code = if !outcome.errors.is_empty() {
+        2
+    } else if bad_signatures > 0 {
+        1
+    } else {
+        0
+    };
+    let mut verdict = format!(
         "extracted {} of {} files ({} bytes) to {}",
         outcome.files,
         outcome.planned,
         outcome.bytes,
         target.display()
     );
-    let report = ExtractReport::new(&plan, target, Some(&outcome));
+    if store.is_some() {
+        verdict.push_str(&format!("; {} signatures checked, {bad_signatures} failed", report.signatures.len()));
+    }
     if ctx.json {
         json_out(&report)?;
     } else {
@@ -134,6 +171,16 @@ pub fn extract(
         }
         for e in collapse(&outcome.errors) {
             eprintln!("hotfixkit: error: {e}");
+        }
+        for f in report.signatures.iter().filter(|s| s.signature.is_failure() || !ctx.quiet) {
+            let sig = &f.signature;
+            eprintln!(
+                "hotfixkit: signature: {} {}: {}{}",
+                sig.verdict.label(),
+                f.path,
+                sig.signer.as_deref().unwrap_or("-"),
+                if sig.verdict.is_trusted() { String::new() } else { format!(" ({})", sig.reason) }
+            );
         }
         let mut s = format!("{verdict}\n");
         if let (Some(a), false) = (&outcome.admin_package, ctx.quiet) {

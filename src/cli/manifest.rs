@@ -2,7 +2,6 @@
 
 use super::args::{DataFormat, ManifestCommand};
 use super::{json_out, out, pick_format, usage, Ctx};
-use anyhow::Context;
 use hotfixkit::WrittenFiles;
 use std::path::Path;
 
@@ -12,7 +11,9 @@ pub fn run(ctx: &Ctx, m: ManifestCommand) -> anyhow::Result<i32> {
             let format = pick_format(ctx, format, DataFormat::Json, DataFormat::Yaml)?;
             import_kb(ctx, &file, format, output.as_deref(), kb, split, o.force)
         }
-        ManifestCommand::Lock { path, output, product, kb, out: o } => lock(ctx, &path, &output, &product, kb, o.force),
+        ManifestCommand::Lock { path, output, product, kb, trust, out: o } => {
+            lock(ctx, &path, &output, &product, kb, &trust, o.force)
+        }
     }
 }
 
@@ -21,13 +22,6 @@ fn kb_from_name(p: &Path) -> Option<u32> {
     let i = n.find("kb")?;
     let digits: String = n[i + 2..].chars().take_while(|c| c.is_ascii_digit()).collect();
     digits.parse().ok()
-}
-
-fn render<T: serde::Serialize>(v: &T, yaml: impl FnOnce() -> String, format: DataFormat) -> anyhow::Result<String> {
-    Ok(match format {
-        DataFormat::Yaml => yaml(),
-        DataFormat::Json => serde_json::to_string_pretty(v)? + "\n",
-    })
 }
 
 fn import_kb(
@@ -42,34 +36,49 @@ fn import_kb(
     let kb = kb
         .or_else(|| kb_from_name(file))
         .ok_or_else(|| usage(format!("{}: no KB number in the file name; give --kb", file.display())))?;
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let set = hotfixkit::manifest::import_kb(&text, kb).map_err(|e| e.with_path(file))?;
+    let format = match format {
+        DataFormat::Yaml => hotfixkit::manifest::DataFormat::Yaml,
+        DataFormat::Json => hotfixkit::manifest::DataFormat::Json,
+    };
+    let input = || -> anyhow::Result<std::io::BufReader<std::fs::File>> {
+        Ok(std::io::BufReader::with_capacity(1 << 16, hotfixkit::open_file(file)?))
+    };
     let write = ctx.write(force);
     if let Some(o) = output {
         hotfixkit::refuse_inputs(o, &[file])?;
     }
     match (split, output) {
         (true, Some(dir)) => {
-            let mut files = Vec::new();
-            for m in &set.manifests {
-                let sp = m.service_pack.as_deref().unwrap_or("all").to_lowercase();
-                let ext = match format {
-                    DataFormat::Yaml => "yaml",
-                    DataFormat::Json => "json",
-                };
-                let p = dir.join(format!("kb{kb}-{sp}.{ext}"));
-                files.push(hotfixkit::write_file(&p, render(m, || m.to_yaml(), format)?.as_bytes(), &write)?);
-            }
+            let files = hotfixkit::manifest::import_kb_split(input()?, kb, format, dir, &write)
+                .map_err(|e| e.with_path(file))?;
             report(ctx, files, dir)
         }
         (_, Some(p)) => {
-            let w = hotfixkit::write_file(p, render(&set, || set.to_yaml(), format)?.as_bytes(), &write)?;
+            let w = hotfixkit::write_file_with(p, &write, &mut |sink| {
+                hotfixkit::manifest::import_kb_to(input().map_err(to_lib)?, kb, format, sink).map(|_| ())
+            })
+            .map_err(|e| e.with_path(file))?;
             report(ctx, vec![w], p)
         }
         (_, None) => {
-            out(&render(&set, || set.to_yaml(), format)?);
+            let stdout = std::io::stdout();
+            let mut lock = std::io::BufWriter::new(stdout.lock());
+            hotfixkit::manifest::import_kb_to(input()?, kb, format, &mut |b| {
+                use std::io::Write;
+                lock.write_all(b).map_err(|e| hotfixkit::Error::io(&e, "writing standard output"))
+            })
+            .map_err(|e| e.with_path(file))?;
+            use std::io::Write;
+            lock.flush()?;
             Ok(0)
         }
+    }
+}
+
+fn to_lib(e: anyhow::Error) -> hotfixkit::Error {
+    match e.downcast::<hotfixkit::Error>() {
+        Ok(l) => l,
+        Err(e) => hotfixkit::Error::new(hotfixkit::ErrorKind::Io, format!("{e:#}")),
     }
 }
 
@@ -82,12 +91,23 @@ fn report(ctx: &Ctx, files: Vec<hotfixkit::Written>, at: &Path) -> anyhow::Resul
     Ok(0)
 }
 
-fn lock(ctx: &Ctx, path: &Path, output: &Path, product: &str, kb: u32, force: bool) -> anyhow::Result<i32> {
-    let (observed, errors) = hotfixkit::manifest::observe(path)?;
-    if let Some(e) = errors.into_iter().next() {
+fn lock(
+    ctx: &Ctx,
+    path: &Path,
+    output: &Path,
+    product: &str,
+    kb: u32,
+    trust: &super::args::Trust,
+    force: bool,
+) -> anyhow::Result<i32> {
+    // Signatures are checked so that the lock pins each trusted file's publisher.
+    let opts = hotfixkit::manifest::ObserveOptions { signatures: Some(super::signature::store(trust)?) };
+    let o = hotfixkit::manifest::observe_with(path, &opts)?;
+    if let Some(e) = o.errors.into_iter().next() {
         return Err(e.with_path(path).into());
     }
-    let m = hotfixkit::manifest::lock(&observed, product, kb);
+    let mut m = hotfixkit::manifest::lock(&o.files, product, kb);
+    m.signer = o.package_signature.filter(|s| s.verdict.is_trusted()).and_then(|s| s.signer);
     hotfixkit::refuse_inputs(output, &[path])?;
     // `.json` gives JSON; anything else YAML.
     let text = if output.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {

@@ -10,6 +10,7 @@ mod extract;
 mod info;
 mod manifest;
 mod msiexec;
+mod signature;
 mod stage;
 mod streams;
 mod tables;
@@ -111,10 +112,18 @@ fn normalise_args(mut args: Vec<String>) -> Vec<String> {
 
 /// Entry point: returns the exit code.
 pub fn run() -> i32 {
-    let cli = match Cli::try_parse_from(normalise_args(std::env::args().collect())) {
+    let args = normalise_args(std::env::args().collect());
+    let wants_json = args.iter().any(|a| a == "--json");
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
+            if code == 2 && wants_json {
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or("").trim_start_matches("error: ").to_string();
+                let err = hotfixkit::Error::new(hotfixkit::ErrorKind::Usage, first.clone());
+                let _ = json_out(&hotfixkit::ErrorReport { error: err, text: first });
+            }
             let _ = e.print();
             return code;
         }
@@ -180,6 +189,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<i32> {
         Command::Streams { package, output, out } => streams::run(ctx, &package, output.as_deref(), out.force),
         Command::Ccmcertfix { input, output, out } => ccmcertfix::run(ctx, &input, &output, out.force),
         c @ Command::Stage { .. } => stage::run(ctx, c),
+        Command::Signature { file, trust } => signature::run(ctx, &file, &trust),
         Command::Delta(d) => delta::run(ctx, d),
         Command::Build(b) => build::run(ctx, b),
     }
@@ -207,20 +217,13 @@ pub fn hint(e: &hotfixkit::Error) -> &'static str {
     }
 }
 
-/// The JSON form of an error: `{"error": {kind, file, locations, message}}`.
-fn error_json(e: &anyhow::Error, line: &str) -> serde_json::Value {
-    match e.downcast_ref::<hotfixkit::Error>() {
-        Some(lib) => {
-            let mut v = serde_json::to_value(lib).unwrap_or(serde_json::Value::Null);
-            if let Some(o) = v.as_object_mut() {
-                o.insert("text".into(), line.into());
-            }
-            serde_json::json!({ "error": v })
-        }
-        None => serde_json::json!({
-            "error": { "kind": "usage", "file": null, "locations": [], "message": format!("{e:#}"), "text": line }
-        }),
-    }
+/// The JSON form of an error: `{"error": {kind, file, locations, message}, "text"}`.
+fn error_json(e: &anyhow::Error, line: &str) -> hotfixkit::ErrorReport {
+    let error = match e.downcast_ref::<hotfixkit::Error>() {
+        Some(lib) => lib.clone(),
+        None => hotfixkit::Error::new(hotfixkit::ErrorKind::Usage, format!("{e:#}")),
+    };
+    hotfixkit::ErrorReport { error, text: line.to_string() }
 }
 
 /// Write a small output file through the library's safe writer (a temporary name in

@@ -7,7 +7,7 @@ pub fn run(ctx: &Ctx, package: &Path, dir: Option<&Path>, force: bool) -> anyhow
     let Some(dir) = dir else {
         let list = hotfixkit::msi::list_streams(package)?;
         if ctx.json {
-            json_out(&serde_json::json!({ "streams": list }))?;
+            json_out(&hotfixkit::msi::StreamList { streams: list })?;
         } else {
             let mut s = String::new();
             for e in &list {
@@ -18,23 +18,17 @@ pub fn run(ctx: &Ctx, package: &Path, dir: Option<&Path>, force: bool) -> anyhow
         return Ok(0);
     };
     let outcome = hotfixkit::write_streams(package, dir, &ctx.write(force))?;
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
     let total = outcome.streams.len();
-    for (_, r) in outcome.streams {
-        match r {
-            Ok(w) => files.push(w),
-            Err(err) => errors.push(err.with_path(package)),
-        }
-    }
-    let code = if errors.is_empty() { 0 } else { 2 };
+    let mut r = outcome.report();
+    r.errors = r.errors.into_iter().map(|e| e.with_path(package)).collect();
+    let code = if r.errors.is_empty() { 0 } else { 2 };
     if ctx.json {
-        json_out(&serde_json::json!({ "files": files, "errors": errors }))?;
+        json_out(&r)?;
     } else {
-        for e in collapse(&errors) {
+        for e in collapse(&r.errors) {
             eprintln!("hotfixkit: error: {e}");
         }
-        out(&format!("wrote {} of {total} streams to {}\n", files.len(), dir.display()));
+        out(&format!("wrote {} of {total} streams to {}\n", r.files.len(), dir.display()));
     }
     Ok(code)
 }

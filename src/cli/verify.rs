@@ -5,13 +5,24 @@ use super::{out, pick_format, usage, write_file, Ctx};
 use hotfixkit::manifest;
 
 pub fn run(ctx: &Ctx, c: Command) -> anyhow::Result<i32> {
-    let Command::Verify { path, manifest: manifest_path, format, output, strict, check_times, failures_only, out: o } =
-        c
+    let Command::Verify {
+        path,
+        manifest: manifest_path,
+        format,
+        output,
+        strict,
+        check_times,
+        failures_only,
+        signatures,
+        trust,
+        out: o,
+    } = c
     else {
         return Err(usage("internal: not a verify command"));
     };
     let format = pick_format(ctx, format, ReportFormat::Json, ReportFormat::Text)?;
-    let opts = manifest::VerifyOptions { strict, check_times };
+    let signatures = if signatures || !trust.trust.is_empty() { Some(super::signature::store(&trust)?) } else { None };
+    let opts = manifest::VerifyOptions { strict, check_times, signatures };
     let report = manifest::verify_path_with_manifest_file(&path, &manifest_path, &opts)?;
     let text = match format {
         ReportFormat::Text if ctx.quiet => manifest::render_summary(&report),

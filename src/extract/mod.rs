@@ -18,4 +18,4 @@ pub use read::read_entry;
 pub(crate) use read::read_source;
 pub use report::{ExtractReport, ReportEntry, ReportSummary, WrittenFiles};
 pub use request::{plan, ExtractRequest};
-pub use streams::{write_streams, StreamsOutcome};
+pub use streams::{write_streams, StreamsOutcome, StreamsReport};

@@ -68,6 +68,9 @@ pub struct ExtractReport {
     pub warnings: Vec<Warning>,
     /// What could not be written.
     pub errors: Vec<Error>,
+    /// Signatures checked after writing (the package's first), when asked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<crate::manifest::SignedFile>,
     /// Counts.
     pub summary: ReportSummary,
 }
@@ -110,6 +113,7 @@ impl ExtractReport {
             dropped_streams: plan.dropped_streams.clone(),
             warnings: plan.warnings.clone(),
             errors: outcome.map(|o| o.errors.clone()).unwrap_or_default(),
+            signatures: Vec::new(),
             summary: ReportSummary {
                 planned: plan.entries.len() as u64,
                 written: outcome.map(|o| o.files).unwrap_or(0),

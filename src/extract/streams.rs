@@ -13,6 +13,29 @@ pub struct StreamsOutcome {
     pub streams: Vec<(StreamEntry, Result<Written>)>,
 }
 
+/// What `streams PKG -o DIR --json` prints.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct StreamsReport {
+    /// The streams written.
+    pub files: Vec<Written>,
+    /// The streams that could not be.
+    pub errors: Vec<Error>,
+}
+
+impl StreamsOutcome {
+    /// The files written and the errors, apart.
+    pub fn report(self) -> StreamsReport {
+        let mut r = StreamsReport { files: Vec::new(), errors: Vec::new() };
+        for (_, w) in self.streams {
+            match w {
+                Ok(w) => r.files.push(w),
+                Err(e) => r.errors.push(e),
+            }
+        }
+        r
+    }
+}
+
 /// Write every non-table root stream of `package` into `target` under its escaped
 /// name ([`crate::msi::escape_name`]). A target that is not empty is refused unless
 /// `opts.overwrite`.

@@ -77,6 +77,7 @@ pub fn extract_ccmcertfix(input: &Path, targetdir: &Path, opts: &WriteOptions) -
         version: version.clone(),
         platform: info.as_ref().and_then(|i| crate::manifest::Platform::of_machine(i.machine)),
         admin_copy: false,
+        signature: None,
     };
     let mut findings = Vec::new();
     let mut sp = None;
@@ -90,8 +91,13 @@ pub fn extract_ccmcertfix(input: &Path, targetdir: &Path, opts: &WriteOptions) -
             sp = m.service_pack.clone();
             let row: Vec<_> =
                 m.files.iter().filter(|r| r.name.eq_ignore_ascii_case("ccmcertfix.exe")).cloned().collect();
-            let one =
-                Manifest { product: m.product.clone(), kb: m.kb, service_pack: m.service_pack.clone(), files: row };
+            let one = Manifest {
+                product: m.product.clone(),
+                kb: m.kb,
+                service_pack: m.service_pack.clone(),
+                signer: None,
+                files: row,
+            };
             let rep = verify(&one, std::slice::from_ref(&obs), &input.display().to_string(), &Default::default(), &[]);
             verified = !rep.has_findings();
             for r in &rep.rows {

@@ -53,7 +53,12 @@ pub struct Layout {
 impl Layout {
     /// Read a layout file.
     pub fn load(path: &Path) -> Result<Layout> {
+        let meta = std::fs::metadata(path).io_ctx("reading layout").at_path(path)?;
+        if meta.len() > crate::manifest::MAX_MANIFEST {
+            return Err(Error::new(ErrorKind::Limit, "layout larger than 16 MiB").with_path(path));
+        }
         let text = std::fs::read_to_string(path).io_ctx("reading layout").at_path(path)?;
+        crate::manifest::check_yaml_bounds(&text).at_path(path)?;
         let l: Layout = yaml_serde::from_str(&text)
             .map_err(|e| Error::format(format!("not a valid layout: {e}")).with_path(path))?;
         for r in &l.rules {
@@ -400,6 +405,7 @@ pub fn stage(input: &Path, layout: &Layout, out: &Path, opts: &StageOptions) -> 
     );
     outputs_written.push(("task-sequence.txt".into(), ts.into_bytes()));
     let staged = Manifest {
+        signer: manifest.signer.clone(),
         product: manifest.product.clone(),
         kb: manifest.kb,
         service_pack: manifest.service_pack.clone(),

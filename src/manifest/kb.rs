@@ -118,28 +118,84 @@ fn parse_heading(h: &str, kb: u32) -> (String, Option<String>) {
     (product, sp)
 }
 
-/// Parse a pasted table. `kb` is the article number (from `--kb` or the file name).
-pub fn import_kb(text: &str, kb: u32) -> Result<ManifestSet> {
-    let lines: Vec<(usize, String)> =
-        text.lines().enumerate().map(|(i, l)| (i + 1, clean(l))).filter(|(_, l)| !l.is_empty()).collect();
-    let mut manifests = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
+/// What the streaming importer finds, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KbEvent {
+    /// A section (one service pack) begins.
+    Section {
+        /// Product name from the heading.
+        product: String,
+        /// Service pack from the heading (`SP2`), when it names one.
+        service_pack: Option<String>,
+    },
+    /// A row of the current section.
+    Row(FileEntry),
+}
+
+/// Non-empty, cleaned lines with their numbers, read one at a time with a short
+/// lookahead (a heading is recognised by the header cell after it).
+struct Lines<R> {
+    input: R,
+    ahead: std::collections::VecDeque<(usize, String)>,
+    number: usize,
+    done: bool,
+}
+
+impl<R: std::io::BufRead> Lines<R> {
+    fn fill(&mut self, n: usize) -> Result<()> {
+        let mut buf = String::new();
+        while self.ahead.len() < n && !self.done {
+            buf.clear();
+            let got = self.input.read_line(&mut buf).map_err(|e| Error::io(&e, "reading the table"))?;
+            if got == 0 {
+                self.done = true;
+                break;
+            }
+            self.number += 1;
+            if buf.len() > MAX_LINE {
+                return Err(Error::format(format!("line {}: longer than {MAX_LINE} bytes", self.number)));
+            }
+            let c = clean(buf.trim_end_matches(['\n', '\r']));
+            if !c.is_empty() {
+                self.ahead.push_back((self.number, c));
+            }
+        }
+        Ok(())
+    }
+    fn peek(&mut self, k: usize) -> Result<Option<&(usize, String)>> {
+        self.fill(k + 1)?;
+        Ok(self.ahead.get(k))
+    }
+    fn next(&mut self) -> Result<Option<(usize, String)>> {
+        self.fill(1)?;
+        Ok(self.ahead.pop_front())
+    }
+}
+
+/// Longest line read from a table.
+const MAX_LINE: usize = 64 << 10;
+
+/// Parse a pasted table read from `input` line by line, handing each section and row to
+/// `sink` as it is read: memory does not grow with the number of rows. `kb` is the
+/// article number.
+pub fn import_kb_stream(
+    input: impl std::io::BufRead,
+    kb: u32,
+    sink: &mut dyn FnMut(KbEvent) -> Result<()>,
+) -> Result<()> {
+    let mut lines = Lines { input, ahead: Default::default(), number: 0, done: false };
+    let mut sections = 0usize;
+    while let Some((hline, heading)) = lines.next()? {
         // A section: a heading line, then header cells.
-        let (hline, heading) = &lines[i];
-        if header(heading).is_some() {
+        if header(&heading).is_some() {
             return Err(Error::format(format!(
                 "line {hline}: column header {heading:?} without a section heading before it"
             )));
         }
         let mut cols = Vec::new();
-        let mut j = i + 1;
-        while j < lines.len() {
-            match header(&lines[j].1) {
-                Some(c) => cols.push(c),
-                None => break,
-            }
-            j += 1;
+        while let Some(c) = lines.peek(0)?.and_then(|(_, l)| header(l)) {
+            cols.push(c);
+            lines.next()?;
         }
         if cols.is_empty() {
             return Err(Error::format(format!(
@@ -151,69 +207,99 @@ pub fn import_kb(text: &str, kb: u32) -> Result<ManifestSet> {
                 return Err(Error::format(format!("line {hline}: section {heading:?} has no {need:?} column")));
             }
         }
-        let (product, sp) = parse_heading(heading, kb);
-        let mut files = Vec::new();
+        let (product, sp) = parse_heading(&heading, kb);
+        sink(KbEvent::Section { product, service_pack: sp })?;
+        sections += 1;
+        let mut rows = 0usize;
         // Rows until the next heading (a line followed by a header cell) or the end.
         loop {
-            if j >= lines.len() {
+            if lines.peek(0)?.is_none() {
                 break;
             }
-            if j + 1 < lines.len() && header(&lines[j + 1].1).is_some() {
+            if lines.peek(1)?.is_some_and(|(_, l)| header(l).is_some()) {
                 break;
             }
-            if j + cols.len() > lines.len() {
-                return Err(Error::format(format!(
-                    "line {}: incomplete row: {} cells left, {} columns expected",
-                    lines[j].0,
-                    lines.len() - j,
-                    cols.len()
-                )));
-            }
-            let row = &lines[j..j + cols.len()];
-            let mut e = FileEntry {
-                name: String::new(),
-                platform: Platform::None,
-                version: None,
-                size: 0,
-                date: String::new(),
-                time: String::new(),
-                sha256: None,
-                destination: None,
-            };
-            for (c, (ln, cell)) in cols.iter().zip(row) {
-                let bad = |what: &str| Error::format(format!("line {ln}: {what} {cell:?} not understood"));
-                match c {
-                    Col::Name => e.name = cell.clone(),
-                    Col::Version => {
-                        e.version = if not_applicable(cell) {
-                            None
-                        } else if cell.split('.').count() == 4 && cell.split('.').all(|p| p.parse::<u16>().is_ok()) {
-                            Some(cell.clone())
-                        } else {
-                            return Err(bad("version"));
-                        }
+            let mut row = Vec::with_capacity(cols.len());
+            for _ in 0..cols.len() {
+                match lines.next()? {
+                    Some(cell) => row.push(cell),
+                    None => {
+                        return Err(Error::format(format!(
+                            "line {}: incomplete row: {} cells left, {} columns expected",
+                            row.first().map(|r: &(usize, String)| r.0).unwrap_or(lines.number),
+                            row.len(),
+                            cols.len()
+                        )))
                     }
-                    Col::Size => e.size = parse_size(cell).ok_or_else(|| bad("size"))?,
-                    Col::Date => e.date = parse_kb_date(cell).ok_or_else(|| bad("date"))?,
-                    Col::Time => {
-                        super::parse_time(cell).ok_or_else(|| bad("time"))?;
-                        e.time = cell.clone();
-                    }
-                    Col::Platform => e.platform = parse_platform(cell).ok_or_else(|| bad("platform"))?,
                 }
             }
-            files.push(e);
-            j += cols.len();
+            sink(KbEvent::Row(parse_row(&cols, &row)?))?;
+            rows += 1;
         }
-        if files.is_empty() {
+        if rows == 0 {
             return Err(Error::format(format!("line {hline}: section {heading:?} has no rows")));
         }
-        manifests.push(Manifest { product, kb, service_pack: sp, files });
-        i = j;
     }
-    if manifests.is_empty() {
+    if sections == 0 {
         return Err(Error::format("no file information table found"));
     }
+    Ok(())
+}
+
+fn parse_row(cols: &[Col], row: &[(usize, String)]) -> Result<FileEntry> {
+    let mut e = FileEntry {
+        name: String::new(),
+        platform: Platform::None,
+        version: None,
+        size: 0,
+        date: String::new(),
+        time: String::new(),
+        sha256: None,
+        destination: None,
+        signer: None,
+    };
+    for (c, (ln, cell)) in cols.iter().zip(row) {
+        let bad = |what: &str| Error::format(format!("line {ln}: {what} {cell:?} not understood"));
+        match c {
+            Col::Name => e.name = cell.clone(),
+            Col::Version => {
+                e.version = if not_applicable(cell) {
+                    None
+                } else if cell.split('.').count() == 4 && cell.split('.').all(|p| p.parse::<u16>().is_ok()) {
+                    Some(cell.clone())
+                } else {
+                    return Err(bad("version"));
+                }
+            }
+            Col::Size => e.size = parse_size(cell).ok_or_else(|| bad("size"))?,
+            Col::Date => e.date = parse_kb_date(cell).ok_or_else(|| bad("date"))?,
+            Col::Time => {
+                super::parse_time(cell).ok_or_else(|| bad("time"))?;
+                e.time = cell.clone();
+            }
+            Col::Platform => e.platform = parse_platform(cell).ok_or_else(|| bad("platform"))?,
+        }
+    }
+    Ok(e)
+}
+
+/// Parse a pasted table held in memory. `kb` is the article number (from `--kb` or the
+/// file name).
+pub fn import_kb(text: &str, kb: u32) -> Result<ManifestSet> {
+    let mut manifests: Vec<Manifest> = Vec::new();
+    import_kb_stream(text.as_bytes(), kb, &mut |ev| {
+        match ev {
+            KbEvent::Section { product, service_pack } => {
+                manifests.push(Manifest { product, kb, service_pack, signer: None, files: Vec::new() })
+            }
+            KbEvent::Row(e) => {
+                if let Some(m) = manifests.last_mut() {
+                    m.files.push(e);
+                }
+            }
+        }
+        Ok(())
+    })?;
     Ok(ManifestSet { manifests })
 }
 

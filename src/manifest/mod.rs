@@ -5,11 +5,13 @@ mod kb;
 mod report;
 mod verify;
 
-pub use kb::import_kb;
+pub use kb::{import_kb, import_kb_stream, KbEvent};
+
 pub use report::{render_junit, render_summary, render_text};
 pub use verify::{
-    lock, observe, observe_plan, verify, verify_path, verify_path_with_manifest_file, Check, Observed, RowResult,
-    RowStatus, Summary, VerifyOptions, VerifyReport,
+    check_signatures, lock, observe, observe_plan, observe_plan_with, observe_with, verify, verify_observation,
+    verify_path, verify_path_with_manifest_file, Check, FileSignature, Observation, ObserveOptions, Observed,
+    RowResult, RowStatus, SignedFile, Summary, VerifyOptions, VerifyReport,
 };
 
 use crate::error::ResultExt;
@@ -75,6 +77,10 @@ pub struct FileEntry {
     /// Where the file must be, relative to the verified tree (folder, `/`-separated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination: Option<String>,
+    /// The publisher whose trusted Authenticode signature the file must carry (the
+    /// signer certificate's organisation, or its common name), compared ignoring case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
 }
 
 /// A manifest: one product, one KB article, one service pack.
@@ -88,6 +94,9 @@ pub struct Manifest {
     /// Service pack (`SP1`), or null.
     #[serde(default)]
     pub service_pack: Option<String>,
+    /// The publisher whose trusted signature a package verified in place must carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
     /// Files.
     pub files: Vec<FileEntry>,
 }
@@ -150,6 +159,7 @@ pub(crate) fn parse_plain(text: &str) -> Option<Manifest> {
         time: Option<String>,
         sha256: Option<Option<String>>,
         destination: Option<Option<String>>,
+        signer: Option<Option<String>>,
     }
     fn finish(i: Item) -> Option<FileEntry> {
         Some(FileEntry {
@@ -161,6 +171,7 @@ pub(crate) fn parse_plain(text: &str) -> Option<Manifest> {
             time: i.time?,
             sha256: i.sha256.unwrap_or(None),
             destination: i.destination.unwrap_or(None),
+            signer: i.signer.unwrap_or(None),
         })
     }
     fn set<T>(slot: &mut Option<T>, v: Option<T>) -> Option<()> {
@@ -191,10 +202,11 @@ pub(crate) fn parse_plain(text: &str) -> Option<Manifest> {
             "time" => set(&mut item.time, text_of(v)),
             "sha256" => set(&mut item.sha256, opt(v)),
             "destination" => set(&mut item.destination, opt(v)),
+            "signer" => set(&mut item.signer, opt(v)),
             _ => None,
         }
     }
-    let (mut product, mut kb, mut sp) = (None, None, None);
+    let (mut product, mut kb, mut sp, mut signer) = (None, None, None, None);
     let mut files: Option<Vec<FileEntry>> = None;
     let mut item: Option<Item> = None;
     for line in text.lines() {
@@ -221,13 +233,20 @@ pub(crate) fn parse_plain(text: &str) -> Option<Manifest> {
             "product" => set(&mut product, text_of(v))?,
             "kb" => set(&mut kb, if let Scalar::Int(n) = v { u32::try_from(n).ok() } else { None })?,
             "service_pack" => set(&mut sp, opt(v))?,
+            "signer" => set(&mut signer, opt(v))?,
             _ => return None,
         }
     }
     let mut files = files?;
     // `files:` with no item (null in YAML) is left to the YAML parser.
     files.push(finish(item?)?);
-    Some(Manifest { product: product?, kb: kb?, service_pack: sp.unwrap_or(None), files })
+    Some(Manifest {
+        product: product?,
+        kb: kb?,
+        service_pack: sp.unwrap_or(None),
+        signer: signer.unwrap_or(None),
+        files,
+    })
 }
 
 /// Several manifests (what a KB table with one section per service pack gives).
@@ -236,6 +255,64 @@ pub(crate) fn parse_plain(text: &str) -> Option<Manifest> {
 pub struct ManifestSet {
     /// The manifests, in table order.
     pub manifests: Vec<Manifest>,
+}
+
+/// Deepest nesting a manifest or layout may have (block indentation and flow brackets
+/// together); real ones nest three levels.
+pub const MAX_YAML_DEPTH: usize = 64;
+/// Most aliases (`*name`) in one YAML document: each can stand for a whole subtree.
+pub const MAX_YAML_ALIASES: usize = 256;
+
+/// Refuse YAML that nests deeper than [`MAX_YAML_DEPTH`] or uses more than
+/// [`MAX_YAML_ALIASES`] aliases, in one linear pass and before any parser sees it: a
+/// parser that recurses per level spends seconds (and stack) on a document nested
+/// 100,000 deep.
+pub fn check_yaml_bounds(text: &str) -> Result<()> {
+    let mut aliases = 0usize;
+    for (n, line) in text.lines().enumerate() {
+        let body = line.trim_start_matches(' ');
+        if body.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - body.len();
+        // Block nesting: the indentation, and the "- " and "? " markers that open nested
+        // collections on one line.
+        let mut depth = indent / 2 + 1;
+        let mut rest = body;
+        while let Some(r) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("? ")) {
+            depth += 1;
+            rest = r.trim_start_matches(' ');
+        }
+        let (mut flow, mut quote) = (0usize, None::<char>);
+        for c in rest.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '#') => break,
+                (None, '[' | '{') => flow += 1,
+                (None, ']' | '}') => flow = flow.saturating_sub(1),
+                (None, '*') => aliases += 1,
+                _ => {}
+            }
+            if depth + flow > MAX_YAML_DEPTH {
+                return Err(Error::new(
+                    ErrorKind::Limit,
+                    format!("line {}: nested more than {MAX_YAML_DEPTH} levels deep", n + 1),
+                ));
+            }
+        }
+        if depth > MAX_YAML_DEPTH {
+            return Err(Error::new(
+                ErrorKind::Limit,
+                format!("line {}: nested more than {MAX_YAML_DEPTH} levels deep", n + 1),
+            ));
+        }
+        if aliases > MAX_YAML_ALIASES {
+            return Err(Error::new(ErrorKind::Limit, format!("line {}: more than {MAX_YAML_ALIASES} aliases", n + 1)));
+        }
+    }
+    Ok(())
 }
 
 /// Most bytes of YAML read from one manifest file.
@@ -256,7 +333,10 @@ impl Manifest {
         } else {
             match parse_plain(&text) {
                 Some(m) => m,
-                None => yaml_serde::from_str(&text).map_err(|e| bad(e.to_string()))?,
+                None => {
+                    check_yaml_bounds(&text).at_path(path)?;
+                    yaml_serde::from_str(&text).map_err(|e| bad(e.to_string()))?
+                }
             }
         };
         m.validate().at_path(path)?;
@@ -318,33 +398,173 @@ fn q(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
-fn manifest_yaml(m: &Manifest, indent: &str, first_prefix: &str) -> String {
+fn manifest_head_yaml(product: &str, kb: u32, sp: Option<&str>, indent: &str, first_prefix: &str) -> String {
     let mut s = String::new();
-    s.push_str(&format!("{first_prefix}product: {}\n", q(&m.product)));
-    s.push_str(&format!("{indent}kb: {}\n", m.kb));
-    match &m.service_pack {
+    s.push_str(&format!("{first_prefix}product: {}\n", q(product)));
+    s.push_str(&format!("{indent}kb: {kb}\n"));
+    match sp {
         Some(sp) => s.push_str(&format!("{indent}service_pack: {}\n", q(sp))),
         None => s.push_str(&format!("{indent}service_pack: null\n")),
     }
     s.push_str(&format!("{indent}files:\n"));
-    for f in &m.files {
-        s.push_str(&format!("{indent}  - name: {}\n", q(&f.name)));
-        s.push_str(&format!("{indent}    platform: {}\n", f.platform.as_str()));
-        match &f.version {
-            Some(v) => s.push_str(&format!("{indent}    version: {}\n", q(v))),
-            None => s.push_str(&format!("{indent}    version: null\n")),
-        }
-        s.push_str(&format!("{indent}    size: {}\n", f.size));
-        s.push_str(&format!("{indent}    date: {}\n", q(&f.date)));
-        s.push_str(&format!("{indent}    time: {}\n", q(&f.time)));
-        if let Some(h) = &f.sha256 {
-            s.push_str(&format!("{indent}    sha256: {}\n", q(h)));
-        }
-        if let Some(d) = &f.destination {
-            s.push_str(&format!("{indent}    destination: {}\n", q(d)));
-        }
+    s
+}
+
+fn file_yaml(f: &FileEntry, indent: &str) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("{indent}  - name: {}\n", q(&f.name)));
+    s.push_str(&format!("{indent}    platform: {}\n", f.platform.as_str()));
+    match &f.version {
+        Some(v) => s.push_str(&format!("{indent}    version: {}\n", q(v))),
+        None => s.push_str(&format!("{indent}    version: null\n")),
+    }
+    s.push_str(&format!("{indent}    size: {}\n", f.size));
+    s.push_str(&format!("{indent}    date: {}\n", q(&f.date)));
+    s.push_str(&format!("{indent}    time: {}\n", q(&f.time)));
+    if let Some(h) = &f.sha256 {
+        s.push_str(&format!("{indent}    sha256: {}\n", q(h)));
+    }
+    if let Some(d) = &f.destination {
+        s.push_str(&format!("{indent}    destination: {}\n", q(d)));
+    }
+    if let Some(d) = &f.signer {
+        s.push_str(&format!("{indent}    signer: {}\n", q(d)));
     }
     s
+}
+
+fn manifest_yaml(m: &Manifest, indent: &str, first_prefix: &str) -> String {
+    let mut s = manifest_head_yaml(&m.product, m.kb, m.service_pack.as_deref(), indent, first_prefix);
+    if let Some(signer) = &m.signer {
+        // Before `files:`, so that the list stays the document's last key.
+        let at = s.rfind(&format!("{indent}files:")).unwrap_or(s.len());
+        s.insert_str(at, &format!("{indent}signer: {}\n", q(signer)));
+    }
+    for f in &m.files {
+        s.push_str(&file_yaml(f, indent));
+    }
+    s
+}
+
+/// How manifests are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataFormat {
+    /// YAML, every string quoted.
+    Yaml,
+    /// JSON.
+    Json,
+}
+
+/// Import a KB table from `input` into `out` as a manifest set (`{"manifests": [...]}` in
+/// the chosen format), row by row: memory does not grow with the table. Returns the
+/// number of rows.
+pub fn import_kb_to(
+    input: impl std::io::BufRead,
+    kb: u32,
+    format: DataFormat,
+    out: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<usize> {
+    let mut rows = 0usize;
+    let mut sections = 0usize;
+    let mut first_row = true;
+    if format == DataFormat::Yaml {
+        out(b"manifests:\n")?;
+    } else {
+        out(b"{\n  \"manifests\": [")?;
+    }
+    import_kb_stream(input, kb, &mut |ev| match ev {
+        KbEvent::Section { product, service_pack } => {
+            let text = match format {
+                DataFormat::Yaml => manifest_head_yaml(&product, kb, service_pack.as_deref(), "    ", "  - "),
+                DataFormat::Json => format!(
+                    "{}\n    {{\n      \"product\": {},\n      \"kb\": {kb},\n      \"service_pack\": {},\n      \"files\": [",
+                    if sections == 0 { "" } else { "\n      ]\n    }," },
+                    q(&product),
+                    service_pack.as_deref().map(q).unwrap_or_else(|| "null".into())
+                ),
+            };
+            sections += 1;
+            first_row = true;
+            out(text.as_bytes())
+        }
+        KbEvent::Row(f) => {
+            rows += 1;
+            let text = match format {
+                DataFormat::Yaml => file_yaml(&f, "    "),
+                DataFormat::Json => {
+                    let j = serde_json::to_string(&f).map_err(|e| Error::format(e.to_string()))?;
+                    format!("{}\n        {j}", if first_row { "" } else { "," })
+                }
+            };
+            first_row = false;
+            out(text.as_bytes())
+        }
+    })?;
+    if format == DataFormat::Json {
+        out(b"\n      ]\n    }\n  ]\n}\n")?;
+    }
+    Ok(rows)
+}
+
+/// Import a KB table from `input` into one manifest file per section (service pack) in
+/// `dir`, named `kb<N>-<sp>.yaml` (or `.json`), streamed through the safe writer.
+pub fn import_kb_split(
+    input: impl std::io::BufRead,
+    kb: u32,
+    format: DataFormat,
+    dir: &Path,
+    opts: &crate::output::WriteOptions,
+) -> Result<Vec<crate::output::Written>> {
+    let target = crate::output::Target::new(dir, *opts)?;
+    let ext = if format == DataFormat::Yaml { "yaml" } else { "json" };
+    let mut done = Vec::new();
+    let mut current: Option<(crate::output::AtomicFile, bool)> = None;
+    let close = |c: Option<(crate::output::AtomicFile, bool)>, done: &mut Vec<crate::output::Written>| -> Result<()> {
+        if let Some((mut f, _)) = c {
+            if format == DataFormat::Json {
+                f.write(b"\n  ]\n}\n")?;
+            }
+            done.push(f.finish()?);
+        }
+        Ok(())
+    };
+    import_kb_stream(input, kb, &mut |ev| match ev {
+        KbEvent::Section { product, service_pack } => {
+            close(current.take(), &mut done)?;
+            let sp = service_pack.as_deref().unwrap_or("all").to_lowercase();
+            let name = format!("kb{kb}-{sp}.{ext}");
+            target.claim(&[name.as_str()])?;
+            let mut f = target.create(&[name.as_str()], None)?;
+            let head = match format {
+                DataFormat::Yaml => manifest_head_yaml(&product, kb, service_pack.as_deref(), "", ""),
+                DataFormat::Json => format!(
+                    "{{\n  \"product\": {},\n  \"kb\": {kb},\n  \"service_pack\": {},\n  \"files\": [",
+                    q(&product),
+                    service_pack.as_deref().map(q).unwrap_or_else(|| "null".into())
+                ),
+            };
+            f.write(head.as_bytes())?;
+            current = Some((f, true));
+            Ok(())
+        }
+        KbEvent::Row(row) => {
+            let Some((f, first)) = current.as_mut() else { return Ok(()) };
+            let text = match format {
+                DataFormat::Yaml => file_yaml(&row, ""),
+                DataFormat::Json => {
+                    let j = serde_json::to_string(&row).map_err(|e| Error::format(e.to_string()))?;
+                    format!("{}\n    {j}", if *first { "" } else { "," })
+                }
+            };
+            *first = false;
+            f.write(text.as_bytes())
+        }
+    })?;
+    close(current.take(), &mut done)?;
+    if let Some(e) = target.commit().into_iter().next() {
+        return Err(e.with_path(dir));
+    }
+    Ok(done)
 }
 
 impl Manifest {

@@ -19,7 +19,23 @@ pub fn render_summary(r: &VerifyReport) -> String {
         r.summary.missing,
         r.summary.extra,
         if r.summary.extra == 1 { "" } else { "s" },
-        if r.errors.is_empty() { String::new() } else { format!("; {} unreadable", r.errors.len()) }
+        {
+            let mut tail = String::new();
+            if !r.signatures.is_empty() || r.package_signature.is_some() {
+                tail.push_str(&format!(
+                    "; {} signature{} checked, {} failed",
+                    r.signatures.len() + usize::from(r.package_signature.is_some()),
+                    if r.signatures.len() + usize::from(r.package_signature.is_some()) == 1 { "" } else { "s" },
+                    r.summary.signature_failures
+                        + usize::from(r.package_signature.as_ref().is_some_and(|s| s.is_failure()))
+                        + usize::from(r.package_signer.as_ref().is_some_and(|c| !c.ok))
+                ));
+            }
+            if !r.errors.is_empty() {
+                tail.push_str(&format!("; {} unreadable", r.errors.len()));
+            }
+            tail
+        }
     )
 }
 
@@ -71,6 +87,31 @@ pub fn render_text(r: &VerifyReport, failures_only: bool) -> String {
             s.push_str(&format!("package   {e}  (administrative copy of the package)\n"));
         }
     }
+    if let Some(p) = &r.package_signature {
+        let signer = match &r.package_signer {
+            Some(c) if !c.ok => format!("; signer: expected {}, found {}", c.expected, c.actual),
+            _ => String::new(),
+        };
+        s.push_str(&format!(
+            "signature {}  (the package): {} {}{signer}\n",
+            p.verdict.label(),
+            p.signer.as_deref().unwrap_or("-"),
+            if p.verdict.is_trusted() { String::new() } else { format!("({})", p.reason) }
+        ));
+    }
+    for f in &r.signatures {
+        let sig = &f.signature;
+        if failures_only && !sig.is_failure() {
+            continue;
+        }
+        s.push_str(&format!(
+            "signature {}  {}: {}{}\n",
+            sig.verdict.label(),
+            f.path,
+            sig.signer.as_deref().unwrap_or("-"),
+            if sig.verdict.is_trusted() { String::new() } else { format!(" ({})", sig.reason) }
+        ));
+    }
     for e in &r.errors {
         s.push_str(&format!("error     {e}\n"));
     }
@@ -98,8 +139,15 @@ fn xml(s: &str) -> String {
 /// when `--strict`), a `<failure>` naming what differs.
 pub fn render_junit(r: &VerifyReport) -> String {
     let strict_case = r.strict;
-    let tests = r.rows.len() + usize::from(strict_case);
-    let failures = r.summary.mismatch + r.summary.missing + usize::from(strict_case && r.summary.extra > 0);
+    let sig_failures: Vec<&super::verify::SignedFile> =
+        r.signatures.iter().filter(|f| f.signature.is_failure()).collect();
+    let package_case = r.package_signer.as_ref().or(None);
+    let tests = r.rows.len() + usize::from(strict_case) + sig_failures.len() + usize::from(package_case.is_some());
+    let failures = r.summary.mismatch
+        + r.summary.missing
+        + usize::from(strict_case && r.summary.extra > 0)
+        + sig_failures.len()
+        + usize::from(package_case.is_some_and(|c| !c.ok));
     let suite = title(r);
     let class = format!("kb{}.{}", r.kb, r.service_pack.as_deref().unwrap_or("all").to_lowercase());
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -150,6 +198,25 @@ pub fn render_junit(r: &VerifyReport) -> String {
                 xml(&r.extra.join("\n"))
             ));
             s.push_str("    </testcase>\n");
+        }
+    }
+    for f in sig_failures {
+        s.push_str(&format!(
+            "    <testcase classname=\"{}\" name=\"{}\">\n      <failure message=\"{}\" type=\"signature\"/>\n    </testcase>\n",
+            xml(&class),
+            xml(&format!("signature of {}", f.path)),
+            xml(&format!("{}: {} ({})", f.path, f.signature.verdict.label(), f.signature.reason))
+        ));
+    }
+    if let Some(c) = package_case {
+        s.push_str(&format!("    <testcase classname=\"{}\" name=\"package signer\"", xml(&class)));
+        if c.ok {
+            s.push_str("/>\n");
+        } else {
+            s.push_str(&format!(
+                ">\n      <failure message=\"{}\" type=\"signer\"/>\n    </testcase>\n",
+                xml(&format!("signer: expected {}, found {}", c.expected, c.actual))
+            ));
         }
     }
     s.push_str("  </testsuite>\n</testsuites>\n");

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// One file seen in the verified object.
 #[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
@@ -36,6 +36,56 @@ pub struct Observed {
     /// (what `extract` writes beside the files), not a payload file.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub admin_copy: bool,
+    /// Its Authenticode signature, when signatures were checked and it can carry one
+    /// (executables, installer packages, cabinets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<FileSignature>,
+}
+
+/// A file's signature, in brief.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct FileSignature {
+    /// The primary signature's verdict.
+    pub verdict: crate::sign::Verdict,
+    /// The signer's organisation (or common name when it has none).
+    pub signer: Option<String>,
+    /// Why, in one line.
+    pub reason: String,
+}
+
+impl FileSignature {
+    /// The primary signature of `r`, in brief.
+    pub fn of(r: &crate::sign::SignatureReport) -> FileSignature {
+        let first = r.signatures.first();
+        let signer =
+            first.and_then(|s| s.signer.as_ref()).and_then(|c| c.organization.clone().or(c.common_name.clone()));
+        let reason = first.map(|s| s.reason.clone()).unwrap_or_else(|| "no signature".into());
+        FileSignature { verdict: r.verdict, signer, reason }
+    }
+    fn unreadable(e: &Error) -> FileSignature {
+        FileSignature { verdict: crate::sign::Verdict::Malformed, signer: None, reason: e.message().to_string() }
+    }
+    /// Whether the signature is a finding: present but not trusted (an unsigned file is
+    /// a finding only where the manifest names a signer).
+    pub fn is_failure(&self) -> bool {
+        !self.verdict.is_trusted() && self.verdict != crate::sign::Verdict::Unsigned
+    }
+}
+
+/// How to observe what a path holds.
+#[derive(Clone, Default)]
+pub struct ObserveOptions {
+    /// Check the Authenticode signature of every executable, package and cabinet with
+    /// these trust anchors.
+    pub signatures: Option<Arc<crate::sign::TrustStore>>,
+}
+
+/// Nested packages and cabinets larger than this are not held in memory to check their
+/// signatures inside a package (extract them and verify the tree instead).
+const MAX_NESTED_SIGNED: u64 = 64 << 20;
+
+fn carries_signature(head: &[u8]) -> bool {
+    head.starts_with(b"MZ") || head.starts_with(b"MSCF") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
 }
 
 impl Observed {
@@ -50,7 +100,14 @@ impl Observed {
     }
 }
 
-fn describe(path: String, data_head: Option<&[u8]>, size: u64, mtime: Option<i64>, sha256: String) -> Observed {
+fn describe(
+    path: String,
+    data_head: Option<&[u8]>,
+    size: u64,
+    mtime: Option<i64>,
+    sha256: String,
+    opts: &ObserveOptions,
+) -> Observed {
     let mut o = Observed {
         path,
         size,
@@ -60,7 +117,16 @@ fn describe(path: String, data_head: Option<&[u8]>, size: u64, mtime: Option<i64
         version: None,
         platform: Some(Platform::None),
         admin_copy: false,
+        signature: None,
     };
+    if let (Some(store), Some(d)) = (&opts.signatures, data_head) {
+        if carries_signature(d) {
+            o.signature = Some(match crate::sign::verify_bytes_with(d, store) {
+                Ok(r) => FileSignature::of(&r),
+                Err(e) => FileSignature::unreadable(&e),
+            });
+        }
+    }
     if let Some(d) = data_head {
         if crate::pe::is_pe(d) {
             if let Ok(info) = pe_info(d) {
@@ -77,7 +143,7 @@ fn hex(d: &[u8]) -> String {
     crate::output::hex(d)
 }
 
-fn observe_file(path: &Path, rel: String) -> Result<Observed> {
+fn observe_file(path: &Path, rel: String, opts: &ObserveOptions) -> Result<Observed> {
     let mut f = crate::random_access::open_file(path)?;
     let meta = f.metadata().io_ctx("reading").at_path(path)?;
     let mtime =
@@ -90,7 +156,7 @@ fn observe_file(path: &Path, rel: String) -> Result<Observed> {
         let mut data = head.to_vec();
         f.read_to_end(&mut data).io_ctx("reading").at_path(path)?;
         hasher.update(&data[2..]);
-        return Ok(describe(rel, Some(&data), data.len() as u64, mtime, hex(&hasher.finalize())));
+        return Ok(describe(rel, Some(&data), data.len() as u64, mtime, hex(&hasher.finalize()), opts));
     }
     // One read buffer per thread: a fresh zeroed megabyte per file cost more than the
     // hashing on trees of many small files.
@@ -110,7 +176,17 @@ fn observe_file(path: &Path, rel: String) -> Result<Observed> {
         }
         Ok(size)
     })?;
-    Ok(describe(rel, None, size, mtime, hex(&hasher.finalize())))
+    let mut o = describe(rel, None, size, mtime, hex(&hasher.finalize()), opts);
+    // A package or cabinet is checked from the file (its digest reads it again).
+    if let Some(store) = &opts.signatures {
+        if n == 2 && (head == [0xD0, 0xCF] || &head == b"MS") {
+            o.signature = Some(match crate::sign::verify_file_with(path, store) {
+                Ok(r) => FileSignature::of(&r),
+                Err(e) => FileSignature::unreadable(&e),
+            });
+        }
+    }
+    Ok(o)
 }
 
 struct Collect<'a> {
@@ -118,17 +194,25 @@ struct Collect<'a> {
     mtime: Option<i64>,
     hasher: Sha256,
     keep: Option<Vec<u8>>,
+    keep_limit: u64,
     size: u64,
     out: &'a Mutex<Vec<Observed>>,
+    opts: &'a ObserveOptions,
 }
 
 impl EntrySink for Collect<'_> {
     fn write(&mut self, data: &[u8]) -> Result<()> {
-        if self.size == 0 && data.len() >= 2 && &data[..2] == b"MZ" {
-            self.keep = Some(Vec::new());
+        if self.size == 0 && data.len() >= 4 {
+            if &data[..2] == b"MZ" {
+                self.keep = Some(Vec::new());
+                self.keep_limit = MAX_PE_SIZE;
+            } else if self.opts.signatures.is_some() && carries_signature(data) {
+                self.keep = Some(Vec::new());
+                self.keep_limit = MAX_NESTED_SIGNED;
+            }
         }
         if let Some(k) = self.keep.as_mut() {
-            if (k.len() + data.len()) as u64 <= MAX_PE_SIZE {
+            if (k.len() + data.len()) as u64 <= self.keep_limit {
                 k.extend_from_slice(data);
             } else {
                 self.keep = None;
@@ -140,7 +224,7 @@ impl EntrySink for Collect<'_> {
     }
     fn finish(&mut self) -> Result<()> {
         let h = std::mem::take(&mut self.hasher).finalize();
-        let o = describe(self.rel.clone(), self.keep.as_deref(), self.size, self.mtime, hex(&h));
+        let o = describe(self.rel.clone(), self.keep.as_deref(), self.size, self.mtime, hex(&h), self.opts);
         self.out.lock().map_err(|_| Error::format("internal lock poisoned"))?.push(o);
         Ok(())
     }
@@ -149,6 +233,11 @@ impl EntrySink for Collect<'_> {
 /// Stream every entry of a planned job through hashing and PE inspection; nothing is
 /// written to disk. Entries that cannot be read are returned as errors.
 pub fn observe_plan(job: &Plan) -> (Vec<Observed>, Vec<Error>) {
+    observe_plan_with(job, &ObserveOptions::default())
+}
+
+/// [`observe_plan`], checking signatures when `opts` asks for it.
+pub fn observe_plan_with(job: &Plan, opts: &ObserveOptions) -> (Vec<Observed>, Vec<Error>) {
     let out = Mutex::new(Vec::new());
     let errs = Mutex::new(Vec::new());
     let mut loose = Vec::new();
@@ -160,7 +249,14 @@ pub fn observe_plan(job: &Plan) -> (Vec<Observed>, Vec<Error>) {
                 Ok(data) => {
                     let mut h = Sha256::new();
                     h.update(&data);
-                    let o = describe(e.path.clone(), Some(&data), data.len() as u64, e.mtime_unix, hex(&h.finalize()));
+                    let o = describe(
+                        e.path.clone(),
+                        Some(&data),
+                        data.len() as u64,
+                        e.mtime_unix,
+                        hex(&h.finalize()),
+                        opts,
+                    );
                     if let Ok(mut v) = out.lock() {
                         v.push(o);
                     }
@@ -184,15 +280,17 @@ pub fn observe_plan(job: &Plan) -> (Vec<Observed>, Vec<Error>) {
             mtime: e.mtime_unix,
             hasher: Sha256::new(),
             keep: None,
+            keep_limit: 0,
             size: 0,
             out: &out,
+            opts,
         })
     };
     let all: Vec<usize> = (0..job.entries.len()).collect();
     let cab_errs = extract_cabinet_groups(job, &all, &Deadline::NONE, |e| e.key.clone(), sink);
     errs.lock().map(|mut v| v.extend(cab_errs)).unwrap_or(());
     for (i, p) in loose {
-        match observe_file(&p, job.entries[i].path.clone()) {
+        match observe_file(&p, job.entries[i].path.clone(), opts) {
             Ok(o) => out.lock().map(|mut v| v.push(o)).unwrap_or(()),
             Err(e) => errs.lock().map(|mut v| v.push(e)).unwrap_or(()),
         }
@@ -218,9 +316,27 @@ fn is_admin_copy(p: &Path) -> bool {
     crate::msi::Summary::parse(&b).ok().and_then(|s| s.word_count()).is_some_and(|wc| wc & 4 != 0)
 }
 
+/// What a path holds, observed.
+#[derive(Debug, Clone, Default)]
+pub struct Observation {
+    /// Every file.
+    pub files: Vec<Observed>,
+    /// Entries that could not be read.
+    pub errors: Vec<Error>,
+    /// For a package (or cabinet) verified in place: its own signature, when signatures
+    /// were checked.
+    pub package_signature: Option<FileSignature>,
+}
+
 /// What `path` holds: a directory tree (files only, links not followed), a package or
 /// cabinet (streamed in place), or a single file.
 pub fn observe(path: &Path) -> Result<(Vec<Observed>, Vec<Error>)> {
+    let o = observe_with(path, &ObserveOptions::default())?;
+    Ok((o.files, o.errors))
+}
+
+/// [`observe`], checking signatures when `opts` asks for it.
+pub fn observe_with(path: &Path, opts: &ObserveOptions) -> Result<Observation> {
     let meta = std::fs::symlink_metadata(path).io_ctx("reading").at_path(path)?;
     if meta.is_dir() {
         let mut files = Vec::new();
@@ -234,30 +350,66 @@ pub fn observe(path: &Path) -> Result<(Vec<Observed>, Vec<Error>)> {
         let results: Vec<Result<Observed>> = files
             .par_iter()
             .map(|(p, rel)| {
-                let mut o = observe_file(p, rel.clone())?;
+                let mut o = observe_file(p, rel.clone(), opts)?;
                 o.admin_copy = !rel.contains('/') && is_admin_copy(p);
                 Ok(o)
             })
             .collect();
-        let mut obs = Vec::new();
-        let mut errs = Vec::new();
+        let mut out = Observation::default();
         for r in results {
             match r {
-                Ok(o) => obs.push(o),
-                Err(e) => errs.push(e),
+                Ok(o) => out.files.push(o),
+                Err(e) => out.errors.push(e),
             }
         }
-        return Ok((obs, errs));
+        return Ok(out);
     }
     match crate::package::sniff(path)? {
         crate::package::InputKind::Cab | crate::package::InputKind::Cfb => {
-            Ok(observe_plan(&crate::extract::plan(&crate::extract::ExtractRequest::new(path))?))
+            let plan = crate::extract::plan(&crate::extract::ExtractRequest::new(path))?;
+            let (files, errors) = observe_plan_with(&plan, opts);
+            let package_signature =
+                opts.signatures.as_ref().map(|store| match crate::sign::verify_file_with(path, store) {
+                    Ok(r) => FileSignature::of(&r),
+                    Err(e) => FileSignature::unreadable(&e),
+                });
+            Ok(Observation { files, errors, package_signature })
         }
         _ => {
             let rel = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            Ok((vec![observe_file(path, rel)?], Vec::new()))
+            Ok(Observation { files: vec![observe_file(path, rel, opts)?], errors: Vec::new(), package_signature: None })
         }
     }
+}
+
+/// The Authenticode signature of every executable, package and cabinet under `dir` (or
+/// of `dir` itself when it is a file), without hashing anything else: what `extract
+/// --verify-signatures` checks after writing an image.
+pub fn check_signatures(dir: &Path, store: &Arc<crate::sign::TrustStore>) -> Result<Vec<SignedFile>> {
+    let mut files = Vec::new();
+    for e in walkdir::WalkDir::new(dir).follow_links(false).sort_by_file_name() {
+        let e = e.map_err(|e| Error::format(format!("walking: {e}")).with_path(dir))?;
+        if e.file_type().is_file() {
+            let rel = e.path().strip_prefix(dir).unwrap_or(e.path()).to_string_lossy().replace('\\', "/");
+            files.push((e.path().to_path_buf(), rel));
+        }
+    }
+    let checked: Vec<Option<SignedFile>> = files
+        .par_iter()
+        .map(|(p, rel)| {
+            let mut head = [0u8; 8];
+            let n = crate::random_access::open_file(p).ok().and_then(|mut f| f.read(&mut head).ok()).unwrap_or(0);
+            if n < 4 || !carries_signature(&head[..n]) {
+                return None;
+            }
+            let signature = match crate::sign::verify_file_with(p, store) {
+                Ok(r) => FileSignature::of(&r),
+                Err(e) => FileSignature::unreadable(&e),
+            };
+            Some(SignedFile { path: if rel.is_empty() { p.display().to_string() } else { rel.clone() }, signature })
+        })
+        .collect();
+    Ok(checked.into_iter().flatten().collect())
 }
 
 /// One comparison.
@@ -336,6 +488,16 @@ pub struct VerifyReport {
     pub strict: bool,
     /// Whether times were compared.
     pub check_times: bool,
+    /// Every file whose signature was checked, with what was found (when signatures
+    /// were checked).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<SignedFile>,
+    /// The signature of the package verified in place, when checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package_signature: Option<FileSignature>,
+    /// The manifest's package signer requirement, when it has one: whether it is met.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package_signer: Option<Check>,
     /// Counts: rows ok, mismatched, missing; extra files.
     pub summary: Summary,
     /// Entries that could not be read (the verification could not see them).
@@ -353,12 +515,27 @@ pub struct Summary {
     pub missing: usize,
     /// Files not in the manifest.
     pub extra: usize,
+    /// Signatures present but not trusted (a bad digest, an untrusted root, …).
+    pub signature_failures: usize,
+}
+
+/// A file whose signature was checked.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct SignedFile {
+    /// Its path.
+    pub path: String,
+    /// What was found.
+    pub signature: FileSignature,
 }
 
 impl VerifyReport {
     /// True when there is something to report (exit code 1).
     pub fn has_findings(&self) -> bool {
-        self.summary.mismatch > 0 || self.summary.missing > 0 || (self.strict && self.summary.extra > 0)
+        self.summary.mismatch > 0
+            || self.summary.missing > 0
+            || (self.strict && self.summary.extra > 0)
+            || self.summary.signature_failures > 0
+            || self.package_signer.as_ref().is_some_and(|c| !c.ok)
     }
 }
 
@@ -378,6 +555,19 @@ fn time_check(row: &FileEntry, o: &Observed, compared: bool) -> Check {
         (None, Some(m)) => (false, crate::dates::unix_to_iso(m)),
     };
     Check { field: "time".into(), expected, actual, ok, compared }
+}
+
+/// A required publisher against what was found: a trusted signature by it.
+fn signer_check(want: &str, found: Option<&FileSignature>) -> Check {
+    let (ok, actual) = match found {
+        Some(s) if s.verdict.is_trusted() => {
+            let who = s.signer.clone().unwrap_or_default();
+            (who.eq_ignore_ascii_case(want), who)
+        }
+        Some(s) => (false, format!("{} ({})", s.verdict.label(), s.reason)),
+        None => (false, "no signature checked".into()),
+    };
+    Check { field: "signer".into(), expected: want.to_string(), actual, ok, compared: true }
 }
 
 fn compare(row: &FileEntry, o: &Observed, check_times: bool) -> Vec<Check> {
@@ -411,6 +601,9 @@ fn compare(row: &FileEntry, o: &Observed, check_times: bool) -> Vec<Check> {
         compared: true,
     });
     c.push(time_check(row, o, check_times));
+    if let Some(want) = &row.signer {
+        c.push(signer_check(want, o.signature.as_ref()));
+    }
     if let Some(h) = &row.sha256 {
         c.push(Check {
             field: "sha256".into(),
@@ -487,7 +680,7 @@ pub fn verify(
         }
     }
     let mut rows = Vec::new();
-    let mut summary = Summary { ok: 0, mismatch: 0, missing: 0, extra: 0 };
+    let mut summary = Summary { ok: 0, mismatch: 0, missing: 0, extra: 0, signature_failures: 0 };
     for (ri, row) in manifest.files.iter().enumerate() {
         let r = match matched[ri] {
             Some(i) => {
@@ -516,6 +709,11 @@ pub fn verify(
         }
         rows.push(r);
     }
+    let signatures: Vec<SignedFile> = observed
+        .iter()
+        .filter_map(|o| o.signature.clone().map(|s| SignedFile { path: o.path.clone(), signature: s }))
+        .collect();
+    summary.signature_failures = signatures.iter().filter(|s| s.signature.is_failure()).count();
     let unused = || observed.iter().zip(&used).filter(|(_, u)| !**u).map(|(o, _)| o);
     let extra: Vec<String> = unused().filter(|o| !o.admin_copy).map(|o| o.path.clone()).collect();
     let admin_copies: Vec<String> = unused().filter(|o| o.admin_copy).map(|o| o.path.clone()).collect();
@@ -530,6 +728,9 @@ pub fn verify(
         admin_copies,
         strict,
         check_times: opts.check_times,
+        signatures,
+        package_signature: None,
+        package_signer: None,
         summary,
         errors: errors.iter().map(|e| e.to_string()).collect(),
     }
@@ -556,14 +757,16 @@ pub fn lock(observed: &[Observed], product: &str, kb: u32) -> Manifest {
                 time,
                 sha256: Some(o.sha256.clone()),
                 destination: Some(o.dir().to_string()).filter(|d| !d.is_empty()),
+                // A trusted signature's publisher is pinned too.
+                signer: o.signature.as_ref().filter(|s| s.verdict.is_trusted()).and_then(|s| s.signer.clone()),
             }
         })
         .collect();
-    Manifest { product: product.to_string(), kb, service_pack: None, files }
+    Manifest { product: product.to_string(), kb, service_pack: None, signer: None, files }
 }
 
 /// How to verify.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub struct VerifyOptions {
     /// Files the manifest does not name are findings too (the administrative copy of the
     /// package at an image's root is not one of them).
@@ -572,19 +775,51 @@ pub struct VerifyOptions {
     /// downloads and zip round trips reset times, and sizes, versions, platforms and
     /// hashes identify the content; a differing time is then a note.
     pub check_times: bool,
+    /// Check the Authenticode signature of every executable, package and cabinet with
+    /// these trust anchors (a manifest that names a signer turns this on with the
+    /// default anchors).
+    pub signatures: Option<Arc<crate::sign::TrustStore>>,
+}
+
+impl VerifyOptions {
+    /// The options `manifest` needs: signatures are checked when it names a signer.
+    fn for_manifest(&self, manifest: &Manifest) -> Result<ObserveOptions> {
+        let wants = manifest.signer.is_some() || manifest.files.iter().any(|f| f.signer.is_some());
+        let signatures = match (&self.signatures, wants) {
+            (Some(s), _) => Some(s.clone()),
+            (None, true) => Some(Arc::new(crate::sign::TrustStore::new(&crate::sign::TrustOptions::default())?)),
+            (None, false) => None,
+        };
+        Ok(ObserveOptions { signatures })
+    }
 }
 
 /// Verify what `path` holds (a tree, a package streamed in place, or a file) against
 /// `manifest`. Findings are in the report; an error means `path` could not be read.
 pub fn verify_path(path: &Path, manifest: &Manifest, opts: &VerifyOptions) -> Result<VerifyReport> {
-    let (observed, errors) = observe(path)?;
-    Ok(verify(manifest, &observed, &path.display().to_string(), opts, &errors))
+    let o = observe_with(path, &opts.for_manifest(manifest)?)?;
+    Ok(verify_observation(manifest, &o, &path.display().to_string(), opts))
+}
+
+/// Compare an observation (files, errors, the package's own signature) with a manifest.
+pub fn verify_observation(manifest: &Manifest, o: &Observation, target: &str, opts: &VerifyOptions) -> VerifyReport {
+    let mut r = verify(manifest, &o.files, target, opts, &o.errors);
+    r.package_signature = o.package_signature.clone();
+    if let Some(want) = &manifest.signer {
+        r.package_signer = Some(signer_check(want, o.package_signature.as_ref()));
+    }
+    r
 }
 
 /// [`verify_path`] with the manifest read from `manifest_file` while `path` is hashed.
 pub fn verify_path_with_manifest_file(path: &Path, manifest_file: &Path, opts: &VerifyOptions) -> Result<VerifyReport> {
-    let (m, observed) = rayon::join(|| Manifest::load(manifest_file), || observe(path));
+    // The manifest is read while the tree is hashed. A manifest that names a signer when
+    // signatures were not asked for turns them on: the tree is then observed again.
+    let observe_opts = ObserveOptions { signatures: opts.signatures.clone() };
+    let (m, observed) = rayon::join(|| Manifest::load(manifest_file), || observe_with(path, &observe_opts));
     let m = m?;
-    let (observed, errors) = observed?;
-    Ok(verify(&m, &observed, &path.display().to_string(), opts, &errors))
+    if opts.signatures.is_none() && (m.signer.is_some() || m.files.iter().any(|f| f.signer.is_some())) {
+        return verify_path(path, &m, opts);
+    }
+    Ok(verify_observation(&m, &observed?, &path.display().to_string(), opts))
 }

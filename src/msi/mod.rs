@@ -18,7 +18,7 @@ pub use compound::{Compound, EntryInfo, StreamReader};
 pub use database::{Database, PackageKind, StreamInfo, MAX_ROWS};
 pub use directory::Directories;
 pub use package_file::{decode_name, encode_name, open_compound, open_compound_from, StreamSource, Truncation};
-pub use streams::{escape_name, list as list_streams, StreamEntry};
+pub use streams::{escape_name, list as list_streams, StreamEntry, StreamList};
 pub use summary::{NewValue, PropValue, Summary};
 pub use table::{ColInfo, ColKind, TableData, Val};
 pub use table_write::encode_tables;

@@ -51,8 +51,24 @@ pub fn open_compound_from(label: &Path, src: Shared) -> Result<(Compound, Option
             }
         }
     }
-    let comp = Compound::open(src, real_len, len)
-        .map_err(|e| Error::new(ErrorKind::Format, format!("not a valid compound file ({e})")).with_path(label))?;
+    let signed = got >= 8 && hdr[..8] == [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    let comp = Compound::open(src, real_len, len).map_err(|e| {
+        // A compound file that ends early shows as sectors beyond the end, or (when the
+        // missing tail is read as zeros) as a damaged directory: say which it is.
+        let text = e.to_string();
+        let short = trunc.is_some()
+            || text.contains("beyond the file")
+            || text.contains("shorter than a compound-file header")
+            || text.contains("the file has 0 sectors");
+        let msg = if signed && short {
+            format!(
+                "not a valid compound file (truncated: the file ends after {real_len} bytes, before the data its header describes; {text})"
+            )
+        } else {
+            format!("not a valid compound file ({text})")
+        };
+        Error::new(ErrorKind::Format, msg).with_path(label)
+    })?;
     Ok((comp, trunc))
 }
 

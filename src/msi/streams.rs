@@ -51,6 +51,13 @@ fn entries(comp: &cfbio::Compound) -> Vec<(StreamEntry, String)> {
     v
 }
 
+/// What `streams PKG --json` prints.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct StreamList {
+    /// The non-table root streams, in name order.
+    pub streams: Vec<StreamEntry>,
+}
+
 /// The non-table streams at the root of `package`, in name order.
 pub fn list(package: &Path) -> Result<Vec<StreamEntry>> {
     let (comp, _) = cfbio::open_compound(package)?;

@@ -93,6 +93,9 @@ impl Summary {
                 .ok_or_else(|| Error::format("summary property offset overflows"))?;
             let vt = u32at(b, off)? & 0xFFFF;
             let v = match vt {
+                // The code page (PID 1) is an unsigned 16-bit number stored as VT_I2:
+                // 65001 (UTF-8) would read as -535.
+                2 if pid == 1 => PropValue::Int(i32::from(u16at(b, off + 4)?)),
                 2 => PropValue::Int(i32::from(u16at(b, off + 4)? as i16)),
                 3 => {
                     if pid == 15 {

@@ -30,6 +30,32 @@ pub fn write_file(path: &Path, data: &[u8], opts: &WriteOptions) -> Result<Writt
     }
 }
 
+/// Where a producer hands its bytes, piece by piece.
+pub type ByteSink<'a> = dyn FnMut(&[u8]) -> Result<()> + 'a;
+
+/// Write the file at `path` from a producer that hands its bytes to `sink` piece by
+/// piece (so the whole never sits in memory), through the safe writer as
+/// [`write_file`] does.
+pub fn write_file_with(
+    path: &Path,
+    opts: &WriteOptions,
+    produce: &mut dyn FnMut(&mut ByteSink<'_>) -> Result<()>,
+) -> Result<Written> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Error::new(ErrorKind::Usage, "not a file name (or not valid Unicode)").with_path(path))?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let t = Target::new(dir, *opts)?;
+    let mut f = t.create_named(name, None).map_err(|e| e.with_path(path))?;
+    produce(&mut |b| f.write(b))?;
+    let w = f.finish().map_err(|e| e.with_path(path))?;
+    match t.commit().into_iter().next() {
+        Some(e) => Err(e.with_path(path)),
+        None => Ok(w),
+    }
+}
+
 /// Refuse to write `output` when it is one of `inputs` (the same file under any name),
 /// or a folder that holds one of them.
 pub fn refuse_inputs(output: &Path, inputs: &[&Path]) -> Result<()> {

@@ -13,6 +13,27 @@ mod wine;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
+/// The manifest schema and one JSON Schema per command's `--json` output.
+fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    use schemars::schema_for;
+    vec![
+        ("manifests/manifest.schema.json", schema_for!(hotfixkit::manifest::Manifest)),
+        ("docs/schemas/info.schema.json", schema_for!(hotfixkit::info::Info)),
+        ("docs/schemas/tables.schema.json", schema_for!(Vec<hotfixkit::tables::TableJson>)),
+        ("docs/schemas/extract.schema.json", schema_for!(hotfixkit::ExtractReport)),
+        ("docs/schemas/verify.schema.json", schema_for!(hotfixkit::manifest::VerifyReport)),
+        ("docs/schemas/import-kb.schema.json", schema_for!(hotfixkit::manifest::ManifestSet)),
+        ("docs/schemas/written.schema.json", schema_for!(hotfixkit::WrittenFiles)),
+        ("docs/schemas/streams.schema.json", schema_for!(hotfixkit::msi::StreamList)),
+        ("docs/schemas/streams-written.schema.json", schema_for!(hotfixkit::StreamsReport)),
+        ("docs/schemas/ccmcertfix.schema.json", schema_for!(hotfixkit::hotfix::CertFixReport)),
+        ("docs/schemas/stage.schema.json", schema_for!(hotfixkit::hotfix::StagePlan)),
+        ("docs/schemas/delta-info.schema.json", schema_for!(hotfixkit::delta::Header)),
+        ("docs/schemas/signature.schema.json", schema_for!(hotfixkit::sign::SignatureReport)),
+        ("docs/schemas/error.schema.json", schema_for!(hotfixkit::ErrorReport)),
+    ]
+}
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
@@ -64,18 +85,28 @@ fn main() -> Result<()> {
         }
         "wine-oracle" => wine::run(&root()),
         "schema" => {
-            let schema = schemars::schema_for!(hotfixkit::manifest::Manifest);
-            let p = root().join("manifests/manifest.schema.json");
-            let text = serde_json::to_string_pretty(&schema)? + "\n";
-            if args.iter().any(|a| a == "--check") {
-                let cur = std::fs::read_to_string(&p).unwrap_or_default();
-                if cur != text {
-                    bail!("{} is out of date (run `cargo xtask schema`)", p.display());
+            let check = args.iter().any(|a| a == "--check");
+            let mut stale = Vec::new();
+            for (rel, schema) in schemas() {
+                let p = root().join(rel);
+                let text = serde_json::to_string_pretty(&schema)? + "\n";
+                if check {
+                    if std::fs::read_to_string(&p).unwrap_or_default() != text {
+                        stale.push(p.display().to_string());
+                    }
+                } else {
+                    if let Some(d) = p.parent() {
+                        std::fs::create_dir_all(d)?;
+                    }
+                    std::fs::write(&p, text)?;
+                    println!("wrote {}", p.display());
                 }
-                println!("schema up to date");
-            } else {
-                std::fs::write(&p, text)?;
-                println!("wrote {}", p.display());
+            }
+            if !stale.is_empty() {
+                bail!("out of date (run `cargo xtask schema`): {}", stale.join(", "));
+            }
+            if check {
+                println!("schemas up to date");
             }
             Ok(())
         }
