@@ -901,7 +901,9 @@ pub fn encode(reference: &[u8], new: &[u8], opts: &LzxOptions) -> Result<(Vec<u8
     let main_size = 256 + 8 * slots;
     let mut stats = LzxStats { window, position_slots: slots, e8: opts.e8_size.is_some(), ..Default::default() };
     if new.is_empty() {
-        return Ok((Vec::new(), stats));
+        // One chunk of 16 zero bits (no E8 translation, nothing else): a stream that
+        // decodes to nothing, since an empty stream means "no data" in PA19.
+        return Ok((vec![2, 0, 0, 0], stats));
     }
     let mut buf = Vec::with_capacity(r + new.len() + 8);
     buf.extend_from_slice(reference);
@@ -1004,6 +1006,38 @@ pub fn encode(reference: &[u8], new: &[u8], opts: &LzxOptions) -> Result<(Vec<u8
     let out = out.ok_or_else(|| Error::new(ErrorKind::Limit, "an LZX chunk does not fit its 16-bit size field"))?;
     stats.chunks = nchunks;
     Ok((out, stats))
+}
+
+/// Runs of at least `min_len` equal bytes between `new` and `reference`, found greedily
+/// from the start of `new`: (offset in new, offset in reference, length).
+pub(crate) fn correspondences(reference: &[u8], new: &[u8], min_len: usize) -> Vec<(usize, usize, usize)> {
+    let r = reference.len();
+    let mut buf = Vec::with_capacity(r + new.len());
+    buf.extend_from_slice(reference);
+    buf.extend_from_slice(new);
+    let mut f = Finder::new(buf.len(), Effort::Fast);
+    for p in 0..r {
+        f.insert(&buf, p);
+    }
+    let mut out = Vec::new();
+    let mut ms = Vec::new();
+    let mut p = r;
+    while p < buf.len() {
+        let max_len = (buf.len() - p).min(MAX_MATCH);
+        f.find(&buf, p, max_len, p, &mut ms);
+        match ms.iter().rev().find(|m| (m.1 as usize) > p - r) {
+            Some(&(l, d)) if l as usize >= min_len => {
+                let l = l as usize;
+                out.push((p - r, p - d as usize, l));
+                for q in p + 1..p + l {
+                    f.insert(&buf, q);
+                }
+                p += l;
+            }
+            _ => p += 1,
+        }
+    }
+    out
 }
 
 /// Group chunks into blocks greedily while one block costs less than two.

@@ -3,4 +3,5 @@
 pub mod lzx;
 pub mod lzx_encode;
 pub mod pa19;
+pub mod pa19_write;
 pub mod pe;
