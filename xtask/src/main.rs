@@ -1,6 +1,7 @@
 //! Project tasks: `cargo xtask fixtures [--check]`, `man`, `completions`.
 
 mod bench;
+mod bench_delta;
 mod fixtures;
 mod hostile;
 mod kb977203;
@@ -59,6 +60,7 @@ fn main() -> Result<()> {
             }
         }
         "wine-oracle" => wine::run(&root()),
+        "bench-delta" => bench_delta::run(&root(), &args[1..]),
         "schema" => {
             let schema = schemars::schema_for!(hotfixkit::manifest::Manifest);
             let p = root().join("manifests/manifest.schema.json");
@@ -80,7 +82,7 @@ fn main() -> Result<()> {
             pe_crosscheck(&dir)
         }
         _ => {
-            bail!("usage: cargo xtask fixtures [--check] | schema [--check] | man | completions | pe-crosscheck [DIR] | bench [--quick] [--rounds N] [--big-scale F] | wine-oracle")
+            bail!("usage: cargo xtask fixtures [--check] | schema [--check] | man | completions | pe-crosscheck [DIR] | bench [--quick] [--rounds N] [--big-scale F] | bench-delta [one-percent|kb977203|wheels]... | wine-oracle")
         }
     }
 }
