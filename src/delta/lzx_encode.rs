@@ -49,6 +49,8 @@ const BIT: u32 = 16;
 const INF: u32 = u32::MAX / 2;
 const NONE: u32 = u32::MAX;
 const LONG_KEY: usize = 24;
+/// A repeat match at least this long is taken at once.
+const REP_NICE: usize = 32;
 
 /// Encoder effort.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -181,6 +183,8 @@ struct Finder {
     prevl: Vec<u32>,
     depth4: usize,
     depthl: usize,
+    /// Insert nothing (a trial parse).
+    frozen: bool,
 }
 
 #[inline]
@@ -225,6 +229,7 @@ impl Finder {
             prevl: vec![NONE; len],
             depth4,
             depthl,
+            frozen: false,
         }
     }
 
@@ -243,6 +248,9 @@ impl Finder {
 
     #[inline]
     fn insert(&mut self, b: &[u8], p: usize) {
+        if self.frozen {
+            return;
+        }
         if p + 4 <= b.len() {
             let h = self.h4(b, p);
             self.prev4[p] = self.head4[h];
@@ -608,6 +616,8 @@ struct Parser<'a> {
     t: Tables,
     max_dist: usize,
     nice: usize,
+    /// Insert every position of long matches (Best effort).
+    dense: bool,
     model: Model,
     reps: [u32; 3],
     // DP scratch
@@ -643,9 +653,8 @@ impl Parser<'_> {
             let n = c1 - start;
             self.price[0] = 0;
             self.state[0] = self.reps;
-            for k in 1..=n {
-                self.price[k] = INF;
-            }
+            // Entries past `ready` are initialised as the search reaches them.
+            let mut ready = 0usize;
             let mut i = 0usize;
             // Where the window ended and the long match taken there (if any).
             let mut forced: Option<(usize, u32, u32)> = None;
@@ -662,10 +671,18 @@ impl Parser<'_> {
                         rep_len[k] = common(self.buf, p - d, p, max_len);
                     }
                 }
+                let best_rep = (0..3).max_by_key(|&k| (rep_len[k], 3 - k)).unwrap_or(0);
+                // A repeat match this long is taken without searching: after an edit the
+                // old copy continues at the same distance, and nothing found by a search
+                // would be cheaper.
+                if rep_len[best_rep] >= self.nice.min(REP_NICE) {
+                    self.finder.insert(self.buf, p);
+                    forced = Some((i, rep_len[best_rep] as u32, reps[best_rep]));
+                    break;
+                }
                 let mut ms = std::mem::take(&mut self.matches);
                 self.finder.find(self.buf, p, max_len, self.max_dist.min(p), &mut ms);
                 let longest = ms.last().map(|m| m.0 as usize).unwrap_or(0);
-                let best_rep = (0..3).max_by_key(|&k| (rep_len[k], 3 - k)).unwrap_or(0);
                 if rep_len[best_rep] >= self.nice || longest >= self.nice {
                     let (l, d) = if rep_len[best_rep] + 2 >= longest {
                         (rep_len[best_rep], reps[best_rep])
@@ -676,6 +693,11 @@ impl Parser<'_> {
                     forced = Some((i, l as u32, d));
                     self.matches = ms;
                     break;
+                }
+                let reach = (i + 1).max(i + longest).max(i + rep_len.iter().copied().max().unwrap_or(0));
+                if reach > ready {
+                    self.price[ready + 1..=reach].fill(INF);
+                    ready = reach;
                 }
                 // Literal.
                 let c = base + self.model.lit(self.buf[p]);
@@ -746,9 +768,15 @@ impl Parser<'_> {
             if let Some((_, l, d)) = forced {
                 out.push(Item::Match { len: l, dist: d });
                 self.reps = self.slot_for(d, &self.reps).1;
-                // `pos` itself was inserted by the search; insert the rest of the match.
+                // `pos` itself was inserted by the search; insert the rest of the match
+                // (inside a long one every fourth position: the region is also in the
+                // buffer where the match came from, and the long-key chain still finds
+                // any later match of it that is longer than its key).
+                let step = if l as usize > 64 && !self.dense { 4 } else { 1 };
                 for q in pos + 1..pos + l as usize {
-                    self.finder.insert(self.buf, q);
+                    if step == 1 || q - pos < 8 || q % step == 0 {
+                        self.finder.insert(self.buf, q);
+                    }
                 }
                 pos += l as usize;
             }
@@ -923,6 +951,7 @@ pub fn encode(reference: &[u8], new: &[u8], opts: &LzxOptions) -> Result<(Vec<u8
         t,
         max_dist,
         nice,
+        dense: opts.effort == Effort::Best,
         model: Model::new(main_size),
         reps: [1, 1, 1],
         price: vec![INF; CHUNK + 1],
@@ -943,17 +972,13 @@ pub fn encode(reference: &[u8], new: &[u8], opts: &LzxOptions) -> Result<(Vec<u8
         let c1 = (c0 + CHUNK).min(r + n);
         items.clear();
         if c == 0 {
-            // Seed the cost model with a first parse of the first chunk, then redo it with
-            // a fresh finder so that the real parse sees the same candidates.
+            // Seed the cost model with a first parse of the first chunk that leaves the
+            // finder as it was (nothing is inserted), then parse it for real.
             let mut seed = Vec::new();
             let saved = parser.reps;
-            let mut probe = Finder::new(parser.buf.len(), Effort::Fast);
-            std::mem::swap(&mut probe, &mut parser.finder);
-            for p in 0..r {
-                parser.finder.insert(parser.buf, p);
-            }
+            parser.finder.frozen = true;
             parser.chunk(c0, c1, &mut seed);
-            std::mem::swap(&mut probe, &mut parser.finder);
+            parser.finder.frozen = false;
             parser.reps = saved;
             let mut rr = [1u32, 1, 1];
             let mut s = Stats::new(main_size);

@@ -77,7 +77,12 @@ pub fn measure(name: &str, old: &[u8], new: &[u8]) -> Result<Row> {
     let x = tool(Command::new("xdelta3").args(["-9", "-e", "-f", "-s"]).arg(&o).arg(&n).arg(&xd), &xd);
     let zs = dir.join("z.zst");
     let z = tool(
-        Command::new("zstd").args(["-19", "-q", "-f", "--long=27"]).arg(format!("--patch-from={}", o.display())).arg(&n).arg("-o").arg(&zs),
+        Command::new("zstd")
+            .args(["-19", "-q", "-f", "--long=27"])
+            .arg(format!("--patch-from={}", o.display()))
+            .arg(&n)
+            .arg("-o")
+            .arg(&zs),
         &zs,
     );
     let _ = std::fs::remove_dir_all(&dir);
