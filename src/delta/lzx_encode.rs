@@ -174,6 +174,7 @@ pub fn e8_forward(d: &mut [u8], size: u32) {
 // ---------------------------------------------------------------------------------------
 // Match finder
 
+#[derive(Clone)]
 struct Finder {
     bits4: u32,
     head4: Vec<u32>,
@@ -183,6 +184,8 @@ struct Finder {
     prevl: Vec<u32>,
     depth4: usize,
     depthl: usize,
+    /// Latest position of each 3-byte hash (short matches at short distances).
+    head3: Vec<u32>,
     /// Insert nothing (a trial parse).
     frozen: bool,
 }
@@ -190,6 +193,12 @@ struct Finder {
 #[inline]
 fn rd32(b: &[u8], p: usize) -> u32 {
     u32::from_le_bytes([b[p], b[p + 1], b[p + 2], b[p + 3]])
+}
+
+#[inline]
+fn h3(b: &[u8], p: usize) -> usize {
+    let x = u32::from(b[p]) | (u32::from(b[p + 1]) << 8) | (u32::from(b[p + 2]) << 16);
+    (x.wrapping_mul(0x9E37_79B1) >> 16) as usize
 }
 
 #[inline]
@@ -229,6 +238,7 @@ impl Finder {
             prevl: vec![NONE; len],
             depth4,
             depthl,
+            head3: vec![NONE; 1 << 16],
             frozen: false,
         }
     }
@@ -251,6 +261,10 @@ impl Finder {
         if self.frozen {
             return;
         }
+        if p + 3 <= b.len() {
+            let h = h3(b, p);
+            self.head3[h] = p as u32;
+        }
         if p + 4 <= b.len() {
             let h = self.h4(b, p);
             self.prev4[p] = self.head4[h];
@@ -268,7 +282,18 @@ impl Finder {
     fn find(&mut self, b: &[u8], p: usize, max_len: usize, max_dist: usize, out: &mut Vec<(u32, u32)>) {
         out.clear();
         let mut best = MIN_MATCH.max(2) - 1;
-        if max_len >= 4 && p + 4 <= b.len() {
+        if max_len >= 3 && p + 3 <= b.len() {
+            let c = self.head3[h3(b, p)];
+            if c != NONE && p - (c as usize) <= max_dist.min(1 << 16) {
+                let cu = c as usize;
+                let l = common(b, cu, p, max_len.min(32));
+                if l >= 3 {
+                    best = l;
+                    out.push((l as u32, (p - cu) as u32));
+                }
+            }
+        }
+        if best < max_len && max_len >= 4 && p + 4 <= b.len() {
             let mut c = self.head4[self.h4(b, p)];
             let mut n = 0;
             while c != NONE && n < self.depth4 {
@@ -587,6 +612,16 @@ impl Model {
         };
         self.main_cost = cost(&self.main_freq);
         self.len_cost = cost(&self.len_freq);
+    }
+
+    /// Price symbols by a block's code lengths (unused symbols as if 18 bits long).
+    fn set_lengths(&mut self, main: &[u8], len: &[u8]) {
+        for (c, &l) in self.main_cost.iter_mut().zip(main) {
+            *c = if l == 0 { 18 * BIT } else { u32::from(l) * BIT };
+        }
+        for (c, &l) in self.len_cost.iter_mut().zip(len) {
+            *c = if l == 0 { 18 * BIT } else { u32::from(l) * BIT };
+        }
     }
 
     #[inline]
@@ -960,63 +995,104 @@ pub fn encode(reference: &[u8], new: &[u8], opts: &LzxOptions) -> Result<(Vec<u8
         state: vec![[1, 1, 1]; CHUNK + 1],
         matches: Vec::new(),
     };
-    // Parse chunk by chunk; code the items against the running repeat state.
+    // Parse chunk by chunk; code the items against the running repeat state. With two
+    // passes the second parse prices every symbol by the code lengths of the block its
+    // chunk fell into in the first.
     let n = new.len();
     let nchunks = n.div_ceil(CHUNK);
-    let mut chunk_items: Vec<Vec<Coded>> = Vec::with_capacity(nchunks);
-    let mut chunk_stats: Vec<Stats> = Vec::with_capacity(nchunks);
-    let mut reps = [1u32, 1, 1];
-    let mut items = Vec::new();
-    for c in 0..nchunks {
-        let c0 = r + c * CHUNK;
-        let c1 = (c0 + CHUNK).min(r + n);
-        items.clear();
-        if c == 0 {
-            // Seed the cost model with a first parse of the first chunk that leaves the
-            // finder as it was (nothing is inserted), then parse it for real.
-            let mut seed = Vec::new();
-            let saved = parser.reps;
-            parser.finder.frozen = true;
-            parser.chunk(c0, c1, &mut seed);
-            parser.finder.frozen = false;
-            parser.reps = saved;
-            let mut rr = [1u32, 1, 1];
+    let passes = if opts.effort == Effort::Best { 2 } else { 1 };
+    let fresh = if passes > 1 { Some(parser.finder.clone()) } else { None };
+    let mut chunk_items: Vec<Vec<Coded>> = Vec::new();
+    let mut chunk_stats: Vec<Stats> = Vec::new();
+    let mut counts = LzxStats::default();
+    for pass in 0..passes {
+        let prices = if pass > 0 {
+            let groups = group_chunks(&chunk_stats);
+            let mut per_chunk = vec![0usize; nchunks];
+            let mut tables = Vec::new();
+            for (g, &(g0, g1)) in groups.iter().enumerate() {
+                let mut st = chunk_stats[g0].clone();
+                for c in &chunk_stats[g0 + 1..g1] {
+                    st.merge(c);
+                }
+                tables.push((huffman_lengths(&st.main, 16), huffman_lengths(&st.len, 16)));
+                per_chunk[g0..g1].fill(g);
+            }
+            if let Some(f) = &fresh {
+                parser.finder = f.clone();
+            }
+            parser.reps = [1, 1, 1];
+            Some((per_chunk, tables))
+        } else {
+            None
+        };
+        chunk_items = Vec::with_capacity(nchunks);
+        chunk_stats = Vec::with_capacity(nchunks);
+        counts = LzxStats::default();
+        let mut reps = [1u32, 1, 1];
+        let mut items = Vec::new();
+        for c in 0..nchunks {
+            let c0 = r + c * CHUNK;
+            let c1 = (c0 + CHUNK).min(r + n);
+            items.clear();
+            if let Some((per_chunk, tables)) = &prices {
+                let (ml, ll) = &tables[per_chunk[c]];
+                parser.model.set_lengths(ml, ll);
+            } else if c == 0 {
+                // Seed the cost model with a first parse of the first chunk that leaves the
+                // finder as it was (nothing is inserted), then parse it for real.
+                let mut seed = Vec::new();
+                let saved = parser.reps;
+                parser.finder.frozen = true;
+                parser.chunk(c0, c1, &mut seed);
+                parser.finder.frozen = false;
+                parser.reps = saved;
+                let mut rr = [1u32, 1, 1];
+                let mut s = Stats::new(main_size);
+                for it in &seed {
+                    s.add(&code_item(*it, &mut rr, &parser.t));
+                }
+                parser.model.learn(&s.main, &s.len);
+            }
+            parser.chunk(c0, c1, &mut items);
             let mut s = Stats::new(main_size);
-            for it in &seed {
-                s.add(&code_item(*it, &mut rr, &parser.t));
+            let mut coded = Vec::with_capacity(items.len());
+            let mut at = c0;
+            for it in &items {
+                let cd = code_item(*it, &mut reps, &parser.t);
+                if let Item::Match { len, dist } = *it {
+                    counts.matches += 1;
+                    counts.matched_bytes += u64::from(len);
+                    if (usize::from(cd.main) - 256) / 8 < 3 {
+                        counts.repeat_matches += 1;
+                    }
+                    if len >= 257 {
+                        counts.long_matches += 1;
+                    }
+                    if at - (dist as usize) < r {
+                        counts.reference_matches += 1;
+                    }
+                    at += len as usize;
+                } else {
+                    counts.literals += 1;
+                    at += 1;
+                }
+                s.add(&cd);
+                coded.push(cd);
             }
-            parser.model.learn(&s.main, &s.len);
-        }
-        parser.chunk(c0, c1, &mut items);
-        let mut s = Stats::new(main_size);
-        let mut coded = Vec::with_capacity(items.len());
-        let mut at = c0;
-        for it in &items {
-            let cd = code_item(*it, &mut reps, &parser.t);
-            if let Item::Match { len, dist } = *it {
-                stats.matches += 1;
-                stats.matched_bytes += u64::from(len);
-                if (usize::from(cd.main) - 256) / 8 < 3 {
-                    stats.repeat_matches += 1;
-                }
-                if len >= 257 {
-                    stats.long_matches += 1;
-                }
-                if at - (dist as usize) < r {
-                    stats.reference_matches += 1;
-                }
-                at += len as usize;
-            } else {
-                stats.literals += 1;
-                at += 1;
+            if prices.is_none() {
+                parser.model.learn(&s.main, &s.len);
             }
-            s.add(&cd);
-            coded.push(cd);
+            chunk_items.push(coded);
+            chunk_stats.push(s);
         }
-        parser.model.learn(&s.main, &s.len);
-        chunk_items.push(coded);
-        chunk_stats.push(s);
     }
+    stats.literals = counts.literals;
+    stats.matches = counts.matches;
+    stats.repeat_matches = counts.repeat_matches;
+    stats.long_matches = counts.long_matches;
+    stats.reference_matches = counts.reference_matches;
+    stats.matched_bytes = counts.matched_bytes;
     // Group chunks into blocks.
     let mut groups = group_chunks(&chunk_stats);
     let mut out = write_stream(&chunk_items, &chunk_stats, &groups, main_size, opts, &mut stats, n);

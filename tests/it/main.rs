@@ -6,6 +6,7 @@ mod cabs;
 mod cli;
 mod corpus;
 mod delta;
+mod delta_encode;
 mod fuzz_replay;
 #[cfg(unix)] // links are planted with std::os::unix::fs::symlink
 mod hostile;
