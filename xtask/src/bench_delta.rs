@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+/// A named old/new pair.
+pub type Pair = (String, Vec<u8>, Vec<u8>);
+
 /// One measured pair.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Row {
@@ -171,7 +174,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The KB977203 SP1 → SP2 PE pairs (same relative path in both administrative images).
-pub fn kb977203_pairs(root: &Path) -> Result<Vec<(String, Vec<u8>, Vec<u8>)>> {
+pub fn kb977203_pairs(root: &Path) -> Result<Vec<Pair>> {
     let bin = hotfixkit_bin(root)?;
     let work = std::env::temp_dir().join(format!("hotfixkit-bench-kb-{}", std::process::id()));
     for sp in [1, 2] {
@@ -200,7 +203,7 @@ pub fn kb977203_pairs(root: &Path) -> Result<Vec<(String, Vec<u8>, Vec<u8>)>> {
 }
 
 /// pywin32 306 → 308 DLL pairs (win32 and win_amd64, CPython 3.11), downloaded once.
-pub fn wheel_pairs(root: &Path) -> Result<Vec<(String, Vec<u8>, Vec<u8>)>> {
+pub fn wheel_pairs(root: &Path) -> Result<Vec<Pair>> {
     let cache = root.join("target/bench-delta/wheels");
     let mut pairs = Vec::new();
     for plat in ["win32", "win_amd64"] {
