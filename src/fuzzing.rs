@@ -179,6 +179,47 @@ pub fn pa19(data: &[u8]) {
     let _ = crate::delta::lzx_decode(patch, old, patch.len().min(1 << 16), false);
 }
 
+/// Create a PA19 patch from an old/new pair split from the input, apply it with our
+/// applier and check it gives the new file back. Byte 0 picks options (E8, effort, Wine
+/// mode, a timestamp, a second old file), bytes 1-2 the old file's length.
+pub fn delta_create(data: &[u8]) {
+    use crate::delta::Effort;
+    use crate::delta::{create, CreateOptions, E8Mode};
+    if data.len() < 3 {
+        return;
+    }
+    let f = data[0];
+    let split = usize::from(u16::from_le_bytes([data[1], data[2]]));
+    let rest = &data[3..];
+    let (old, new) = rest.split_at(split.min(rest.len()));
+    let opts = CreateOptions {
+        e8: [E8Mode::Auto, E8Mode::On, E8Mode::Off, E8Mode::Auto][usize::from(f & 3)],
+        effort: [Effort::Normal, Effort::Fast, Effort::Best, Effort::Normal][usize::from((f >> 2) & 3)],
+        wine_compatible: f & 0x10 != 0,
+        timestamp: (f & 0x20 != 0).then_some(0x6000_0000),
+        ..Default::default()
+    };
+    // A second old file: the new file reversed (bit 6).
+    let rev: Vec<u8> = new.iter().rev().copied().collect();
+    let olds: Vec<&[u8]> = if f & 0x40 != 0 { vec![old, &rev] } else { vec![old] };
+    let (patch, info) = match create(&olds, new, &opts) {
+        Ok(x) => x,
+        Err(e) => panic!("create failed on a small input: {e}"),
+    };
+    for o in &olds {
+        match crate::delta::apply(&patch, Some(o)) {
+            Ok(out) => {
+                if info.new_changed_by_normalisation {
+                    assert_eq!(out.len(), new.len(), "normalised output has the wrong size");
+                } else {
+                    assert!(out == new, "the patch does not give the new file back");
+                }
+            }
+            Err(e) => panic!("our own patch does not apply: {e}"),
+        }
+    }
+}
+
 /// Extract a cabinet to disk inside a fresh directory; a sentinel beside the target must
 /// be untouched and nothing may appear outside the target.
 pub fn extract_to_disk(data: &[u8]) {
@@ -247,7 +288,8 @@ pub fn sign_verify(data: &[u8]) {
 }
 
 /// Every target by name, for the replay test.
-pub const TARGETS: [Target; 15] = [
+pub const TARGETS: [Target; 16] = [
+    ("delta_create", delta_create),
     ("transform_apply", transform_apply),
     ("pa19", pa19),
     ("cab_header", cab_header),

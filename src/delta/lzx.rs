@@ -304,7 +304,9 @@ pub fn decode(stream: &[u8], reference: &[u8], new_len: usize, large: bool) -> R
                         cpos = data_end;
                         out_done = buf.len() - r;
                         block_remaining = 0;
-                        resume = Some((data_end.max(cur).min(stream.len()), cur));
+                        // A block that used up its chunk (it ended on a 32 KiB boundary):
+                        // what follows starts with the next chunk's header.
+                        resume = if cur >= data_end { None } else { Some((data_end.min(stream.len()), cur)) };
                         continue 'chunks;
                     }
                     _ => return Err(bad(&format!("block type {block_type}"))),
@@ -524,5 +526,27 @@ mod tests {
         assert_eq!(decode(&stream, b"", 11, false).unwrap(), b"helloworld!");
         // Cut inside the second block's data.
         assert!(decode(&stream[..stream.len() - 2], b"", 11, false).is_err());
+    }
+
+    #[test]
+    fn uncompressed_block_ending_on_a_chunk_boundary() {
+        // 32 KiB raw in chunk 1, then a new block in chunk 2 (Wine's decoder reads this).
+        let mut c1 = header_words((3 << 24 | 32768) << 4);
+        for _ in 0..3 {
+            c1.extend_from_slice(&1u32.to_le_bytes());
+        }
+        c1.extend((0..32768u32).map(|i| (i % 251) as u8));
+        let mut c2 = header_words((3 << 24 | 4) << 5);
+        for _ in 0..3 {
+            c2.extend_from_slice(&1u32.to_le_bytes());
+        }
+        c2.extend_from_slice(b"abcd");
+        let mut stream = (c1.len() as u16).to_le_bytes().to_vec();
+        stream.extend_from_slice(&c1);
+        stream.extend_from_slice(&(c2.len() as u16).to_le_bytes());
+        stream.extend_from_slice(&c2);
+        let out = decode(&stream, b"", 32772, false).unwrap();
+        assert_eq!(&out[32768..], b"abcd");
+        assert_eq!(out[300], (300 % 251) as u8);
     }
 }

@@ -13,6 +13,7 @@ mod cabs;
 mod cli;
 mod corpus;
 mod delta;
+mod delta_encode;
 mod fuzz_replay;
 mod golden;
 #[cfg(unix)] // links are planted with std::os::unix::fs::symlink
@@ -36,6 +37,7 @@ fn main() {
         cli::cases(),
         corpus::cases(),
         delta::cases(),
+        delta_encode::cases(),
         fuzz_replay::cases(),
         golden::cases(),
         #[cfg(unix)]

@@ -5,6 +5,7 @@
 #[path = "../../src/cli/args.rs"]
 mod args;
 mod bench;
+mod bench_delta;
 mod fixtures;
 mod hostile;
 mod kb977203;
@@ -84,6 +85,7 @@ fn main() -> Result<()> {
             }
         }
         "wine-oracle" => wine::run(&root()),
+        "bench-delta" => bench_delta::run(&root(), &args[1..]),
         "schema" => {
             let check = args.iter().any(|a| a == "--check");
             let mut stale = Vec::new();
@@ -115,7 +117,7 @@ fn main() -> Result<()> {
             pe_crosscheck(&dir)
         }
         _ => {
-            bail!("usage: cargo xtask fixtures [--check] | schema [--check] | man | completions | pe-crosscheck [DIR] | bench [--quick] [--rounds N] [--big-scale F] | wine-oracle")
+            bail!("usage: cargo xtask fixtures [--check] | schema [--check] | man | completions | pe-crosscheck [DIR] | bench [--quick] [--rounds N] [--big-scale F] | bench-delta [one-percent|kb977203|wheels]... | wine-oracle")
         }
     }
 }
