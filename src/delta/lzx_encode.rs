@@ -59,7 +59,7 @@ const H3_BITS: u32 = 16;
 const REP_NICE: usize = 32;
 
 /// Encoder effort.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Effort {
     /// Shallow chains, greedy long matches early (used to estimate choices).
@@ -93,7 +93,7 @@ pub struct LzxOptions {
 }
 
 /// What the encoder produced, for reports.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct LzxStats {
     /// Window size the decoder will use.
     pub window: u64,

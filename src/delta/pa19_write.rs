@@ -54,7 +54,7 @@ const USE_LZX_A: u32 = 0x1;
 const NO_RELCALLS: u32 = 0x10;
 
 /// How E8 call translation is chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum E8Mode {
     /// Try both for x86/x64 images and keep the smaller; off for other data.
@@ -67,7 +67,7 @@ pub enum E8Mode {
 }
 
 /// How rift (RVA map) tables are chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RiftMode {
     /// Derive from sections and from matches, keep whichever (or none) is smallest.
@@ -124,7 +124,7 @@ impl Default for CreateOptions {
 }
 
 /// One encoding tried for an old file.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct Trial {
     /// Rift source: "none", "sections" or "matches".
     pub rift: &'static str,
@@ -137,7 +137,7 @@ pub struct Trial {
 }
 
 /// What was written for one old file.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct OldInfo {
     /// Size.
     pub size: u64,
@@ -166,7 +166,7 @@ pub struct OldInfo {
 }
 
 /// What [`create`] chose and produced.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct CreateInfo {
     /// Option flags written.
     pub options: u32,
