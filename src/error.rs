@@ -60,7 +60,7 @@ pub enum Location {
         /// The table name.
         table: String,
         /// The row's primary key (tab-separated when the key has several columns).
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         key: Option<String>,
     },
     /// A cabinet (file name, or `#name` for a stream of a package).

@@ -31,7 +31,7 @@ pub struct CabInfo {
     /// Files (name, size, date).
     pub files: Vec<CabFileInfo>,
     /// What the reader noticed (a wrapped file count, a misplaced coffFiles).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 

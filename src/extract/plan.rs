@@ -91,10 +91,10 @@ pub struct PlanEntry {
     pub source: Source,
     /// How the path was chosen, for patch contents: `file-table` (the transforms name the
     /// file and its folder) or `file-key` (only the File key is known).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub named_by: Option<&'static str>,
     /// For patch contents: whether the entry is a binary delta rather than a whole file.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delta: Option<bool>,
 }
 

@@ -22,16 +22,16 @@ pub struct ReportEntry {
     pub source: Source,
     /// For patch contents: `file-table` (the transforms name the file and its folder)
     /// or `file-key` (only the File key is known).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub named_by: Option<String>,
     /// For patch contents: whether the entry is a binary delta rather than a whole file.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delta: Option<bool>,
     /// Whether it was written (absent in a dry run).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub written: Option<bool>,
     /// SHA-256 of what was written.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
 }
 
@@ -69,7 +69,7 @@ pub struct ExtractReport {
     /// What could not be written.
     pub errors: Vec<Error>,
     /// Signatures checked after writing (the package's first), when asked for.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signatures: Vec<crate::manifest::SignedFile>,
     /// Counts.
     pub summary: ReportSummary,

@@ -34,11 +34,11 @@ pub struct Observed {
     pub platform: Option<Platform>,
     /// This is the administrative copy of an installer package at the root of an image
     /// (what `extract` writes beside the files), not a payload file.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub admin_copy: bool,
     /// Its Authenticode signature, when signatures were checked and it can carry one
     /// (executables, installer packages, cabinets).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<FileSignature>,
 }
 
@@ -482,7 +482,7 @@ pub struct VerifyReport {
     /// Files not named by the manifest.
     pub extra: Vec<String>,
     /// Administrative copies of packages at the image's root: neither payload nor extra.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub admin_copies: Vec<String>,
     /// Whether extra files count as findings.
     pub strict: bool,
@@ -490,13 +490,13 @@ pub struct VerifyReport {
     pub check_times: bool,
     /// Every file whose signature was checked, with what was found (when signatures
     /// were checked).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signatures: Vec<SignedFile>,
     /// The signature of the package verified in place, when checked.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package_signature: Option<FileSignature>,
     /// The manifest's package signer requirement, when it has one: whether it is met.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package_signer: Option<Check>,
     /// Counts: rows ok, mismatched, missing; extra files.
     pub summary: Summary,

@@ -199,10 +199,10 @@ pub struct SignatureReport {
     /// Every signature, primary first.
     pub signatures: Vec<SignatureEntry>,
     /// A catalog's members (empty for other carriers).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub catalog_members: Vec<CatalogMember>,
     /// Notes on the carrier (a DigitalSignatureEx stream, padding, …).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 

@@ -24,6 +24,7 @@ mod signature;
 mod tidy;
 mod util;
 mod verify;
+mod workflows;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -49,6 +50,7 @@ fn main() {
         signature::cases(),
         tidy::cases(),
         verify::cases(),
+        workflows::cases(),
     ];
     let mut trials = Vec::new();
     let mut ignored = Vec::new();
