@@ -5,7 +5,6 @@ use super::checksum::block_checksum;
 use super::decode::Decoder;
 use super::header::*;
 use crate::deadline::Deadline;
-use crate::error::ResultExt;
 use crate::error::{Error, IoResultExt, Location, Result, Warning, WarningKind};
 use crate::random_access::{read_full_at, Cursor, Shared};
 use std::io::{Read, Seek, SeekFrom};
@@ -131,7 +130,7 @@ impl CabSource for FileSource {
         self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
     }
     fn open(&self) -> Result<Box<dyn ReadSeek>> {
-        let f = std::fs::File::open(&self.path).io_ctx("opening cabinet").at_path(&self.path)?;
+        let f = crate::random_access::open_file(&self.path)?;
         if self.base == 0 {
             Ok(Box::new(f))
         } else {

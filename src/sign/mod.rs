@@ -77,7 +77,7 @@ pub struct FileSource {
 impl FileSource {
     /// Open `path`.
     pub fn open(path: &Path) -> Result<FileSource> {
-        let file = std::fs::File::open(path).io_ctx("opening").map_err(|e| e.with_path(path))?;
+        let file = crate::random_access::open_file(path)?;
         let len = file.metadata().io_ctx("reading the size").map_err(|e| e.with_path(path))?.len();
         Ok(FileSource { file, len })
     }

@@ -89,6 +89,9 @@ pub enum Need {
     Tool(&'static str),
     /// A module of the system's python3.
     Python(&'static str),
+    /// Root (to mount a file system). Not an input: HOTFIXKIT_REQUIRE_CORPUS does not
+    /// turn its absence into a failure.
+    Root,
 }
 
 impl Need {
@@ -98,6 +101,7 @@ impl Need {
             Need::Corpus => (!shared_dir().join("corpus").is_dir())
                 .then(|| format!("needs the shared corpus at {}", shared_dir().display())),
             Need::Tool(t) => (!has_tool(t)).then(|| format!("needs {t} on the PATH")),
+            Need::Root => (!rustix::process::geteuid().is_root()).then(|| "needs root (to mount a file system)".into()),
             Need::Python(m) => {
                 let ok = Command::new("/usr/bin/python3")
                     .arg("-c")
