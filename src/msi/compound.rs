@@ -477,7 +477,7 @@ impl Compound {
         if name_bytes > 64 {
             return Err(bad(format!("entry {i}: name length too large: {name_bytes}")));
         }
-        if name_bytes % 2 != 0 {
+        if !name_bytes.is_multiple_of(2) {
             return Err(bad(format!("entry {i}: odd name length: {name_bytes}")));
         }
         if name_bytes < 4 {

@@ -98,14 +98,14 @@ pub fn schema(pool: &StringPool, tables: &[u8], columns: &[u8]) -> Result<BTreeM
         pool.get(id).map(str::to_string).ok_or_else(|| format!("{what}: string {id} is not in the string pool"))
     };
     let mut out: BTreeMap<String, Vec<(i32, ColInfo)>> = BTreeMap::new();
-    if tables.len() % rw != 0 {
+    if !tables.len().is_multiple_of(rw) {
         return Err(format!("_Tables holds {} bytes, not a whole number of {rw}-byte rows", tables.len()));
     }
     for c in tables.chunks_exact(rw) {
         out.entry(name_of(string_ref(c, rw), "_Tables")?).or_default();
     }
     let row = 2 * rw + 4;
-    if columns.len() % row != 0 {
+    if !columns.len().is_multiple_of(row) {
         return Err(format!("_Columns holds {} bytes, not a whole number of {row}-byte rows", columns.len()));
     }
     let n = columns.len() / row;
@@ -137,7 +137,7 @@ pub fn row_count(pool: &StringPool, name: &str, columns: &[ColInfo], len: u64) -
     if row == 0 {
         return Ok(0);
     }
-    if len % row != 0 {
+    if !len.is_multiple_of(row) {
         return Err(format!("table {name}: stream holds {len} bytes, not a whole number of {row}-byte rows"));
     }
     let n = len / row;

@@ -82,7 +82,7 @@ fn member(s: &Tlv<'_>) -> DResult<CatalogMember> {
     }
     if m.digest.is_empty() {
         // Without an indirect-data attribute the tag is the hash (as bytes or hex text).
-        m.digest = if m.tag.len() % 2 == 0 && m.tag.bytes().all(|b| b.is_ascii_hexdigit()) {
+        m.digest = if m.tag.len().is_multiple_of(2) && m.tag.bytes().all(|b| b.is_ascii_hexdigit()) {
             m.tag.to_lowercase()
         } else {
             hex(id)
@@ -93,7 +93,7 @@ fn member(s: &Tlv<'_>) -> DResult<CatalogMember> {
 
 /// A member tag: UTF-16LE text when it reads as such, else hex.
 fn tag_text(id: &[u8]) -> String {
-    if id.len() >= 2 && id.len() % 2 == 0 {
+    if id.len() >= 2 && id.len().is_multiple_of(2) {
         let units: Vec<u16> = id.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
         let s = String::from_utf16_lossy(&units).trim_end_matches('\0').to_string();
         if !s.is_empty() && s.chars().all(|c| c.is_ascii_graphic()) {
