@@ -20,6 +20,7 @@ mod golden;
 mod hostile;
 mod kb977203;
 mod msp;
+mod realpkg;
 mod signature;
 mod tidy;
 mod util;
@@ -49,6 +50,7 @@ fn main() {
         hostile::security_cases(),
         kb977203::cases(),
         msp::cases(),
+        realpkg::cases(),
         signature::cases(),
         tidy::cases(),
         verify::cases(),
