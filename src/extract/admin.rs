@@ -6,6 +6,7 @@ use crate::error::ResultExt;
 use crate::error::{IoResultExt, Result};
 use crate::msi::summary::Summary;
 use crate::msi::{decode_name, Compound};
+use crate::output::spill::Spill;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -64,8 +65,10 @@ pub(crate) fn write_admin_package(src: &AdminSource, drop_streams: &[String], fi
     let result = (|| -> Result<()> {
         let short_names = src.short_names;
         let src = &*src.compound;
-        let mut dst =
-            cfb::CompoundFile::create_with_version(src.version(), &mut *file).io_ctx("creating compound file")?;
+        // Built in memory (up to 32 MiB, then straight to the file): the compound-file
+        // writer's many small writes become one.
+        let mut dst = cfb::CompoundFile::create_with_version(src.version(), Spill::new(&mut *file, 32 << 20))
+            .io_ctx("creating compound file")?;
         let root_clsid = src.root_clsid();
         dst.set_storage_clsid("/", root_clsid).io_ctx("setting CLSID")?;
         for e in src.walk() {
@@ -117,6 +120,7 @@ pub(crate) fn write_admin_package(src: &AdminSource, drop_streams: &[String], fi
             w.write_all(&data).io_ctx("writing stream")?;
         }
         dst.flush().io_ctx("flushing compound file")?;
+        dst.into_inner().finish().io_ctx("writing compound file")?;
         Ok(())
     })();
     result.at_path(&src.label)

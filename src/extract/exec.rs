@@ -87,7 +87,12 @@ impl<'a> Sink<'a> {
 
     fn file(&mut self) -> Result<&mut crate::output::AtomicFile> {
         if self.file.is_none() {
-            self.file = Some(self.target.create(&self.entry.components(), self.entry.mtime_unix)?);
+            let mut f = self.target.create(&self.entry.components(), self.entry.mtime_unix)?;
+            // No record is kept of the file, so its hash would go unread.
+            if !self.out.keep {
+                f.skip_hash();
+            }
+            self.file = Some(f);
         }
         self.file.as_mut().ok_or_else(|| Error::format("internal: no file"))
     }

@@ -23,9 +23,9 @@ pub struct Dir {
 }
 
 #[cfg(unix)]
-pub use imp::{process_alive, start_writeback};
+pub use imp::process_alive;
 #[cfg(not(unix))]
-pub use imp::{process_alive, start_writeback};
+pub use imp::process_alive;
 
 #[cfg(unix)]
 mod imp {
@@ -147,21 +147,6 @@ mod imp {
             Err(e) => e == Errno::PERM,
         }
     }
-
-    /// Start writing `f`'s data back to the disk without waiting for it, so that the
-    /// batch's `syncfs` finds little left to do.
-    pub fn start_writeback(f: &File) {
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        {
-            use std::os::fd::AsRawFd;
-            // SAFETY: sync_file_range only reads the descriptor, which `f` keeps open.
-            unsafe {
-                libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
-            }
-        }
-        #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-        let _ = f;
-    }
 }
 
 #[cfg(not(unix))]
@@ -247,9 +232,6 @@ mod imp {
     pub fn process_alive(_pid: u32) -> bool {
         true
     }
-
-    /// Start writing a file back (nothing to do here).
-    pub fn start_writeback(_f: &File) {}
 }
 
 impl Dir {

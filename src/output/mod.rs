@@ -4,6 +4,7 @@
 
 mod dir_handle;
 pub mod names;
+pub mod spill;
 mod target;
 
 pub use target::{hex, AtomicFile, Target, WriteOptions, Written};

@@ -4,12 +4,17 @@
 //! renamed into place.
 //!
 //! Durability comes in batches, as git's batch fsync and dpkg's deferred fsync do it:
-//! a finished file starts its writeback and waits under its temporary name; once 4,096
-//! files or 512 MiB wait (and when the run commits), one `syncfs` makes them all
-//! durable, they are renamed into place, and each folder that received one is synced
-//! once. A crash at any moment leaves no final name holding partial bytes. Where
-//! `syncfs` is not available each file is synced before its rename; on memory-backed
-//! file systems nothing is synced.
+//! a finished file waits under its temporary name; once 4,096 files or 512 MiB wait
+//! (and when the run commits), a committing thread makes the batch durable with one
+//! `syncfs`, renames it into place and syncs each folder that received a file once,
+//! while the writers go on with the next batch. A crash at any moment leaves no final
+//! name holding partial bytes. Where `syncfs` is not available each file is synced
+//! before its rename; on memory-backed file systems nothing is synced.
+//!
+//! Measured on big.msi (20,066 files, 394 MB) to ext4 on this project's 2-core VM:
+//! starting each file's writeback with `sync_file_range` as it is closed cost 0.5 s
+//! more than leaving the whole batch to `syncfs` (2.8 s against 2.2 s), because the
+//! writing thread then does the block submission itself.
 
 use super::dir_handle::{Dir, Kind};
 use crate::error::ResultExt;
@@ -101,43 +106,24 @@ struct Pending {
     name: String,
 }
 
-/// What a target's files share: the batch waiting to become durable, and the first error
-/// that stops the whole run (a read-only or full target).
-struct Shared {
-    root: Arc<Dir>,
-    /// Sync in batches (`syncfs`), or each file before its rename, or not at all.
-    sync: Sync,
-    pending: Mutex<Vec<Pending>>,
-    pending_bytes: AtomicU64,
+/// Where batches are made durable and renamed: a thread of its own, so that the files
+/// of the next batch are written while the last one is synced.
+struct Committer {
+    tx: std::sync::mpsc::SyncSender<Vec<Pending>>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+/// What the committing thread shares with the writers: the errors of renames, and the
+/// error that stopped the run.
+#[derive(Default)]
+struct Outcomes {
     /// Renames that failed while a batch was committed.
     errors: Mutex<Vec<Error>>,
     /// The error that stopped the run, if one did.
     stopped: Mutex<Option<Error>>,
-    deadline: crate::deadline::Deadline,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Sync {
-    None,
-    EachFile,
-    Batch,
-}
-
-/// Whether an I/O error is about the target as a whole (nothing more can be written
-/// there), not about one file.
-fn stops_the_run(e: &Error) -> bool {
-    matches!(e.os_error(), Some(code) if [1, 13, 28, 30, 122].contains(&code))
-}
-
-impl Shared {
-    /// The error that stopped the run, as the error of a file that was not written.
-    fn check_stopped(&self) -> Result<()> {
-        match self.stopped.lock().ok().and_then(|s| s.clone()) {
-            Some(e) => Err(e.context("not written")),
-            None => Ok(()),
-        }
-    }
-
+impl Outcomes {
     /// Record `e`; when it is about the whole target, the run stops with it.
     fn note(&self, e: Error) -> Error {
         if stops_the_run(&e) {
@@ -150,29 +136,14 @@ impl Shared {
         e
     }
 
-    fn push(&self, p: Pending, bytes: u64) {
-        let full = {
-            let Ok(mut v) = self.pending.lock() else { return };
-            v.push(p);
-            let b = self.pending_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
-            (v.len() >= BATCH_FILES || b >= BATCH_BYTES).then(|| {
-                self.pending_bytes.store(0, Ordering::Relaxed);
-                std::mem::take(&mut *v)
-            })
-        };
-        if let Some(batch) = full {
-            self.commit_batch(batch);
-        }
-    }
-
     /// Make `batch` durable, rename it into place, sync the folders it went into.
-    fn commit_batch(&self, batch: Vec<Pending>) {
+    fn commit_batch(&self, root: &Dir, batch: Vec<Pending>) {
         if batch.is_empty() {
             return;
         }
         let mut errors = Vec::new();
-        if let Err(e) = self.root.sync_filesystem() {
-            let e = Error::io(&e, format_args!("syncing the file system of {}", self.root.path().display()));
+        if let Err(e) = root.sync_filesystem() {
+            let e = Error::io(&e, format_args!("syncing the file system of {}", root.path().display()));
             for p in &batch {
                 let _ = p.dir.remove(&p.tmp);
             }
@@ -205,10 +176,102 @@ impl Shared {
     }
 }
 
+/// What a target's files share: the batch waiting to become durable, and the first error
+/// that stops the whole run (a read-only or full target).
+struct Shared {
+    root: Arc<Dir>,
+    /// Sync in batches (`syncfs`), or each file before its rename, or not at all.
+    sync: Sync,
+    pending: Mutex<Vec<Pending>>,
+    pending_bytes: AtomicU64,
+    outcomes: Arc<Outcomes>,
+    /// The thread committing full batches, while one runs.
+    committer: Mutex<Option<Committer>>,
+    deadline: crate::deadline::Deadline,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sync {
+    None,
+    EachFile,
+    Batch,
+}
+
+/// Whether an I/O error is about the target as a whole (nothing more can be written
+/// there), not about one file.
+fn stops_the_run(e: &Error) -> bool {
+    matches!(e.os_error(), Some(code) if [1, 13, 28, 30, 122].contains(&code))
+}
+
+impl Shared {
+    /// The error that stopped the run, as the error of a file that was not written.
+    fn check_stopped(&self) -> Result<()> {
+        match self.outcomes.stopped.lock().ok().and_then(|s| s.clone()) {
+            Some(e) => Err(e.context("not written")),
+            None => Ok(()),
+        }
+    }
+
+    fn note(&self, e: Error) -> Error {
+        self.outcomes.note(e)
+    }
+
+    fn push(&self, p: Pending, bytes: u64) {
+        let full = {
+            let Ok(mut v) = self.pending.lock() else { return };
+            v.push(p);
+            let b = self.pending_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+            (v.len() >= BATCH_FILES || b >= BATCH_BYTES).then(|| {
+                self.pending_bytes.store(0, Ordering::Relaxed);
+                std::mem::take(&mut *v)
+            })
+        };
+        if let Some(batch) = full {
+            self.hand_over(batch);
+        }
+    }
+
+    /// Give a full batch to the committing thread (started on the first), which takes
+    /// one at a time: a writer waits only when two batches are ahead of it.
+    fn hand_over(&self, batch: Vec<Pending>) {
+        let Ok(mut c) = self.committer.lock() else { return };
+        if c.is_none() {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Pending>>(1);
+            let (root, outcomes) = (self.root.clone(), self.outcomes.clone());
+            let spawned = std::thread::Builder::new().name("hotfixkit-commit".into()).spawn(move || {
+                for batch in rx {
+                    outcomes.commit_batch(&root, batch);
+                }
+            });
+            match spawned {
+                Ok(thread) => *c = Some(Committer { tx, thread }),
+                // No thread to be had: commit here.
+                Err(_) => return self.outcomes.commit_batch(&self.root, batch),
+            }
+        }
+        if let Some(committer) = c.as_ref() {
+            if let Err(std::sync::mpsc::SendError(batch)) = committer.tx.send(batch) {
+                self.outcomes.commit_batch(&self.root, batch);
+            }
+        }
+    }
+
+    /// Wait until every batch handed over is committed.
+    fn drain(&self) {
+        let taken = self.committer.lock().ok().and_then(|mut c| c.take());
+        if let Some(Committer { tx, thread }) = taken {
+            drop(tx);
+            let _ = thread.join();
+        }
+    }
+}
+
 impl Drop for Shared {
     /// Files still waiting were never committed (the run was cancelled or failed): their
-    /// temporary names go.
+    /// temporary names go. Batches already handed over are complete files and are
+    /// committed first.
     fn drop(&mut self) {
+        self.drain();
         if let Ok(v) = self.pending.get_mut() {
             for p in v.drain(..) {
                 let _ = p.dir.remove(&p.tmp);
@@ -302,8 +365,8 @@ impl Target {
                 sync,
                 pending: Mutex::new(Vec::new()),
                 pending_bytes: AtomicU64::new(0),
-                errors: Mutex::new(Vec::new()),
-                stopped: Mutex::new(None),
+                outcomes: Arc::new(Outcomes::default()),
+                committer: Mutex::new(None),
                 deadline: opts.deadline,
             }),
         })
@@ -313,10 +376,11 @@ impl Target {
     /// of files that could not be (their temporary names are removed). Files finished
     /// after a commit wait for the next one.
     pub fn commit(&self) -> Vec<Error> {
+        self.shared.drain();
         let batch = self.shared.pending.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
         self.shared.pending_bytes.store(0, Ordering::Relaxed);
-        self.shared.commit_batch(batch);
-        self.shared.errors.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+        self.shared.outcomes.commit_batch(&self.shared.root, batch);
+        self.shared.outcomes.errors.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
     }
 
     /// Reserve a relative path for this run; a second claim of the same path (compared
@@ -450,6 +514,7 @@ impl Target {
             mtime,
             shared: self.shared.clone(),
             unhashed: false,
+            through_handle: false,
         })
     }
 }
@@ -467,12 +532,21 @@ pub struct AtomicFile {
     size: u64,
     mtime: Option<i64>,
     shared: Arc<Shared>,
+    /// Nothing is hashed (the caller asked, or bytes went through the handle).
     unhashed: bool,
+    /// Bytes were written through [`AtomicFile::file_mut`]: the size is the file's.
+    through_handle: bool,
 }
 
 impl AtomicFile {
     fn tmp_path(&self) -> PathBuf {
         self.dir.path().join(&self.tmp)
+    }
+
+    /// Do not hash what is written (the [`Written`] hash is then empty): for callers
+    /// that keep no record of the file, hashing is a seventh of an extraction's time.
+    pub fn skip_hash(&mut self) {
+        self.unhashed = true;
     }
 
     /// Append bytes.
@@ -483,7 +557,9 @@ impl AtomicFile {
             let e = Error::io(&e, format_args!("writing {}", self.final_path.display()));
             return Err(self.shared.note(e));
         }
-        self.hasher.update(data);
+        if !self.unhashed {
+            self.hasher.update(data);
+        }
         self.size += data.len() as u64;
         Ok(())
     }
@@ -496,6 +572,7 @@ impl AtomicFile {
         let w = self.file.as_mut().ok_or_else(|| Error::format("write after finish"))?;
         w.flush().io_ctx(format_args!("writing {}", path.display()))?;
         self.unhashed = true;
+        self.through_handle = true;
         Ok(w.get_mut())
     }
 
@@ -513,13 +590,12 @@ impl AtomicFile {
                 filetime::set_file_handle_times(&f, Some(ft), Some(ft))
                     .io_ctx(format_args!("setting the time of {}", self.final_path.display()))?;
             }
-            if self.unhashed {
+            if self.through_handle {
                 self.size = f.metadata().io_ctx(format_args!("reading {}", self.tmp_path().display()))?.len();
             }
             match sync {
                 Sync::EachFile => f.sync_all().io_ctx(format_args!("syncing {}", self.final_path.display()))?,
-                Sync::Batch => super::dir_handle::start_writeback(&f),
-                Sync::None => {}
+                Sync::Batch | Sync::None => {}
             }
             drop(f);
             if sync == Sync::Batch {

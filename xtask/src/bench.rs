@@ -1,7 +1,14 @@
-//! `cargo xtask bench [--quick] [--rounds N]`: hotfixkit and the installed peers, run
-//! alternately (round-robin) on the same inputs made by ../shared/bench/make_inputs.sh;
-//! median wall time, CPU, peak RSS, MB/s and hotfixkit/peer ratios, written as markdown
-//! to target/bench/bench.md.
+//! `cargo xtask bench [--quick] [--rounds N] [--place disk|tmpfs]`: hotfixkit and the
+//! installed peers, run alternately (round-robin) on the same inputs made by
+//! ../shared/bench/make_inputs.sh and on small real packages of ../shared/corpus, with the
+//! output on the project's disk and on tmpfs; median wall time, CPU, peak RSS, MB/s and
+//! hotfixkit/peer ratios, written as markdown to target/bench/bench.md.
+//!
+//! On the disk every run writes to a folder of its own and `sync` runs (untimed) before
+//! each, so no tool pays for the writeback another left behind; outputs are removed only
+//! after the last input, because ext4 scans the inodes of files deleted moments before
+//! when it creates new ones (`recently_deleted`), which would charge the next tool for
+//! the previous tool's clean-up.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -72,10 +79,14 @@ struct Sample {
     ok: bool,
 }
 
-/// One run under /usr/bin/time: wall, user+sys, peak RSS.
-fn measure(cmd: Command, out: &Path) -> Result<Sample> {
+/// One run under /usr/bin/time: wall, user+sys, peak RSS. On a disk, `sync` first
+/// (untimed).
+fn measure(cmd: Command, out: &Path, disk: bool) -> Result<Sample> {
     let _ = std::fs::remove_dir_all(out);
     std::fs::create_dir_all(out)?;
+    if disk {
+        Command::new("sync").status()?;
+    }
     let prog = cmd.get_program().to_owned();
     let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
     let timef = out.with_extension("time");
@@ -150,7 +161,7 @@ runpy.run_path(gen, run_name='__main__')
 /// 2 GB case of issue #8: 100,066 files), made with the shared generator (through
 /// [`CHUNKED_GEN`]) and wixl, extracted by hotfixkit and 7zz round-robin. msiextract
 /// is left out at this size (about a minute a run).
-pub fn run_scaled(root: &Path, scale: &str, rounds: usize) -> Result<()> {
+pub fn run_scaled(root: &Path, scale: &str, rounds: usize, only: Option<&str>) -> Result<()> {
     let f: f64 = scale.parse().context("--big-scale takes a number")?;
     let inputs = root.join(format!("target/bench/inputs-scale{scale}"));
     let msi = inputs.join("big.msi");
@@ -185,14 +196,16 @@ pub fn run_scaled(root: &Path, scale: &str, rounds: usize) -> Result<()> {
         let _ = std::fs::remove_dir_all(inputs.join("payload"));
     }
     let bin = build_release(root)?;
-    let work = work_dir(root)?;
     let tools: Vec<Tool> =
         tools().into_iter().filter(|t| t.name == "hotfixkit" || (t.name == "7zz" && installed(t.name))).collect();
-    let md = measure_inputs(&bin, &inputs, &work, &[("big.msi", "msi")], &tools, rounds)?;
+    let mut md = String::new();
+    for place in places(root, only)? {
+        md.push_str(&format!("\n## Output on {} ({})\n\n", place.label, place.dir.display()));
+        md.push_str(&measure_inputs(&bin, &[(msi.clone(), "msi")], &place, &tools, rounds)?);
+    }
     let out = root.join(format!("target/bench/bench-scale{scale}.md"));
     let head = format!(
-        "# hotfixkit benchmark, BIG_SCALE={scale}\n\n{rounds} rounds after one warm-up, round-robin; output on {}.\nInput: ../shared/bench/scripts/gen.py seed 20240601 --big-scale {scale} (randbytes chunked), wixl.\n\n",
-        work.display()
+        "# hotfixkit benchmark, BIG_SCALE={scale}\n\n{rounds} rounds after one warm-up, round-robin.\nInput: ../shared/bench/scripts/gen.py seed 20240601 --big-scale {scale} (randbytes chunked), wixl.\n",
     );
     std::fs::write(&out, head + &md)?;
     println!("wrote {}", out.display());
@@ -210,17 +223,53 @@ fn build_release(root: &Path) -> Result<PathBuf> {
     Ok(root.join("target/release/hotfixkit"))
 }
 
-fn work_dir(root: &Path) -> Result<PathBuf> {
-    let work = if Path::new("/dev/shm").is_dir() {
-        PathBuf::from("/dev/shm/hotfixkit-bench")
-    } else {
-        root.join("target/bench/work")
-    };
-    std::fs::create_dir_all(&work)?;
-    Ok(work)
+/// Where outputs go: tmpfs (what the extractor costs) and the project's disk (what an
+/// admin waits for, durability included).
+pub struct Place {
+    label: &'static str,
+    dir: PathBuf,
+    disk: bool,
 }
 
-pub fn run(root: &Path, quick: bool, rounds: usize) -> Result<()> {
+/// The file system type of `p` as `stat -f` names it (`tmpfs`, `ext2/ext3`, ...).
+fn fs_type(p: &Path) -> String {
+    Command::new("stat")
+        .args(["-f", "-c", "%T"])
+        .arg(p)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn places(root: &Path, only: Option<&str>) -> Result<Vec<Place>> {
+    let mut v = Vec::new();
+    if only.is_none_or(|o| o == "tmpfs") && Path::new("/dev/shm").is_dir() {
+        v.push(Place { label: "tmpfs", dir: PathBuf::from("/dev/shm/hotfixkit-bench"), disk: false });
+    }
+    if only.is_none_or(|o| o == "disk") {
+        let dir = root.join("target/bench/work");
+        std::fs::create_dir_all(&dir)?;
+        let t = fs_type(&dir);
+        if t == "tmpfs" || t == "ramfs" {
+            bail!("{} is on {t}: the disk row needs a real disk", dir.display());
+        }
+        v.push(Place { label: "disk", dir, disk: true });
+    }
+    for p in &v {
+        let _ = std::fs::remove_dir_all(&p.dir);
+        std::fs::create_dir_all(&p.dir)?;
+    }
+    Ok(v)
+}
+
+/// Small real packages of ../shared/corpus: the per-run costs (process start, opening
+/// the compound file, threads, per-file system calls) weigh most there.
+const SMALL: &[&str] = &[
+    "lessmsi/src/Lessmsi.Tests/TestFiles/MsiInput/putty-0.68-installer.msi",
+    "lessmsi/src/Lessmsi.Tests/TestFiles/MsiInput/IviNetSharedComponents32_Fx20_1.3.0.msi",
+];
+
+pub fn run(root: &Path, quick: bool, rounds: usize, only: Option<&str>) -> Result<()> {
     let shared = shared_dir(root);
     let inputs = root.join(if quick { "target/bench/inputs-quick" } else { "target/bench/inputs" });
     if !inputs.join("big.msi").is_file() {
@@ -242,52 +291,121 @@ pub fn run(root: &Path, quick: bool, rounds: usize) -> Result<()> {
         }
     }
     let bin = build_release(root)?;
-    let work = work_dir(root)?;
-    let list = [("kb.msi", "msi"), ("big.msi", "msi"), ("kb-mszip.cab", "cab"), ("big-mszip.cab", "cab")];
+    let mut list: Vec<(PathBuf, &str)> = Vec::new();
+    let mut small = Vec::new();
+    for s in SMALL {
+        let p = shared.join("corpus").join(s);
+        if p.is_file() {
+            list.push((p.clone(), "msi"));
+            small.push(p);
+        } else {
+            println!("skipping {} (not present)", p.display());
+        }
+    }
+    for (name, kind) in [("kb.msi", "msi"), ("big.msi", "msi"), ("kb-mszip.cab", "cab"), ("big-mszip.cab", "cab")] {
+        list.push((inputs.join(name), kind));
+    }
     let tools: Vec<Tool> = tools().into_iter().filter(|t| t.name == "hotfixkit" || installed(t.name)).collect();
-    let md = measure_inputs(&bin, &inputs, &work, &list, &tools, rounds)?;
+    let mut md = String::new();
+    for place in places(root, only)? {
+        md.push_str(&format!("\n## Output on {} ({}, {})\n\n", place.label, place.dir.display(), fs_type(&place.dir)));
+        md.push_str(&measure_inputs(&bin, &list, &place, &tools, rounds)?);
+    }
+    md.push_str("\n## Reading a small package (no output)\n\n");
+    md.push_str(&measure_readers(&bin, &small, rounds.max(10) * 3)?);
     let out = root.join("target/bench/bench.md");
     std::fs::create_dir_all(out.parent().unwrap_or(root))?;
     let head = format!(
-        "# hotfixkit benchmark\n\n{} rounds after one warm-up, tools run round-robin on each input; output on {}.\nInputs: ../shared/bench/make_inputs.sh seed 20240601{}.\n\n",
+        "# hotfixkit benchmark\n\n{} rounds after one warm-up, tools run round-robin on each input.\nInputs: ../shared/bench/make_inputs.sh seed 20240601{}; small real packages from ../shared/corpus.\nMachine: {} cores; `sync` before each run on the disk; peers never sync, hotfixkit makes its output durable (syncfs) on the disk.\n",
         rounds,
-        work.display(),
-        if quick { ", BIG_SCALE=0.1" } else { "" }
+        if quick { ", BIG_SCALE=0.1" } else { "" },
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     );
     std::fs::write(&out, head + &md)?;
     println!("wrote {}", out.display());
     Ok(())
 }
 
+/// `info` and `tables` against msiinfo on the small packages: many runs each, alternating.
+fn measure_readers(bin: &Path, list: &[PathBuf], runs: usize) -> Result<String> {
+    let mut md = String::from(
+        "| input | command | hotfixkit median ms | msiinfo median ms | hotfixkit/msiinfo |\n|---|---|---|---|---|\n",
+    );
+    if !installed("msiinfo") {
+        md.push_str("| - | - | - | msiinfo not installed | - |\n");
+        return Ok(md);
+    }
+    let time = |c: &mut Command| -> Result<f64> {
+        let t = std::time::Instant::now();
+        c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status()?;
+        Ok(t.elapsed().as_secs_f64() * 1000.0)
+    };
+    for input in list {
+        let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let pairs: [(&str, Vec<&str>, Vec<&str>); 2] = [
+            ("info / msiinfo suminfo", vec!["info"], vec!["suminfo"]),
+            ("tables File / msiinfo export File", vec!["tables", "--format", "idt"], vec!["export"]),
+        ];
+        for (label, ours, theirs) in pairs {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for round in 0..=runs {
+                let mut c = Command::new(bin);
+                c.args(&ours).arg(input);
+                if ours[0] == "tables" {
+                    c.arg("File");
+                }
+                let x = time(&mut c)?;
+                let mut c = Command::new("msiinfo");
+                c.args(&theirs).arg(input);
+                if theirs[0] == "export" {
+                    c.arg("File");
+                }
+                let y = time(&mut c)?;
+                if round > 0 {
+                    a.push(x);
+                    b.push(y);
+                }
+            }
+            let (ma, mb) = (median(a), median(b));
+            let line = format!("| {name} | {label} | {ma:.1} | {mb:.1} | {:.2} |\n", ma / mb.max(1e-9));
+            print!("{line}");
+            md.push_str(&line);
+        }
+    }
+    Ok(md)
+}
+
 /// Every tool on every input of `list`, round-robin after a warm-up; the markdown rows.
 fn measure_inputs(
     bin: &Path,
-    inputs: &Path,
-    work: &Path,
-    list: &[(&str, &str)],
+    list: &[(PathBuf, &str)],
+    place: &Place,
     tools: &[Tool],
     rounds: usize,
 ) -> Result<String> {
     let mut md = String::from("| input | tool | median wall s | CPU s | peak RSS MB | MB/s | files | hotfixkit/peer |\n|---|---|---|---|---|---|---|---|\n");
-    for &(input, kind) in list {
-        let ip = inputs.join(input);
+    let work = &place.dir;
+    for (ip, kind) in list {
         if !ip.is_file() {
             continue;
         }
-        let these: Vec<&Tool> = tools.iter().filter(|t| t.kinds.contains(&kind)).collect();
+        let input = ip.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let these: Vec<&Tool> = tools.iter().filter(|t| t.kinds.contains(kind)).collect();
         let mut samples: Vec<Vec<Sample>> = these.iter().map(|_| Vec::new()).collect();
         let mut outputs = vec![(0u64, 0u64); these.len()];
         // Warm-up, then round-robin so every tool sees the same machine state.
         for round in 0..=rounds {
             for (ti, t) in these.iter().enumerate() {
-                let out = work.join(format!("{}-{}", t.name, input));
-                let s = measure((t.cmd)(bin, &ip, &out), &out)?;
+                let out = work.join(format!("{}-{input}-{round}", t.name));
+                let s = measure((t.cmd)(bin, ip, &out), &out, place.disk)?;
                 if round == 0 {
                     outputs[ti] = tree_bytes(&out);
                 } else {
                     samples[ti].push(s);
                 }
-                let _ = std::fs::remove_dir_all(&out);
+                if !place.disk {
+                    let _ = std::fs::remove_dir_all(&out);
+                }
             }
         }
         let med: Vec<f64> = samples.iter().map(|s| median(s.iter().map(|x| x.wall).collect())).collect();

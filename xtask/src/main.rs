@@ -80,9 +80,13 @@ fn main() -> Result<()> {
                 .and_then(|r| r.parse().ok())
                 .unwrap_or(if quick { 3 } else { 5 });
             let scale = args.iter().position(|a| a == "--big-scale").and_then(|i| args.get(i + 1)).map(String::as_str);
+            let place = args.iter().position(|a| a == "--place").and_then(|i| args.get(i + 1)).map(String::as_str);
+            if place.is_some_and(|p| p != "disk" && p != "tmpfs") {
+                bail!("--place takes disk or tmpfs");
+            }
             match scale {
-                Some(s) => bench::run_scaled(&root(), s, rounds),
-                None => bench::run(&root(), quick, rounds),
+                Some(s) => bench::run_scaled(&root(), s, rounds, place),
+                None => bench::run(&root(), quick, rounds, place),
             }
         }
         "wine-oracle" => wine::run(&root()),
@@ -118,7 +122,7 @@ fn main() -> Result<()> {
             pe_crosscheck(&dir)
         }
         _ => {
-            bail!("usage: cargo xtask fixtures [--check] | schema [--check] | man | completions | pe-crosscheck [DIR] | bench [--quick] [--rounds N] [--big-scale F] | bench-delta [one-percent|kb977203|wheels]... | wine-oracle")
+            bail!("usage: cargo xtask fixtures [--check] | schema [--check] | man | completions | pe-crosscheck [DIR] | bench [--quick] [--rounds N] [--big-scale F] [--place disk|tmpfs] | bench-delta [one-percent|kb977203|wheels]... | wine-oracle")
         }
     }
 }
