@@ -10,6 +10,10 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+#[path = "args_build.rs"]
+mod args_build;
+pub use args_build::*;
+
 /// Read MSI, MSP, MST, MSM and CAB files; build msiexec-style administrative images anywhere.
 #[derive(Parser, Debug)]
 #[command(name = "hotfixkit", version, about, long_about = None)]
@@ -114,15 +118,6 @@ pub enum ManifestCommand {
     },
 }
 
-/// Cabinet compression for `build cab`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum CabMethod {
-    /// Stored.
-    None,
-    /// MSZIP.
-    Mszip,
-}
-
 /// `delta` subcommands.
 #[derive(Subcommand, Debug)]
 pub enum DeltaCommand {
@@ -142,40 +137,6 @@ pub enum DeltaCommand {
         /// The new file to write.
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
-        #[command(flatten)]
-        out: Output,
-    },
-}
-
-/// `build` subcommands.
-#[derive(Subcommand, Debug)]
-pub enum BuildCommand {
-    /// A cabinet of every file under DIR.
-    Cab {
-        /// Folder.
-        dir: PathBuf,
-        /// Output cabinet.
-        #[arg(short = 'o', long = "output")]
-        output: PathBuf,
-        /// Compression.
-        #[arg(long, value_enum, default_value = "mszip")]
-        compression: CabMethod,
-        #[command(flatten)]
-        out: Output,
-    },
-    /// A hotfix-style MSI: one component per folder, one embedded cabinet.
-    Msi {
-        /// Folder.
-        dir: PathBuf,
-        /// Output package.
-        #[arg(short = 'o', long = "output")]
-        output: PathBuf,
-        /// ProductName.
-        #[arg(long, default_value = "Hotfix")]
-        product_name: String,
-        /// ProductVersion.
-        #[arg(long, default_value = "1.0.0")]
-        version: String,
         #[command(flatten)]
         out: Output,
     },
@@ -336,9 +297,13 @@ pub enum Command {
     /// Binary delta patches (PA19).
     #[command(subcommand)]
     Delta(DeltaCommand),
-    /// Build a cabinet or a hotfix-style MSI from a folder.
+    /// Build a cabinet or an installer package from a folder, a transform between two
+    /// packages, or a patch.
     #[command(subcommand)]
     Build(BuildCommand),
+    /// Compare two packages (or a package with a patch or transform applied): summary
+    /// information, tables row by row, streams and files.
+    Diff(DiffArgs),
     /// Manifest tools: import a KB file table, lock a payload.
     #[command(subcommand)]
     Manifest(ManifestCommand),

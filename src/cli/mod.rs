@@ -182,6 +182,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<i32> {
         c @ Command::Stage { .. } => stage::run(ctx, c),
         Command::Delta(d) => delta::run(ctx, d),
         Command::Build(b) => build::run(ctx, b),
+        Command::Diff(d) => Err(usage(format!("diff {:?}: not built yet", d.old))),
     }
 }
 
