@@ -6,6 +6,7 @@ mod args;
 mod build;
 mod ccmcertfix;
 mod delta;
+mod diff;
 mod extract;
 mod info;
 mod manifest;
@@ -182,7 +183,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<i32> {
         c @ Command::Stage { .. } => stage::run(ctx, c),
         Command::Delta(d) => delta::run(ctx, d),
         Command::Build(b) => build::run(ctx, b),
-        Command::Diff(d) => Err(usage(format!("diff {:?}: not built yet", d.old))),
+        Command::Diff(d) => diff::run(ctx, &d),
     }
 }
 

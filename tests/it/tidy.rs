@@ -82,7 +82,7 @@ fn layer(module: &str) -> Option<usize> {
         "error" | "dates" | "deadline" | "contain" | "heap" | "random_access" | "output" => 0,
         "cab" | "msi" | "msp" | "delta" | "pe" | "sign" => 1,
         "package" => 2,
-        "extract" | "manifest" | "tables" | "info" => 3,
+        "extract" | "manifest" | "tables" | "info" | "diff" => 3,
         "hotfix" | "build" => 4,
         "testing" | "fuzzing" | "lib" => 5,
         _ => return None,
