@@ -292,7 +292,8 @@ fn compress_block(c: &mut libdeflater::Compressor, raw: &[u8]) -> Result<Vec<u8>
 }
 
 /// Write a whole cabinet of `(entry, bytes)` into memory (small cabinets, tests).
-pub fn cabinet_bytes(files: &[(CabEntry, &[u8])]) -> Result<Vec<u8>> {
+#[cfg(test)]
+fn cabinet_bytes(files: &[(CabEntry, &[u8])]) -> Result<Vec<u8>> {
     let entries = files.iter().map(|(e, _)| e.clone()).collect();
     let mut w = CabWriter::new(std::io::Cursor::new(Vec::new()), entries, 6)?;
     for (_, d) in files {

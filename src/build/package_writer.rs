@@ -40,11 +40,6 @@ impl<F: Read + Write + Seek> PackageWriter<F> {
         self.raw_stream("", "\u{5}SummaryInformation", &write_summary(props))
     }
 
-    /// A stream at the root by its decoded name (a cabinet, a `Binary.key` cell).
-    pub fn stream(&mut self, name: &str, data: &[u8]) -> Result<()> {
-        self.raw_stream("", &encode_name(name, false), data)
-    }
-
     /// A writer for the root stream `name` (decoded name): it seeks too, so a cabinet can
     /// be written into it directly.
     pub fn stream_writer(&mut self, name: &str) -> Result<cfb::Stream<F>> {

@@ -288,7 +288,7 @@ pub(super) fn prepare(
             let files = d
                 .files
                 .into_iter()
-                .map(|(k, NewFile { path, size, sha256, .. })| (k, (FileFrom::Disk(path), size, sha256)))
+                .map(|(k, NewFile { path, size, sha256 })| (k, (FileFrom::Disk(path), size, sha256)))
                 .collect();
             (dir.display().to_string(), None, d.tables, None, files)
         }

@@ -17,8 +17,6 @@ pub(super) struct NewFile {
     pub size: u64,
     /// SHA-256.
     pub sha256: [u8; 32],
-    /// File.Version it gets (`None`: unversioned).
-    pub version: Option<String>,
 }
 
 /// The derived database and the files it takes from the folder, by File key.
@@ -68,7 +66,7 @@ pub(super) fn set_hash(tables: &mut BTreeMap<String, TableData>, key: &str, md5:
 }
 
 /// A file's version and language from its version resource, when it is a PE file with one.
-fn pe_version(data: &[u8]) -> Option<(String, Option<String>)> {
+pub(super) fn pe_version(data: &[u8]) -> Option<(String, Option<String>)> {
     let v = crate::pe::pe_info(data).ok()?.version?;
     let fv = v.file_version?;
     let lang = v
@@ -152,14 +150,14 @@ pub(super) fn derive(target: &Database, plan: &Plan, dir: &Path, product_version
         let was_versioned = is_version(&row[vi]);
         let companion = !row[vi].text().is_empty() && !was_versioned;
         row[si] = Val::Int(data.len() as i32);
-        let mut version = None;
+        let mut versioned = false;
         match pe_version(&data) {
             Some((v, lang)) if !companion => {
-                row[vi] = Val::str(v.clone());
+                row[vi] = Val::str(v);
                 if let Some(l) = lang {
                     row[li] = Val::str(l);
                 }
-                version = Some(v);
+                versioned = true;
             }
             _ if companion => {}
             _ => {
@@ -172,9 +170,9 @@ pub(super) fn derive(target: &Database, plan: &Plan, dir: &Path, product_version
                 row[vi] = Val::Null;
             }
         }
-        let hashed = version.is_none() && !companion;
+        let hashed = !versioned && !companion;
         set_hash(&mut tables, &key, hashed.then_some(&md5));
-        files.insert(key, NewFile { path: e.path().to_path_buf(), size: data.len() as u64, sha256: sha, version });
+        files.insert(key, NewFile { path: e.path().to_path_buf(), size: data.len() as u64, sha256: sha });
     }
     if files.is_empty() {
         return Err(Error::new(ErrorKind::Usage, "the folder holds no files").with_path(dir));

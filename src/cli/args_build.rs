@@ -190,6 +190,10 @@ pub enum BuildCommand {
         /// Manufacturer (overrides the description).
         #[arg(long)]
         manufacturer: Option<String>,
+        /// Where the folder installs: a standard folder property and names below it
+        /// (default ProgramFilesFolder/<product name>; overrides the description).
+        #[arg(long, value_name = "LOCATION")]
+        install_dir: Option<String>,
         #[command(flatten)]
         out: Output,
     },

@@ -168,15 +168,51 @@ pub fn run(ctx: &Ctx, b: BuildCommand) -> anyhow::Result<i32> {
             };
             (output, hotfixkit::build::build_cab(&dir, c)?, out.force)
         }
-        BuildCommand::Msi { dir, output, product_name, version, out, .. } => (
-            output,
-            hotfixkit::build::build_msi(
-                &dir,
-                product_name.as_deref().unwrap_or("Hotfix"),
-                version.as_deref().unwrap_or("1.0.0"),
-            )?,
-            out.force,
-        ),
+        BuildCommand::Msi { dir, output, description, product_name, version, manufacturer, install_dir, out: o } => {
+            let mut d = match &description {
+                Some(p) => hotfixkit::build::PackageDescription::load(p)?,
+                None => hotfixkit::build::PackageDescription::new("Hotfix", "1.0.0"),
+            };
+            if let Some(n) = product_name {
+                d.product.name = n;
+            }
+            if let Some(v) = version {
+                d.product.version = v;
+            }
+            if let Some(m) = manufacturer {
+                d.product.manufacturer = m;
+            }
+            if install_dir.is_some() {
+                d.install_dir = install_dir;
+            }
+            let bar = progress_bar(ctx);
+            let progress = |p: Progress| {
+                if let Some(b) = &bar {
+                    b.set_message(p.phase.to_string());
+                    b.set_length(p.total);
+                    b.set_position(p.done);
+                }
+            };
+            let r = hotfixkit::build::build_msi(&dir, &d, &output, &ctx.write(o.force), Some(&progress))?;
+            if let Some(b) = &bar {
+                b.finish_and_clear();
+            }
+            if ctx.json {
+                json_out(&r)?;
+            } else {
+                if !ctx.quiet {
+                    out(&format!(
+                        "{} {}: ProductCode {}, UpgradeCode {}, package code {}\n",
+                        d.product.name, r.version, r.product_code, r.upgrade_code, r.package_code
+                    ));
+                }
+                out(&format!(
+                    "wrote {} ({} bytes, {} files, {} bytes of payload)\n",
+                    r.output, r.size, r.files, r.bytes
+                ));
+            }
+            return Ok(0);
+        }
         BuildCommand::Mst { old, new, output, flags, out: o } => {
             let (v, s) = flag_words(&flags);
             let r = hotfixkit::build::build_mst(&old, &new, v, s, &output, &ctx.write(o.force))?;
