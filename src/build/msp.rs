@@ -14,7 +14,7 @@ use super::cab_stream::{dos_datetime_unix, CabEntry, CabWriter};
 use super::ids::{derived_guid, normalise_guid};
 use super::package_writer::PackageWriter;
 use super::patch_spec::{PatchReport, PatchRequest, PatchedFile, Progress, TargetReport, Upgraded};
-use super::patch_target::{prepare, property, read_binary, Carried, FileFrom, Prepared};
+use super::patch_target::{prepare, property, read_binary, Carried, FileFrom, Prepared, UpSide};
 use super::transform::{transform_streams, Record, TableRecords, MSP_CLSID, MST_CLSID};
 use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind, Result, Warning};
@@ -342,9 +342,11 @@ pub fn build_msp(
         return Err(Error::new(ErrorKind::Usage, "a patch needs at least one target package"));
     }
     let mut inputs: Vec<&Path> = req.targets.iter().map(|p| p.as_path()).collect();
-    let ups: Vec<std::result::Result<&Path, &Path>> = match &req.upgraded {
-        Upgraded::Packages(u) if u.len() == 1 => vec![Ok(u[0].as_path()); req.targets.len()],
-        Upgraded::Packages(u) if u.len() == req.targets.len() => u.iter().map(|p| Ok(p.as_path())).collect(),
+    let ups: Vec<UpSide> = match &req.upgraded {
+        Upgraded::Packages(u) if u.len() == 1 => vec![UpSide::Package(u[0].as_path()); req.targets.len()],
+        Upgraded::Packages(u) if u.len() == req.targets.len() => {
+            u.iter().map(|p| UpSide::Package(p.as_path())).collect()
+        }
         Upgraded::Packages(u) => {
             return Err(Error::new(
                 ErrorKind::Usage,
@@ -355,7 +357,7 @@ pub fn build_msp(
                 ),
             ))
         }
-        Upgraded::Files(d) => vec![Err(d.as_path()); req.targets.len()],
+        Upgraded::Files(d) => vec![UpSide::Files(d.as_path()); req.targets.len()],
     };
     if let Upgraded::Packages(u) = &req.upgraded {
         inputs.extend(u.iter().map(|p| p.as_path()));
@@ -413,9 +415,10 @@ pub fn build_msp(
         .or_else(|| property(&first.target.tables, "Manufacturer"))
         .unwrap_or_default();
     let mut seq = req.sequence_start.unwrap_or_else(|| prepared.iter().map(|p| p.next_sequence).max().unwrap_or(1));
-    let mut disk = req.disk_id.unwrap_or_else(|| prepared.iter().map(|p| p.next_disk).max().unwrap_or(2));
+    let first_disk = req.disk_id.unwrap_or_else(|| prepared.iter().map(|p| p.next_disk).max().unwrap_or(2));
     let mut places = Vec::new();
     for (i, p) in prepared.iter().enumerate() {
+        let disk = first_disk + i as i32;
         let transform = match (&req.transform_name, prepared.len()) {
             (Some(n), 1) => n.clone(),
             (Some(n), _) => format!("{n}.{}", i + 1),
@@ -426,6 +429,22 @@ pub fn build_msp(
             || transform.encode_utf16().count() > 30
         {
             return Err(Error::new(ErrorKind::Usage, format!("{transform:?} cannot name a transform storage")));
+        }
+        let cabinet = match req.cabinets.get(i) {
+            Some(c) => c.clone(),
+            None if req.cabinets.is_empty() => format!("{transform}.cab"),
+            None => {
+                return Err(Error::new(
+                    ErrorKind::Usage,
+                    format!("{} cabinet names for {} targets: give one per target", req.cabinets.len(), prepared.len()),
+                ))
+            }
+        };
+        if cabinet.is_empty() || crate::msi::encode_name(&cabinet, false).encode_utf16().count() > 31 {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!("{cabinet:?} cannot name a cabinet stream (31 characters encoded)"),
+            ));
         }
         if disk > i16::MAX as i32 {
             return Err(Error::new(ErrorKind::Usage, format!("DiskId {disk} is larger than the Media table allows")));
@@ -440,15 +459,7 @@ pub fn build_msp(
                 (c.key.clone(), s)
             })
             .collect();
-        places.push(Placement {
-            cabinet: format!("{transform}.cab"),
-            transform,
-            disk_id: disk,
-            sequences,
-            first: start,
-            last: seq - 1,
-        });
-        disk += 1;
+        places.push(Placement { cabinet, transform, disk_id: disk, sequences, first: start, last: seq - 1 });
     }
     // Write.
     let name = output

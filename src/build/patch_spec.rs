@@ -71,6 +71,9 @@ pub struct PatchRequest {
     /// Base name of the transform pairs (`NAME` and `#NAME`, `NAME.1`… with several
     /// targets); default `T1ToU1`, `T2ToU2`…
     pub transform_name: Option<String>,
+    /// Names of the patch cabinet streams, one per target in their order; default
+    /// `<transform>.cab`.
+    pub cabinets: Vec<String>,
     /// The first File.Sequence the patch uses; default one more than any sequence every
     /// target uses (File, Media, Patch).
     pub sequence_start: Option<i32>,
@@ -103,6 +106,7 @@ impl PatchRequest {
             validation: None,
             suppress: None,
             transform_name: None,
+            cabinets: Vec::new(),
             sequence_start: None,
             disk_id: None,
             client_patch_id: None,

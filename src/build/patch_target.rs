@@ -53,6 +53,28 @@ pub(super) struct Prepared {
     pub warnings: Vec<Warning>,
 }
 
+/// Where a target's upgraded version comes from.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum UpSide<'a> {
+    /// An upgraded package.
+    Package(&'a Path),
+    /// A folder of new file versions.
+    Files(&'a Path),
+}
+
+/// File key -> (plan index, size, SHA-256).
+type Hashes = BTreeMap<String, (usize, u64, [u8; 32])>;
+
+/// The upgraded side: its label, package, tables, plan and files (File key -> where the
+/// bytes are, size, SHA-256).
+struct UpgradedSide {
+    label: String,
+    db: Option<Database>,
+    tables: BTreeMap<String, TableData>,
+    plan: Option<Plan>,
+    files: BTreeMap<String, (FileFrom, u64, [u8; 32])>,
+}
+
 /// A property of a set of tables.
 pub(super) fn property(tables: &BTreeMap<String, TableData>, name: &str) -> Option<String> {
     let t = tables.get("Property")?;
@@ -236,7 +258,7 @@ fn hashes(
     tick: &(dyn Fn(u64) + Sync),
     lenient: bool,
     warnings: &mut Vec<Warning>,
-) -> Result<BTreeMap<String, (usize, u64, [u8; 32])>> {
+) -> Result<Hashes> {
     let (h, errors) = crate::extract::hash_entries(p, deadline, Some(tick));
     if let Some(e) = errors.into_iter().next() {
         if !lenient {
@@ -251,7 +273,7 @@ fn hashes(
 /// new files).
 pub(super) fn prepare(
     path: &Path,
-    upgraded: Result<&Path, &Path>,
+    upgraded: UpSide<'_>,
     product_version: Option<&str>,
     deadline: &Deadline,
     progress: &(dyn Fn(Progress) + Sync),
@@ -267,22 +289,16 @@ pub(super) fn prepare(
         progress(Progress { phase: "hashing", done: d, total });
     };
     let th = hashes(&tplan, deadline, &tick, true, &mut warnings)?;
-    let (upgraded_label, upgraded_db, utables, uplan, new_files): (
-        String,
-        Option<Database>,
-        BTreeMap<String, TableData>,
-        Option<Plan>,
-        BTreeMap<String, (FileFrom, u64, [u8; 32])>,
-    ) = match upgraded {
-        Ok(u) => {
+    let up = match upgraded {
+        UpSide::Package(u) => {
             let udb = open_msi(u)?;
             let up = plan(&ExtractRequest::new(u))?;
             let uh = hashes(&up, deadline, &tick, false, &mut warnings)?;
             let files = uh.into_iter().map(|(k, (i, n, d))| (k, (FileFrom::Entry(i), n, d))).collect();
             let tables = udb.tables.clone();
-            (u.display().to_string(), Some(udb), tables, Some(up), files)
+            UpgradedSide { label: u.display().to_string(), db: Some(udb), tables, plan: Some(up), files }
         }
-        Err(dir) => {
+        UpSide::Files(dir) => {
             let d = derive(&target, &tplan, dir, product_version)?;
             warnings.extend(d.warnings);
             let files = d
@@ -290,9 +306,11 @@ pub(super) fn prepare(
                 .into_iter()
                 .map(|(k, NewFile { path, size, sha256 })| (k, (FileFrom::Disk(path), size, sha256)))
                 .collect();
-            (dir.display().to_string(), None, d.tables, None, files)
+            UpgradedSide { label: dir.display().to_string(), db: None, tables: d.tables, plan: None, files }
         }
     };
+    let UpgradedSide { label: upgraded_label, db: upgraded_db, tables: utables, plan: uplan, files: new_files } = up;
+    let from_package = matches!(upgraded, UpSide::Package(_));
     // Identity.
     let ttables = &target.tables;
     let pc = property(ttables, "ProductCode").unwrap_or_default();
@@ -330,7 +348,7 @@ pub(super) fn prepare(
         for r in &f.rows {
             let key = f.get(r, "File").text();
             let Some((from, size, sha)) = new_files.get(&key) else {
-                if matches!(upgraded, Ok(_)) {
+                if from_package {
                     return Err(Error::new(
                         ErrorKind::Missing,
                         format!("File {key} of the upgraded package has no bytes in it (its cabinet or source file is missing)"),
@@ -341,7 +359,7 @@ pub(super) fn prepare(
             };
             let same = th.get(&key).is_some_and(|(_, n, d)| n == size && d == sha);
             if same {
-                if matches!(upgraded, Err(_)) {
+                if !from_package {
                     warnings.push(Warning::new(
                         WarningKind::Other,
                         format!("File {key}: the new version is the target's; not carried"),

@@ -134,6 +134,10 @@ pub struct MspArgs {
     /// Base name of the transforms (default T1ToU1, T2ToU2…).
     #[arg(long)]
     pub transform_name: Option<String>,
+    /// Name of a target's patch cabinet stream (repeat once per target, in their order;
+    /// default <transform>.cab).
+    #[arg(long = "cabinet", value_name = "NAME")]
+    pub cabinets: Vec<String>,
     /// First File.Sequence of the patch's files (default: after every target's).
     #[arg(long)]
     pub sequence_start: Option<i32>,

@@ -103,6 +103,7 @@ fn msp(ctx: &Ctx, a: &MspArgs) -> anyhow::Result<i32> {
     req.validation = validation;
     req.suppress = suppress;
     req.transform_name = a.transform_name.clone();
+    req.cabinets = a.cabinets.clone();
     req.sequence_start = a.sequence_start;
     req.disk_id = a.disk_id;
     req.client_patch_id = a.client_patch_id.clone();

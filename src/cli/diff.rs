@@ -99,7 +99,7 @@ fn render(r: &DiffReport) -> String {
                     .join(", "),
                 _ => String::new(),
             };
-            s.push_str(&format!("  {:<8} {} {} {}\n", f.status, f.key, path, detail).trim_end().to_string());
+            s.push_str(format!("  {:<8} {} {} {}", f.status, f.key, path, detail).trim_end());
             s.push('\n');
         }
     }

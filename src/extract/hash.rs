@@ -7,6 +7,9 @@ use crate::deadline::Deadline;
 use crate::error::{Error, Result};
 use std::sync::Mutex;
 
+/// Plan index -> (size, SHA-256).
+pub(crate) type EntryHashes = std::collections::BTreeMap<usize, (u64, [u8; 32])>;
+
 /// Size and SHA-256 of every entry of `plan` (by index), each cabinet folder decoded
 /// once (folders in parallel); entries that cannot be read are left out and their errors
 /// returned. `progress` gets the bytes hashed (from any thread).
@@ -14,7 +17,7 @@ pub(crate) fn hash_entries(
     plan: &Plan,
     deadline: &Deadline,
     progress: Option<&(dyn Fn(u64) + Sync)>,
-) -> (std::collections::BTreeMap<usize, (u64, [u8; 32])>, Vec<Error>) {
+) -> (EntryHashes, Vec<Error>) {
     use sha2::{Digest, Sha256};
     let out: Mutex<std::collections::BTreeMap<usize, (u64, [u8; 32])>> = Mutex::new(Default::default());
     let mut errors = Vec::new();
