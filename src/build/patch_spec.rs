@@ -20,7 +20,7 @@ pub enum Upgraded {
 /// The patch's own description (the MsiPatchMetadata table and summary information).
 #[derive(Debug, Clone, Default)]
 pub struct PatchMetadata {
-    /// DisplayName (also the summary Subject); default "<ProductName> <version> hotfix".
+    /// DisplayName (also the summary Subject); default "`ProductName` `ProductVersion` hotfix".
     pub display_name: Option<String>,
     /// Description (also the summary Comments); default the display name.
     pub description: Option<String>,

@@ -281,24 +281,29 @@ pub(super) fn prepare(
     let target = open_msi(path)?;
     let tplan = plan(&ExtractRequest::new(path))?;
     let mut warnings = Vec::new();
+    let uplan = match upgraded {
+        UpSide::Package(u) => Some((open_msi(u)?, plan(&ExtractRequest::new(u))?)),
+        UpSide::Files(_) => None,
+    };
     let size = |p: &Plan| p.entries.iter().map(|e| e.size).sum::<u64>();
-    let total = size(&tplan);
+    let total = size(&tplan) + uplan.as_ref().map(|(_, p)| size(p)).unwrap_or(0);
     let hashed = std::sync::atomic::AtomicU64::new(0);
     let tick = |n: u64| {
         let d = hashed.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
         progress(Progress { phase: "hashing", done: d, total });
     };
     let th = hashes(&tplan, deadline, &tick, true, &mut warnings)?;
-    let up = match upgraded {
-        UpSide::Package(u) => {
-            let udb = open_msi(u)?;
-            let up = plan(&ExtractRequest::new(u))?;
+    let up = match (upgraded, uplan) {
+        (UpSide::Package(u), Some((udb, up))) => {
             let uh = hashes(&up, deadline, &tick, false, &mut warnings)?;
             let files = uh.into_iter().map(|(k, (i, n, d))| (k, (FileFrom::Entry(i), n, d))).collect();
             let tables = udb.tables.clone();
             UpgradedSide { label: u.display().to_string(), db: Some(udb), tables, plan: Some(up), files }
         }
-        UpSide::Files(dir) => {
+        (UpSide::Package(u), None) => {
+            return Err(Error::format("internal: the upgraded package was not planned").with_path(u))
+        }
+        (UpSide::Files(dir), _) => {
             let d = derive(&target, &tplan, dir, product_version)?;
             warnings.extend(d.warnings);
             let files = d

@@ -5,6 +5,7 @@
 #[path = "../../src/cli/args.rs"]
 mod args;
 mod bench;
+mod bench_build;
 mod fixtures;
 mod hostile;
 mod kb977203;
@@ -57,6 +58,9 @@ fn main() -> Result<()> {
                 .and_then(|r| r.parse().ok())
                 .unwrap_or(if quick { 3 } else { 5 });
             let scale = args.iter().position(|a| a == "--big-scale").and_then(|i| args.get(i + 1)).map(String::as_str);
+            if args.iter().any(|a| a == "--builders") {
+                return bench_build::run(&root(), rounds);
+            }
             match scale {
                 Some(s) => bench::run_scaled(&root(), s, rounds),
                 None => bench::run(&root(), quick, rounds),
@@ -84,7 +88,7 @@ fn main() -> Result<()> {
             pe_crosscheck(&dir)
         }
         _ => {
-            bail!("usage: cargo xtask fixtures [--check] | schema [--check] | man | completions | pe-crosscheck [DIR] | bench [--quick] [--rounds N] [--big-scale F] | wine-oracle")
+            bail!("usage: cargo xtask fixtures [--check] | schema [--check] | man | completions | pe-crosscheck [DIR] | bench [--quick] [--rounds N] [--big-scale F] [--builders] | wine-oracle")
         }
     }
 }
