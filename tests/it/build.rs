@@ -527,6 +527,38 @@ fn build_mst_and_diff_round_trip_on_every_pair() {
         }
     }
     assert_eq!(n, pkgs.len() * (pkgs.len() - 1));
+    // More of the corpus's packages (merge-module tables, binary cells, icons, many
+    // files), each with the next one both ways.
+    let l = shared().join("corpus/lessmsi/src/Lessmsi.Tests/TestFiles/MsiInput");
+    let more = [
+        l.join("vcredist.msi"),
+        l.join("NUnit-2.5.2.9222.msi"),
+        l.join("putty-0.68-installer.msi"),
+        l.join("IviNetSharedComponents32_Fx20_1.3.0.msi"),
+        l.join("msi_with_external_cab.msi"),
+        shared().join("corpus/pymsi/docs/_static/example.msi"),
+        shared().join("corpus/psmsi/test/PowerShell.Test/Data/NoWeight.msi"),
+    ];
+    for (i, old) in more.iter().enumerate() {
+        let new = &more[(i + 1) % more.len()];
+        for (a, b) in [(old, new), (new, old)] {
+            let mst = t.path().join(format!("more-{i}.mst"));
+            hotfixkit::build::build_mst(a, b, None, Some(0x3F), &mst, &opts).unwrap();
+            let mut req = hotfixkit::diff::DiffRequest::new(b, a);
+            req.transforms.push(mst);
+            req.summary = false;
+            req.streams = false;
+            req.files = false;
+            let r = hotfixkit::diff::diff(&req).unwrap();
+            assert!(
+                r.same,
+                "{} -> {}: {:?}",
+                a.display(),
+                b.display(),
+                r.tables.iter().map(|t| &t.table).collect::<Vec<_>>()
+            );
+        }
+    }
 }
 
 fn msitools_read_our_patches_and_transforms() {
@@ -634,6 +666,14 @@ fn wine_installs_built_packages_patches_and_transforms() {
     assert_eq!(installed(&wine), want);
     assert_eq!(wine.msiexec(&["/x", &Wine::path(&hotfix)]), 0);
     assert!(files_of(&tool).is_empty());
+    // Its administrative image installs the same files (the copied package, marked as
+    // an uncompressed image, is read with the image's folder tree as its source).
+    let img = t.path().join("admin");
+    ok(&[os(&["extract", "-q"]), vec![p(&hotfix), "-o".into(), p(&img)]].concat());
+    let admin_copy = img.join("tool-1.0.1.msi");
+    assert_eq!(wine.msiexec(&["/i", &Wine::path(&admin_copy)]), 0);
+    assert_eq!(installed(&wine), want, "installed from the administrative image");
+    assert_eq!(wine.msiexec(&["/x", &Wine::path(&admin_copy)]), 0);
     // RTM, then /p.
     assert_eq!(wine.msiexec(&["/i", &Wine::path(&rtm)]), 0);
     assert_ne!(installed(&wine), want);
@@ -668,7 +708,7 @@ fn wine_installs_built_packages_patches_and_transforms() {
     let b_dir = c.join("Program Files (x86)/ProdB");
     assert_eq!(files_of(&b_dir).keys().collect::<Vec<_>>(), ["product.wxs"]);
     assert!(!c.join("Program Files (x86)/ProdA/product.wxs").exists());
-    eprintln!("wine: {:.1} s for the prefix and 11 msiexec runs", started.elapsed().as_secs_f64());
+    eprintln!("wine: {:.1} s for the prefix and 13 msiexec runs", started.elapsed().as_secs_f64());
 }
 
 crate::cases![
