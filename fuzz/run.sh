@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "$0")"
 secs=${1:-600}; shift || true
-targets=${*:-"cab_header cab_extract decoder pe_version summary msi_open compound_read path_sanitizer kb_import manifest_yaml extract_to_disk sign_pkcs7 sign_verify delta_create"}
+targets=${*:-"cab_header cab_extract decoder pe_version summary msi_open compound_read path_sanitizer kb_import manifest_yaml extract_to_disk sign_pkcs7 sign_verify package_description transform_roundtrip delta_create"}
 export RUSTC_BOOTSTRAP=1
 cargo fuzz build -O >/dev/null 2>&1 || { echo "build failed"; exit 2; }
 mkdir -p ../target/fuzz-logs

@@ -142,6 +142,137 @@ pub fn manifest_yaml(data: &[u8]) {
     }
 }
 
+/// A package description for `build msi` (YAML) and its checks.
+pub fn package_description(data: &[u8]) {
+    if data.len() > 1 << 16 {
+        return;
+    }
+    if let Ok(s) = std::str::from_utf8(data) {
+        let _ = crate::build::PackageDescription::parse(s);
+    }
+}
+
+/// A variant of `tables` chosen by `seed`: rows removed, string cells changed, rows
+/// added, a column added, a table dropped, a table added.
+fn variant(
+    tables: &std::collections::BTreeMap<String, crate::msi::TableData>,
+    mut seed: u64,
+) -> std::collections::BTreeMap<String, crate::msi::TableData> {
+    use crate::msi::{ColInfo, ColKind, TableData, Val};
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut out = tables.clone();
+    let names: Vec<String> = out.keys().cloned().collect();
+    for name in names {
+        let r = next();
+        let Some(t) = out.get_mut(&name) else { continue };
+        let string_col = t.columns.iter().position(|c| !c.key && matches!(c.kind, ColKind::Str(_)));
+        let key_string = t.columns.iter().position(|c| c.key && matches!(c.kind, ColKind::Str(_)));
+        match r % 7 {
+            1 if !t.rows.is_empty() => {
+                t.rows.remove((r >> 8) as usize % t.rows.len());
+            }
+            2 if !t.rows.is_empty() => {
+                if let Some(c) = string_col {
+                    let i = (r >> 8) as usize % t.rows.len();
+                    t.rows[i][c] = Val::str(format!("fuzz {}", r >> 40));
+                }
+            }
+            3 if !t.rows.is_empty() => {
+                if let Some(k) = key_string {
+                    let mut row = t.rows[(r >> 8) as usize % t.rows.len()].clone();
+                    row[k] = Val::str(format!("fuzz_{}", r >> 40));
+                    t.rows.push(row);
+                }
+            }
+            4 if t.columns.len() < 40 => {
+                let n = t.columns.len();
+                t.columns.push(ColInfo {
+                    name: format!("Fuzz{n}"),
+                    kind: ColKind::Str(0),
+                    nullable: true,
+                    localizable: false,
+                    key: false,
+                });
+                for (i, row) in t.rows.iter_mut().enumerate() {
+                    row.push(if i % 2 == 0 { Val::str("added") } else { Val::Null });
+                }
+            }
+            5 => {
+                out.remove(&name);
+            }
+            _ => {}
+        }
+    }
+    if next() % 3 == 0 {
+        let columns = crate::msi::schema::columns("Property").unwrap_or_default();
+        let rows = vec![vec![Val::str("FUZZ"), Val::str("1")], vec![Val::str("FUZZ2"), Val::Null]];
+        out.insert("FuzzAdded".into(), TableData { name: "FuzzAdded".into(), columns, rows });
+    }
+    out
+}
+
+/// Property of the transform writer: for the tables of a database read from the bytes
+/// and a variant of them, the transform made from their comparison, read back by our
+/// reader and applied to the first, gives the second (rows compared as sets).
+pub fn transform_roundtrip(data: &[u8]) {
+    use crate::build::fixtures::{transform_streams, write_mst, TableRecords};
+    use crate::msi::{SummaryValue, Val};
+    use std::collections::HashSet;
+    let Ok(input) = crate::package::open_bytes("fuzz.msi", data.to_vec()) else { return };
+    let Some(db) = input.database() else { return };
+    // Tables whose keys are unique and whose strings are not empty (a transform, like a
+    // database, stores an empty string as NULL).
+    let old: std::collections::BTreeMap<String, crate::msi::TableData> = db
+        .tables
+        .iter()
+        .filter(|(n, t)| {
+            let keys: HashSet<Vec<Val>> = t
+                .rows
+                .iter()
+                .map(|r| t.columns.iter().zip(r).filter(|(c, _)| c.key).map(|(_, v)| v.clone()).collect())
+                .collect();
+            !n.starts_with('_')
+                && !t.columns.is_empty()
+                && t.columns.len() < 64
+                && t.rows.len() < 2000
+                && keys.len() == t.rows.len()
+                && t.rows.iter().flatten().all(|v| v.as_str() != Some(""))
+        })
+        .map(|(n, t)| (n.clone(), t.clone()))
+        .collect();
+    let seed = data.iter().fold(0x9E37_79B9_7F4A_7C15u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01B3)) | 1;
+    let new = variant(&old, seed);
+    let Ok(changes) = crate::msi::compare::compare(&old, &new, &mut |_| Ok(true)) else { return };
+    let recs: Vec<TableRecords> = changes.iter().map(TableRecords::from_change).collect();
+    let Ok(streams) = transform_streams(&[(1, SummaryValue::I2(-535))], 65001, &recs, &mut |_| Ok(Vec::new())) else {
+        return;
+    };
+    let bytes = match write_mst(&streams) {
+        Ok(b) => b,
+        Err(e) => panic!("writing a transform in memory: {e}"),
+    };
+    let src: crate::random_access::Shared = Arc::new(bytes);
+    let t = match crate::msi::package_file::open_compound_from("fuzz.mst".as_ref(), src)
+        .and_then(|(comp, _)| crate::msp::Transform::read_from(Arc::new(comp), "fuzz.mst".as_ref(), ""))
+    {
+        Ok(t) => t,
+        Err(e) => panic!("our transform does not read back: {e}"),
+    };
+    let mut view = old.clone();
+    if let Err(e) = crate::msp::apply(&t, &mut view, crate::msp::ApplyOptions::default()) {
+        panic!("our transform does not apply: {e}");
+    }
+    let rows = |m: &std::collections::BTreeMap<String, crate::msi::TableData>| -> std::collections::BTreeMap<String, HashSet<Vec<Val>>> {
+        m.iter().map(|(k, t)| (k.clone(), t.rows.iter().cloned().collect())).collect()
+    };
+    assert_eq!(rows(&view), rows(&new), "the transform did not turn the tables into their variant");
+}
+
 /// Read bytes as a transform (.mst) and apply it to a small database view.
 pub fn transform_apply(data: &[u8]) {
     let Ok(dir) = tempdir() else { return };
@@ -288,7 +419,9 @@ pub fn sign_verify(data: &[u8]) {
 }
 
 /// Every target by name, for the replay test.
-pub const TARGETS: [Target; 16] = [
+pub const TARGETS: [Target; 18] = [
+    ("package_description", package_description),
+    ("transform_roundtrip", transform_roundtrip),
     ("delta_create", delta_create),
     ("transform_apply", transform_apply),
     ("pa19", pa19),

@@ -37,6 +37,7 @@ mod contain;
 mod dates;
 mod deadline;
 pub mod delta;
+pub mod diff;
 mod error;
 mod extract;
 #[cfg(feature = "testing")]

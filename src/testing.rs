@@ -3,6 +3,7 @@
 
 pub use crate::build::fixtures::*;
 pub use crate::cab::testing_block_checksum as block_checksum;
+pub use crate::msi::schema::column;
 pub use crate::output::names::split_relative;
 
 /// The two manifest readers, for the benchmark that keeps the second one honest.

@@ -254,7 +254,8 @@ pub struct PackageFile {
     pub sequence: i32,
 }
 
-/// A simple installer package: directories, components, files, media, properties.
+/// A simple installer package: directories, components, files, media, properties, and
+/// the standard sequence tables.
 #[derive(Debug, Clone)]
 pub struct PackageSpec {
     /// Summary information.
@@ -348,6 +349,11 @@ impl PackageSpec {
                 self.components.iter().map(|(k, _, _)| vec!["Complete".into(), k.as_str().into()]).collect(),
             ),
         ];
+        // The standard sequences, so that Windows Installer (and Wine's msiexec) installs
+        // the package.
+        for (name, rows) in super::sequences::STANDARD {
+            tables.push(t(name, rows.iter().map(|(a, n)| vec![(*a).into(), Cell::Null, (*n).into()]).collect()));
+        }
         tables.sort_by(|a, b| a.name.cmp(&b.name));
         DatabaseSpec { kind: DbKind::Installer, summary: self.summary.clone(), tables, streams: self.streams.clone() }
     }

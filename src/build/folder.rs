@@ -1,12 +1,10 @@
-//! `hotfixkit build cab|msi DIR`: package a folder, through the third-party writers.
+//! `hotfixkit build cab DIR`: a cabinet of a folder, through the `cab` crate.
 
 use super::cabinet::{write_cab, CabCompression, CabInput};
-use super::database::{write_database, PackageFile, PackageSpec, SummarySpec};
 use crate::error::{Error, ErrorKind, Result};
 use std::path::Path;
 
-/// Largest folder packaged.
-pub const MAX_INPUT: u64 = 2 << 30;
+use super::msi::MAX_INPUT;
 
 /// A file to package: path components, source path, timestamp.
 type Walked = (Vec<String>, std::path::PathBuf, (i32, u8, u8, u8, u8, u8));
@@ -55,99 +53,4 @@ pub fn build_cab(dir: &Path, compression: CabCompression) -> Result<Vec<u8>> {
         return Err(Error::new(ErrorKind::Usage, "no files to package").with_path(dir));
     }
     write_cab(&[files], compression)
-}
-
-fn guid(seed: &str) -> String {
-    // A stable GUID-shaped identifier from a name (FNV-1a, twice).
-    let h = |s: &str, k: u64| {
-        s.bytes().fold(0xcbf29ce484222325u64 ^ k, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
-    };
-    let a = h(seed, 1);
-    let b = h(seed, 2);
-    format!(
-        "{{{:08X}-{:04X}-4{:03X}-8{:03X}-{:012X}}}",
-        a >> 32,
-        (a >> 16) & 0xFFFF,
-        a & 0xFFF,
-        (b >> 48) & 0xFFF,
-        b & 0xFFFF_FFFF_FFFF
-    )
-}
-
-/// A hotfix-style installer package: one component per folder, every file in one embedded
-/// MSZIP cabinet, PE versions in File.Version.
-pub fn build_msi(dir: &Path, product_name: &str, version: &str) -> Result<Vec<u8>> {
-    let entries = walk(dir)?;
-    if entries.is_empty() {
-        return Err(Error::new(ErrorKind::Usage, "no files to package").with_path(dir));
-    }
-    let mut directories = vec![("TARGETDIR".to_string(), None, "SourceDir".to_string())];
-    let mut dir_keys: std::collections::BTreeMap<Vec<String>, String> = std::collections::BTreeMap::new();
-    dir_keys.insert(Vec::new(), "TARGETDIR".into());
-    let mut components = Vec::new();
-    let mut files = Vec::new();
-    for (i, (comps, path, when)) in entries.iter().enumerate() {
-        let folder = comps[..comps.len() - 1].to_vec();
-        for depth in 1..=folder.len() {
-            let prefix = folder[..depth].to_vec();
-            if !dir_keys.contains_key(&prefix) {
-                let key = format!("D{}", dir_keys.len());
-                let parent = dir_keys[&prefix[..depth - 1].to_vec()].clone();
-                directories.push((key.clone(), Some(parent), prefix[depth - 1].clone()));
-                dir_keys.insert(prefix, key);
-            }
-        }
-        let dkey = dir_keys[&folder].clone();
-        let ckey = format!("C_{dkey}");
-        if !components.iter().any(|(c, _, _): &(String, String, String)| c == &ckey) {
-            components.push((ckey.clone(), guid(&format!("{product_name}/{}", folder.join("/"))), dkey.clone()));
-        }
-        let data = std::fs::read(path).map_err(|e| Error::io(&e, "reading").with_path(path))?;
-        let ver = crate::pe::pe_info(&data).ok().and_then(|p| p.version).and_then(|v| v.file_version);
-        files.push(PackageFile {
-            key: format!("F{}", i + 1),
-            component: ckey,
-            file_name: comps[comps.len() - 1].clone(),
-            data,
-            datetime: *when,
-            attributes: 0,
-            language: ver.as_ref().map(|_| "0".to_string()),
-            version: ver,
-            sequence: i as i32 + 1,
-        });
-    }
-    let cab = write_cab(
-        &[files.iter().map(|f| CabInput { name: f.key.clone(), data: f.data.clone(), datetime: f.datetime }).collect()],
-        CabCompression::MsZip,
-    )?;
-    let code = guid(&format!("{product_name} {version} product"));
-    let spec = PackageSpec {
-        summary: SummarySpec {
-            title: "Installation Database".into(),
-            subject: product_name.into(),
-            author: "hotfixkit build".into(),
-            comments: format!("{product_name} {version}"),
-            arch: "Intel".into(),
-            language: 1033,
-            package_code: guid(&format!("{product_name} {version} package")),
-            word_count: 2,
-            page_count: 200,
-            creating_application: "hotfixkit build msi".into(),
-            created: 1_262_304_000,
-        },
-        properties: vec![
-            ("Manufacturer".into(), "hotfixkit build".into()),
-            ("ProductCode".into(), code),
-            ("ProductLanguage".into(), "1033".into()),
-            ("ProductName".into(), product_name.into()),
-            ("ProductVersion".into(), version.into()),
-            ("UpgradeCode".into(), guid(&format!("{product_name} upgrade"))),
-        ],
-        directories,
-        components,
-        media: vec![(1, files.len() as i32, "#payload.cab".into())],
-        files,
-        streams: vec![("payload.cab".into(), cab)],
-    };
-    write_database(&spec.database())
 }

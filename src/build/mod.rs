@@ -1,20 +1,39 @@
-//! Package writers: a cabinet or an installer package from a folder. Cabinets are
-//! written through the `cab` crate and databases through the `msi` crate (then made
-//! reproducible byte for byte); cabinet sets that span files, transforms, patches and
+//! Package writers: an installer package from a folder (`build msi`), the transform
+//! between two packages (`build mst`), a patch (`build msp`), a cabinet of a folder.
+//! What users build is written by our own writers (tables, string pools, transforms,
+//! MSZIP cabinets streamed as they are read) into compound files made with the `cfb`
+//! crate. The fixtures' low-level writers go through the `cab` and `msi` crates (then
+//! made reproducible byte for byte); cabinet sets that span files, hand-made patches and
 //! PE images for fixtures are ours.
 
+mod cab_stream;
 mod cabinet;
+#[cfg(feature = "testing")]
 mod database;
 #[cfg(feature = "testing")]
 mod delta;
+#[cfg(feature = "testing")]
+mod fixture_patch;
 mod folder;
+mod ids;
+mod msi;
+mod msp;
+mod mst;
+mod package_writer;
+mod patch_spec;
+mod patch_target;
 #[cfg(feature = "testing")]
 mod pe_image;
-#[cfg_attr(not(feature = "testing"), allow(dead_code))]
+mod sequences;
 mod transform;
+mod upgraded;
 
 pub use cabinet::CabCompression;
-pub use folder::{build_cab, build_msi, MAX_INPUT};
+pub use folder::build_cab;
+pub use msi::{build_msi, MsiReport, PackageDescription, ProductInfo, MAX_INPUT};
+pub use msp::{build_msp, DEFAULT_SUPPRESS, DEFAULT_VALIDATION};
+pub use mst::{build_mst, TableCount, TransformReport, MST_DEFAULT_VALIDATION};
+pub use patch_spec::{PatchMetadata, PatchReport, PatchRequest, PatchedFile, Progress, TargetReport, Upgraded};
 
 /// The low-level writers the fixtures are made with (the `testing` feature).
 #[cfg(feature = "testing")]
@@ -25,6 +44,8 @@ pub(crate) mod fixtures {
         PackageSpec, SummarySpec, TableSpec,
     };
     pub use super::delta::{crc_fixup, write_pa19};
+    pub use super::fixture_patch::{pad_to, write_patch, Op, PatchSpec, TableOps};
     pub use super::pe_image::{version_resource, write_pe, PeSpec};
-    pub use super::transform::{pad_to, summary_stream, transform_streams, write_patch, Op, PatchSpec, Prop, TableOps};
+    pub use super::transform::{transform_streams, write_mst, Record, TableRecords};
+    pub use crate::msi::summary::{write_summary as summary_stream, SummaryValue as Prop};
 }

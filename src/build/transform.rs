@@ -1,321 +1,422 @@
-//! Transforms and patches written by us (no crate writes them): the records of §4 of the
-//! format notes, an own string pool per transform, and a patch compound file holding a
-//! root database, cabinet streams and transform sub-storages. Used for fixtures; every
-//! patch made here is read back by `hotfixkit::msp` and by msitools in the tests.
+//! Transforms written by us (no crate writes them): row-major records (§4 of the format
+//! notes), an own string pool per transform (3-byte references once it holds 65,535
+//! strings), `_Tables`/`_Columns` records for tables and columns a transform adds, and a
+//! stream per binary cell it sets. Used for `build mst`, for both transforms of each
+//! pair in `build msp`, and for fixtures; every transform made here is read back by
+//! `hotfixkit::msp` and by msitools in the tests.
 
-use super::database::{clear_cfb_root_times, Cell, ColSpec};
-use crate::error::{IoResultExt, Result};
+use crate::error::{Error, ErrorKind, Result};
+use crate::msi::compare::{TableChange, TableStatus};
 use crate::msi::encode_name;
+use crate::msi::summary::{write_summary, SummaryValue};
+use crate::msi::{ColInfo, ColKind, Val};
 use std::collections::HashMap;
-use std::io::{Cursor, Write};
 
-/// A change to one row.
+/// One record of a transform's table stream.
 #[derive(Debug, Clone)]
-pub enum Op {
-    /// Insert a whole row (every column).
-    Insert(Vec<Cell>),
-    /// Update: the key cells (in key-column order) and (column index, value) pairs.
-    Update(Vec<Cell>, Vec<(usize, Cell)>),
-    /// Delete by key.
-    Delete(Vec<Cell>),
+pub enum Record {
+    /// Insert (or assign) a whole row.
+    Insert(Vec<Val>),
+    /// Update: the whole new row, and the indexes of the columns to set (key columns are
+    /// always written; their indexes need not be listed).
+    Update(Vec<Val>, Vec<usize>),
+    /// Delete the row with this primary key (key cells in key-column order).
+    Delete(Vec<Val>),
 }
 
-/// The changes to one table, with the table's columns (its schema in the target).
+/// The records one transform holds for one table.
 #[derive(Debug, Clone)]
-pub struct TableOps {
+pub struct TableRecords {
     /// Table name.
     pub name: String,
-    /// Columns of the table in the target (or as created by this transform).
-    pub columns: Vec<ColSpec>,
-    /// Whether this transform creates the table (adds `_Tables`/`_Columns` records).
+    /// The table's columns after the transform (the records are laid out in these).
+    pub columns: Vec<ColInfo>,
+    /// The transform drops the table first (its old rows go with it).
+    pub drop: bool,
+    /// The transform creates the table (a `_Tables` record and every column's
+    /// `_Columns` record).
     pub create: bool,
-    /// Row changes.
-    pub ops: Vec<Op>,
+    /// Columns from this index on are added by the transform (`_Columns` records) when
+    /// the table is not created; `columns.len()` when none are.
+    pub first_new_column: usize,
+    /// The row records.
+    pub records: Vec<Record>,
 }
 
-/// A summary property value.
-#[derive(Debug, Clone)]
-pub enum Prop {
-    /// VT_I2.
-    I2(i16),
-    /// VT_I4.
-    I4(i32),
-    /// VT_LPSTR.
-    Str(String),
-    /// VT_FILETIME (100 ns since 1601).
-    Time(u64),
-}
+impl TableRecords {
+    /// Records changing an existing table without touching its columns.
+    #[cfg(test)]
+    fn rows(name: &str, columns: Vec<ColInfo>, records: Vec<Record>) -> TableRecords {
+        let n = columns.len();
+        TableRecords { name: name.to_string(), columns, drop: false, create: false, first_new_column: n, records }
+    }
 
-/// Serialize a summary information property set.
-pub fn summary_stream(props: &[(u32, Prop)]) -> Vec<u8> {
-    let mut body = Vec::new();
-    let mut offsets = Vec::new();
-    let header_len = 8 + 8 * props.len();
-    for (pid, v) in props {
-        offsets.push((*pid, (header_len + body.len()) as u32));
-        match v {
-            Prop::I2(x) => {
-                body.extend_from_slice(&2u32.to_le_bytes());
-                body.extend_from_slice(&x.to_le_bytes());
-                body.extend_from_slice(&[0, 0]);
+    /// The records that turn the old table into the new one, as `compare` found them.
+    /// Updates go through an update record when every changed column is one an update
+    /// mask can address (1 to 15), and as a delete and an insert otherwise.
+    pub fn from_change(c: &TableChange) -> TableRecords {
+        let n = c.columns.len();
+        let mut t = TableRecords {
+            name: c.name.clone(),
+            columns: c.columns.clone(),
+            drop: false,
+            create: false,
+            first_new_column: n,
+            records: Vec::new(),
+        };
+        match c.status {
+            TableStatus::Removed => {
+                t.drop = true;
+                return t;
             }
-            Prop::I4(x) => {
-                body.extend_from_slice(&3u32.to_le_bytes());
-                body.extend_from_slice(&x.to_le_bytes());
+            TableStatus::Added => t.create = true,
+            TableStatus::Replaced => {
+                t.drop = true;
+                t.create = true;
             }
-            Prop::Str(s) => {
-                body.extend_from_slice(&30u32.to_le_bytes());
-                body.extend_from_slice(&(s.len() as u32 + 1).to_le_bytes());
-                body.extend_from_slice(s.as_bytes());
-                body.push(0);
-                while body.len() % 4 != 0 {
-                    body.push(0);
-                }
-            }
-            Prop::Time(t) => {
-                body.extend_from_slice(&64u32.to_le_bytes());
-                body.extend_from_slice(&t.to_le_bytes());
+            TableStatus::Changed => t.first_new_column = n - c.added_columns.len(),
+        }
+        for r in &c.removed {
+            t.records.push(Record::Delete(c.key(r)));
+        }
+        for ch in &c.changed {
+            let addressable = ch.columns.iter().all(|&i| (1..16).contains(&i) && !c.columns[i].key);
+            if addressable {
+                t.records.push(Record::Update(ch.new.clone(), ch.columns.clone()));
+            } else {
+                t.records.push(Record::Delete(c.key(&ch.new)));
+                t.records.push(Record::Insert(ch.new.clone()));
             }
         }
+        for r in &c.added {
+            t.records.push(Record::Insert(r.clone()));
+        }
+        t
     }
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xFFFEu16.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out.extend_from_slice(&0x0002_0105u32.to_le_bytes());
-    out.extend_from_slice(&[0u8; 16]);
-    out.extend_from_slice(&1u32.to_le_bytes());
-    // FMTID_SummaryInformation F29F85E0-4FF9-1068-AB91-08002B27B3D9
-    out.extend_from_slice(&[
-        0xE0, 0x85, 0x9F, 0xF2, 0xF9, 0x4F, 0x68, 0x10, 0xAB, 0x91, 0x08, 0x00, 0x2B, 0x27, 0xB3, 0xD9,
-    ]);
-    out.extend_from_slice(&48u32.to_le_bytes());
-    out.extend_from_slice(&((header_len + body.len()) as u32).to_le_bytes());
-    out.extend_from_slice(&(props.len() as u32).to_le_bytes());
-    for (pid, off) in offsets {
-        out.extend_from_slice(&pid.to_le_bytes());
-        out.extend_from_slice(&off.to_le_bytes());
+
+    /// The binary columns a record sets (an insert with a value, or an update naming
+    /// the column).
+    fn sets_binary(&self, rec: &Record) -> Vec<usize> {
+        let bin = |i: usize| self.columns.get(i).is_some_and(|c| c.kind == ColKind::Binary);
+        match rec {
+            Record::Insert(row) => (0..row.len()).filter(|&i| bin(i) && row[i] == Val::Binary).collect(),
+            Record::Update(row, cols) => {
+                cols.iter().copied().filter(|&i| bin(i) && row.get(i) == Some(&Val::Binary)).collect()
+            }
+            Record::Delete(_) => Vec::new(),
+        }
     }
-    out.extend_from_slice(&body);
-    out
 }
 
-fn type_word(c: &ColSpec) -> i32 {
-    let t = c.kind.chars().next().unwrap_or('s');
-    let n: i32 = c.kind[1..].parse().unwrap_or(0);
-    let mut w = match t.to_ascii_lowercase() {
-        'i' if n == 4 => 0x0104,
-        'i' => 0x0502,
-        'v' => 0x0900,
-        'l' => 0x0F00 | n,
-        _ => 0x0D00 | n,
-    };
-    if t.is_ascii_uppercase() {
-        w |= 0x1000;
-    }
-    if c.key {
-        w |= 0x2000;
-    }
-    w
+/// The `_Columns` type word of a column.
+fn type_word(c: &ColInfo) -> i32 {
+    i32::from(crate::msi::table_write::type_word(c))
 }
 
 struct Pool {
-    ids: HashMap<String, u16>,
-    list: Vec<(String, u16)>,
+    ids: HashMap<String, u32>,
+    list: Vec<(String, u32)>,
 }
 
 impl Pool {
-    fn id(&mut self, s: &str) -> u16 {
+    fn id(&mut self, s: &str) -> u32 {
+        if s.is_empty() {
+            return 0;
+        }
         if let Some(&i) = self.ids.get(s) {
-            self.list[usize::from(i) - 1].1 += 1;
+            self.list[(i - 1) as usize].1 += 1;
             return i;
         }
         self.list.push((s.to_string(), 1));
-        let i = self.list.len() as u16;
+        let i = self.list.len() as u32;
         self.ids.insert(s.to_string(), i);
         i
     }
 }
 
-fn cell(out: &mut Vec<u8>, pool: &mut Pool, col: &ColSpec, v: &Cell) {
-    let t = col.kind.chars().next().unwrap_or('s').to_ascii_lowercase();
-    let wide = col.kind.ends_with('4') && t == 'i';
-    match (t, v) {
-        ('i', Cell::Int(i)) if wide => out.extend_from_slice(&((*i as u32) ^ 0x8000_0000).to_le_bytes()),
-        ('i', Cell::Int(i)) => out.extend_from_slice(&((*i + 0x8000) as u16).to_le_bytes()),
-        ('i', _) if wide => out.extend_from_slice(&0u32.to_le_bytes()),
-        ('v', Cell::Null) => out.extend_from_slice(&0u16.to_le_bytes()),
-        ('v', _) => out.extend_from_slice(&1u16.to_le_bytes()),
-        (_, Cell::Str(s)) if !s.is_empty() => out.extend_from_slice(&pool.id(s).to_le_bytes()),
-        _ => out.extend_from_slice(&0u16.to_le_bytes()),
+/// A cell before the string reference width is known.
+enum Enc {
+    Str(u32),
+    I16(u16),
+    I32(u32),
+}
+
+fn enc(pool: &mut Pool, col: &ColInfo, v: &Val) -> Enc {
+    match (col.kind, v) {
+        (ColKind::Int32, Val::Int(i)) => Enc::I32((*i as u32) ^ 0x8000_0000),
+        (ColKind::Int32, _) => Enc::I32(0),
+        (ColKind::Int16, Val::Int(i)) => Enc::I16((*i + 0x8000) as u16),
+        (ColKind::Int16, _) => Enc::I16(0),
+        (ColKind::Binary, Val::Null) => Enc::I16(0),
+        (ColKind::Binary, _) => Enc::I16(1),
+        (ColKind::Str(_), Val::Str(s)) => Enc::Str(pool.id(s)),
+        (ColKind::Str(_), Val::Int(i)) => Enc::Str(pool.id(&i.to_string())),
+        (ColKind::Str(_), _) => Enc::Str(0),
     }
 }
 
-/// The streams of one transform (stored names, bytes): summary, string pool, records.
-pub fn transform_streams(summary: &[(u32, Prop)], tables: &[TableOps]) -> Vec<(String, Vec<u8>)> {
+fn catalog_str(name: &str) -> ColInfo {
+    ColInfo { name: name.into(), kind: ColKind::Str(64), nullable: false, localizable: false, key: true }
+}
+fn catalog_i16(name: &str, key: bool) -> ColInfo {
+    ColInfo { name: name.into(), kind: ColKind::Int16, nullable: false, localizable: false, key }
+}
+
+/// A record being built: its mask and its cells.
+type Rec = (u16, Vec<Enc>);
+
+/// The streams of one transform (stored names, bytes): the summary, the string pool,
+/// `_Tables`/`_Columns` when tables or columns are added or dropped, one stream per
+/// table it changes and one per binary cell it sets. Strings are stored in `codepage`;
+/// `binary(stream)` gives the bytes of a binary cell the transform sets (`Table.key…`).
+pub fn transform_streams(
+    summary: &[(u32, SummaryValue)],
+    codepage: u32,
+    tables: &[TableRecords],
+    binary: &mut dyn FnMut(&str) -> Result<Vec<u8>>,
+) -> Result<Vec<(String, Vec<u8>)>> {
     let mut pool = Pool { ids: HashMap::new(), list: Vec::new() };
-    let mut streams: Vec<(String, Vec<u8>)> = Vec::new();
-    let tables_schema = [ColSpec { name: "Name", kind: "s64", key: true }];
-    let columns_schema = [
-        ColSpec { name: "Table", kind: "s64", key: true },
-        ColSpec { name: "Number", kind: "i2", key: true },
-        ColSpec { name: "Name", kind: "s64", key: false },
-        ColSpec { name: "Type", kind: "i2", key: false },
-    ];
-    let mut tb = Vec::new();
-    let mut cb = Vec::new();
-    for t in tables.iter().filter(|t| t.create) {
-        tb.extend_from_slice(&0x0101u16.to_le_bytes());
-        cell(&mut tb, &mut pool, &tables_schema[0], &Cell::Str(t.name.clone()));
-        for (i, c) in t.columns.iter().enumerate() {
-            cb.extend_from_slice(&0x0401u16.to_le_bytes());
-            cell(&mut cb, &mut pool, &columns_schema[0], &Cell::Str(t.name.clone()));
-            cell(&mut cb, &mut pool, &columns_schema[1], &Cell::Int(i as i32 + 1));
-            cell(&mut cb, &mut pool, &columns_schema[2], &Cell::Str(c.name.to_string()));
-            cell(&mut cb, &mut pool, &columns_schema[3], &Cell::Int(type_word(c)));
+    let tables_col = [catalog_str("Name")];
+    let columns_cols =
+        [catalog_str("Table"), catalog_i16("Number", true), catalog_str("Name"), catalog_i16("Type", false)];
+    let mut tables_recs: Vec<Rec> = Vec::new();
+    let mut columns_recs: Vec<Rec> = Vec::new();
+    for t in tables {
+        if t.drop {
+            tables_recs.push((0, vec![enc(&mut pool, &tables_col[0], &Val::str(&t.name))]));
         }
     }
-    if !tb.is_empty() {
-        streams.push((encode_name("_Tables", true), tb));
-        streams.push((encode_name("_Columns", true), cb));
-    }
     for t in tables {
-        let mut b = Vec::new();
-        for op in &t.ops {
-            match op {
-                Op::Insert(row) => {
-                    b.extend_from_slice(&(0x0001u16 | ((t.columns.len() as u16) << 8)).to_le_bytes());
-                    for (c, v) in t.columns.iter().zip(row) {
-                        cell(&mut b, &mut pool, c, v);
-                    }
+        if t.create {
+            tables_recs.push((0x0101, vec![enc(&mut pool, &tables_col[0], &Val::str(&t.name))]));
+        }
+        let first = if t.create { 0 } else { t.first_new_column };
+        for (i, c) in t.columns.iter().enumerate().skip(first) {
+            let row = [Val::str(&t.name), Val::Int(i as i32 + 1), Val::str(&c.name), Val::Int(type_word(c))];
+            let cells = columns_cols.iter().zip(&row).map(|(col, v)| enc(&mut pool, col, v)).collect();
+            columns_recs.push((0x0401, cells));
+        }
+    }
+    let mut table_streams: Vec<(String, Vec<Rec>)> = Vec::new();
+    let mut binaries: Vec<String> = Vec::new();
+    for t in tables {
+        if t.columns.len() > 255 {
+            return Err(Error::new(ErrorKind::Unsupported, format!("table {} has more than 255 columns", t.name)));
+        }
+        let mut recs = Vec::new();
+        for r in &t.records {
+            if !t.sets_binary(r).is_empty() {
+                if let Record::Insert(row) | Record::Update(row, _) = r {
+                    binaries.push(crate::msi::compare::stream_name(&t.name, &t.columns, row));
                 }
-                Op::Delete(key) => {
-                    b.extend_from_slice(&0u16.to_le_bytes());
-                    for (c, v) in t.columns.iter().filter(|c| c.key).zip(key) {
-                        cell(&mut b, &mut pool, c, v);
-                    }
+            }
+            match r {
+                Record::Insert(row) => {
+                    let mask = 0x0001u16 | ((t.columns.len() as u16) << 8);
+                    let cells =
+                        t.columns.iter().enumerate().map(|(i, c)| enc(&mut pool, c, row.get(i).unwrap_or(&Val::Null)));
+                    recs.push((mask, cells.collect()));
                 }
-                Op::Update(key, set) => {
-                    let mask = set.iter().fold(0u16, |m, (i, _)| m | (1 << i));
-                    b.extend_from_slice(&mask.to_le_bytes());
-                    let mut k = key.iter();
-                    for (i, c) in t.columns.iter().enumerate() {
-                        if c.key {
-                            cell(&mut b, &mut pool, c, k.next().unwrap_or(&Cell::Null));
-                        } else if let Some((_, v)) = set.iter().find(|(j, _)| *j == i) {
-                            cell(&mut b, &mut pool, c, v);
+                Record::Delete(key) => {
+                    let cells = t.columns.iter().filter(|c| c.key).zip(key).map(|(c, v)| enc(&mut pool, c, v));
+                    recs.push((0, cells.collect()));
+                }
+                Record::Update(row, set) => {
+                    let mut mask = 0u16;
+                    for &i in set {
+                        if i == 0 || i >= 16 {
+                            return Err(Error::format(format!(
+                                "table {}: an update record cannot set column {} ({})",
+                                t.name,
+                                i + 1,
+                                t.columns.get(i).map(|c| c.name.as_str()).unwrap_or("?")
+                            )));
+                        }
+                        if !t.columns[i].key {
+                            mask |= 1 << i;
                         }
                     }
+                    if mask == 0 {
+                        continue;
+                    }
+                    let mut cells = Vec::new();
+                    for (i, c) in t.columns.iter().enumerate() {
+                        if c.key || mask & (1 << i) != 0 {
+                            cells.push(enc(&mut pool, c, row.get(i).unwrap_or(&Val::Null)));
+                        }
+                    }
+                    recs.push((mask, cells));
                 }
             }
         }
-        if !b.is_empty() {
-            streams.push((encode_name(&t.name, true), b));
+        if !recs.is_empty() {
+            table_streams.push((t.name.clone(), recs));
         }
     }
-    let mut sp = vec![0u8; 4];
+    let long = pool.list.len() >= 0xFFFF;
+    let serialise = |recs: &[Rec]| -> Vec<u8> {
+        let mut b = Vec::new();
+        for (mask, cells) in recs {
+            b.extend_from_slice(&mask.to_le_bytes());
+            for c in cells {
+                match c {
+                    Enc::Str(id) => {
+                        b.extend_from_slice(&(*id as u16).to_le_bytes());
+                        if long {
+                            b.push((*id >> 16) as u8);
+                        }
+                    }
+                    Enc::I16(v) => b.extend_from_slice(&v.to_le_bytes()),
+                    Enc::I32(v) => b.extend_from_slice(&v.to_le_bytes()),
+                }
+            }
+        }
+        b
+    };
+    let mut streams: Vec<(String, Vec<u8>)> = Vec::new();
+    if !tables_recs.is_empty() {
+        streams.push((encode_name("_Tables", true), serialise(&tables_recs)));
+    }
+    if !columns_recs.is_empty() {
+        streams.push((encode_name("_Columns", true), serialise(&columns_recs)));
+    }
+    for (name, recs) in &table_streams {
+        let stored = encode_name(name, true);
+        if stored.encode_utf16().count() > 31 {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("table name {name:?} is too long for a stream name"),
+            ));
+        }
+        streams.push((stored, serialise(recs)));
+    }
+    binaries.sort();
+    binaries.dedup();
+    for b in binaries {
+        let stored = encode_name(&b, false);
+        if stored.encode_utf16().count() > 31 {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("binary cell stream {b:?} is too long for a stream name (31 characters encoded)"),
+            ));
+        }
+        let data = binary(&b)?;
+        streams.push((stored, data));
+    }
+    let encoding = crate::msi::strings::encoding_for(codepage);
+    let mut sp = Vec::with_capacity(4 + 4 * pool.list.len());
+    sp.extend_from_slice(&((codepage & 0xFFFF) as u16).to_le_bytes());
+    sp.extend_from_slice(&((((codepage >> 16) & 0x7FFF) as u16) | if long { 0x8000 } else { 0 }).to_le_bytes());
     let mut sd = Vec::new();
     for (s, refs) in &pool.list {
-        sp.extend_from_slice(&(s.len() as u16).to_le_bytes());
-        sp.extend_from_slice(&refs.to_le_bytes());
-        sd.extend_from_slice(s.as_bytes());
+        let bytes = encoding.encode(s).0;
+        let refs = (*refs).min(0xFFFF) as u16;
+        if bytes.len() > 0xFFFF {
+            sp.extend_from_slice(&0u16.to_le_bytes());
+            sp.extend_from_slice(&refs.to_le_bytes());
+            sp.extend_from_slice(&((bytes.len() & 0xFFFF) as u16).to_le_bytes());
+            sp.extend_from_slice(&((bytes.len() >> 16) as u16).to_le_bytes());
+        } else {
+            sp.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
+            sp.extend_from_slice(&refs.to_le_bytes());
+        }
+        sd.extend_from_slice(&bytes);
     }
     streams.push((encode_name("_StringPool", true), sp));
     streams.push((encode_name("_StringData", true), sd));
-    streams.push(("\u{5}SummaryInformation".to_string(), summary_stream(summary)));
-    streams
+    streams.push(("\u{5}SummaryInformation".to_string(), write_summary(summary)));
+    Ok(streams)
 }
 
-/// Streams of a storage: (stored name, bytes).
-pub type Streams = Vec<(String, Vec<u8>)>;
+/// The root CLSID of a patch.
+pub const MSP_CLSID: &str = "000c1086-0000-0000-c000-000000000046";
+/// The root CLSID of a transform (and of each transform storage in a patch).
+pub const MST_CLSID: &str = "000c1082-0000-0000-c000-000000000046";
 
-/// A patch to write.
-pub struct PatchSpec {
-    /// Root summary information.
-    pub summary: Vec<(u32, Prop)>,
-    /// Root database tables (MsiPatchMetadata, MsiPatchSequence), already encoded.
-    pub root_tables: Vec<(String, Vec<u8>)>,
-    /// Root streams by plain name (cabinets).
-    pub streams: Vec<(String, Vec<u8>)>,
-    /// Transform storages: name and streams.
-    pub transforms: Vec<(String, Streams)>,
-    /// Pad the file to exactly this size with a root stream named `Padding`, if given.
-    pub size: Option<u64>,
+/// The CLSID `s` (a constant above).
+pub fn clsid(s: &str) -> uuid::Uuid {
+    uuid::Uuid::parse_str(s).unwrap_or_default()
 }
 
-const MSP_CLSID: &str = "000c1086-0000-0000-c000-000000000046";
-const MST_CLSID: &str = "000c1082-0000-0000-c000-000000000046";
-
-fn write_patch_once(spec: &PatchSpec, padding: usize) -> Result<Vec<u8>> {
-    let mut comp =
-        cfb::CompoundFile::create_with_version(cfb::Version::V3, Cursor::new(Vec::new())).io_ctx("creating patch")?;
-    let clsid = |s: &str| uuid::Uuid::parse_str(s).unwrap_or_default();
-    comp.set_storage_clsid("/", clsid(MSP_CLSID)).io_ctx("CLSID")?;
-    let put = |comp: &mut cfb::CompoundFile<Cursor<Vec<u8>>>, path: &str, data: &[u8]| -> Result<()> {
-        let mut w = comp.create_stream(path).io_ctx(format_args!("stream {path}"))?;
-        w.write_all(data).io_ctx("writing")?;
-        Ok(())
-    };
-    put(&mut comp, "/\u{5}SummaryInformation", &summary_stream(&spec.summary))?;
-    for (name, data) in &spec.root_tables {
-        put(&mut comp, &format!("/{name}"), data)?;
+/// A stand-alone transform (.mst): a compound file with the transform's streams at its
+/// root.
+pub fn write_mst(streams: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
+    let mut w = super::package_writer::PackageWriter::new(std::io::Cursor::new(Vec::new()), MST_CLSID)?;
+    for (name, data) in streams {
+        w.raw_stream("", name, data)?;
     }
-    for (name, data) in &spec.streams {
-        put(&mut comp, &format!("/{}", encode_name(name, false)), data)?;
-    }
-    if padding > 0 {
-        put(&mut comp, &format!("/{}", encode_name("Padding", false)), &vec![0u8; padding])?;
-    }
-    for (name, streams) in &spec.transforms {
-        let p = format!("/{name}");
-        comp.create_storage(&p).io_ctx("storage")?;
-        comp.set_storage_clsid(&p, clsid(MST_CLSID)).io_ctx("CLSID")?;
-        comp.set_modified_time(&p, std::time::UNIX_EPOCH).io_ctx("time")?;
-        comp.set_created_time(&p, std::time::UNIX_EPOCH).io_ctx("time")?;
-        for (sname, data) in streams {
-            put(&mut comp, &format!("{p}/{sname}"), data)?;
-        }
-    }
-    comp.flush().io_ctx("flushing patch")?;
-    let mut bytes = comp.into_inner().into_inner();
-    clear_cfb_root_times(&mut bytes);
-    Ok(bytes)
+    Ok(w.finish()?.into_inner())
 }
 
-/// Write a patch; with `size`, the `Padding` stream is grown until the file is exactly
-/// that size (compound files grow in 512-byte sectors, so sizes must be multiples of 512).
-pub fn write_patch(spec: &PatchSpec) -> Result<Vec<u8>> {
-    let base = write_patch_once(spec, 0)?;
-    let Some(want) = spec.size else { return Ok(base) };
-    pad_to(want, base.len() as u64, |n| write_patch_once(spec, n))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msi::schema::columns;
 
-/// Find the padding `n` for which `make(n)` is exactly `want` bytes long. Compound
-/// files grow in 512-byte sectors, with an occasional extra sector for the allocation
-/// table; where `want` falls in such a gap, a different split between padding streams is
-/// tried by the caller through `make`'s second argument.
-pub fn pad_to(want: u64, base_len: u64, make: impl Fn(usize) -> Result<Vec<u8>>) -> Result<Vec<u8>> {
-    if want < base_len {
-        return Err(crate::Error::format(format!("cannot shrink to {want} bytes (minimum {base_len})")));
+    #[test]
+    fn records_read_back_through_the_transform_reader() {
+        let file = columns("File").unwrap();
+        let recs = vec![
+            TableRecords::rows(
+                "File",
+                file.clone(),
+                vec![
+                    Record::Update(
+                        vec![
+                            Val::str("a"),
+                            Val::Null,
+                            Val::Null,
+                            Val::Int(77),
+                            Val::str("1.2.3.4"),
+                            Val::Null,
+                            Val::Null,
+                            Val::Null,
+                        ],
+                        vec![3, 4],
+                    ),
+                    Record::Delete(vec![Val::str("b")]),
+                ],
+            ),
+            TableRecords {
+                name: "PatchPackage".into(),
+                columns: columns("PatchPackage").unwrap(),
+                drop: false,
+                create: true,
+                first_new_column: 0,
+                records: vec![Record::Insert(vec![Val::str("{P}"), Val::Int(2)])],
+            },
+        ];
+        let streams = transform_streams(&[(1, SummaryValue::I2(1252))], 1252, &recs, &mut |_| Ok(Vec::new())).unwrap();
+        let bytes = write_mst(&streams).unwrap();
+        let dir = std::env::temp_dir().join(format!("hfk-mst-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("t.mst");
+        std::fs::write(&p, &bytes).unwrap();
+        let t = crate::msp::Transform::read(&p, "").unwrap();
+        let mut tables = std::collections::BTreeMap::new();
+        let row = |k: &str| {
+            vec![
+                Val::str(k),
+                Val::str("C"),
+                Val::str("a.txt"),
+                Val::Int(1),
+                Val::Null,
+                Val::Null,
+                Val::Int(0),
+                Val::Int(1),
+            ]
+        };
+        tables.insert(
+            "File".to_string(),
+            crate::msi::TableData { name: "File".into(), columns: file, rows: vec![row("a"), row("b")] },
+        );
+        crate::msp::apply(&t, &mut tables, Default::default()).unwrap();
+        let f = &tables["File"];
+        assert_eq!(f.rows.len(), 1);
+        assert_eq!(f.rows[0][3], Val::Int(77));
+        assert_eq!(f.rows[0][4], Val::str("1.2.3.4"));
+        assert_eq!(f.rows[0][2], Val::str("a.txt"));
+        assert_eq!(tables["PatchPackage"].rows[0], vec![Val::str("{P}"), Val::Int(2)]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
-    let mut n = (want - base_len).max(4096) as usize;
-    let mut tried = std::collections::BTreeMap::new();
-    for _ in 0..200 {
-        let b = make(n)?;
-        let len = b.len() as u64;
-        if len == want {
-            return Ok(b);
-        }
-        tried.insert(n, len);
-        let diff = want as i64 - len as i64;
-        let mut next = (n as i64 + diff).max(4096) as usize;
-        if tried.contains_key(&next) {
-            // Oscillating around a gap: nudge by single bytes toward the target.
-            next = (n as i64 + diff.signum()).max(4096) as usize;
-            while tried.contains_key(&next) {
-                next = (next as i64 + diff.signum()) as usize;
-            }
-        }
-        n = next;
-    }
-    Err(crate::Error::format(format!("could not reach exactly {want} bytes")))
 }

@@ -9,7 +9,6 @@ mod header;
 mod quantum;
 mod set;
 
-#[cfg(feature = "testing")]
 pub(crate) use checksum::block_checksum;
 #[cfg(feature = "testing")]
 #[doc(hidden)]

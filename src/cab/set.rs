@@ -690,7 +690,9 @@ pub fn extract_folder<'a>(
                     if let Err(e) = r {
                         errors.push(e);
                     }
-                    active.swap_remove(k);
+                    // `remove`, not `swap_remove`: sinks are served in the order they
+                    // were opened (offset order), which streaming callers rely on.
+                    active.remove(k);
                     remaining -= 1;
                 }
                 None => k += 1,

@@ -10,6 +10,13 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+#[path = "args_build.rs"]
+mod args_build;
+pub use args_build::*;
+#[path = "args_delta.rs"]
+mod args_delta;
+pub use args_delta::*;
+
 /// Read MSI, MSP, MST, MSM and CAB files; build msiexec-style administrative images anywhere.
 #[derive(Parser, Debug)]
 #[command(name = "hotfixkit", version, about, long_about = None)]
@@ -120,125 +127,6 @@ pub enum ManifestCommand {
         kb: u32,
         #[command(flatten)]
         trust: Trust,
-        #[command(flatten)]
-        out: Output,
-    },
-}
-
-/// Cabinet compression for `build cab`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum CabMethod {
-    /// Stored.
-    None,
-    /// MSZIP.
-    Mszip,
-}
-
-/// How hard the delta encoder searches.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum DeltaEffort {
-    /// Fastest.
-    Fast,
-    /// The default.
-    Normal,
-    /// A second parse priced by each block's final codes (about 0.5% smaller).
-    Best,
-}
-
-/// E8 (x86 call) translation.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum DeltaE8 {
-    /// Tried both ways on executables, the smaller kept.
-    Auto,
-    /// Always.
-    On,
-    /// Never.
-    Off,
-}
-
-/// `delta` subcommands.
-#[derive(Subcommand, Debug)]
-pub enum DeltaCommand {
-    /// Make a PA19 patch that turns each old file into the new one.
-    Create {
-        /// An old file; repeatable (the patch applies to each). None: a patch made
-        /// without an old file.
-        #[arg(long)]
-        old: Vec<PathBuf>,
-        /// The new file.
-        #[arg(long)]
-        new: PathBuf,
-        /// The patch to write.
-        #[arg(short = 'o', long = "output")]
-        output: PathBuf,
-        /// Encoder effort.
-        #[arg(long, value_enum, default_value = "normal")]
-        effort: DeltaEffort,
-        /// E8 translation.
-        #[arg(long, value_enum, default_value = "auto")]
-        e8: DeltaE8,
-        /// No rift (RVA map) tables.
-        #[arg(long)]
-        no_rift: bool,
-        /// No PE normalisation.
-        #[arg(long)]
-        no_pe_normalise: bool,
-        /// Only what Wine's applier (mspatcha) reads: no rebase fields, no rift tables.
-        #[arg(long)]
-        wine_compatible: bool,
-        #[command(flatten)]
-        out: Output,
-    },
-    /// Show a PA19 patch's header: options, sizes, CRCs, old files and their ranges.
-    Info {
-        /// The patch.
-        patch: PathBuf,
-    },
-    /// Rebuild the new file from the old one.
-    Apply {
-        /// The old file (omit for a patch made without one).
-        #[arg(long)]
-        old: Option<PathBuf>,
-        /// The patch.
-        #[arg(long)]
-        patch: PathBuf,
-        /// The new file to write.
-        #[arg(short = 'o', long = "output")]
-        output: PathBuf,
-        #[command(flatten)]
-        out: Output,
-    },
-}
-
-/// `build` subcommands.
-#[derive(Subcommand, Debug)]
-pub enum BuildCommand {
-    /// A cabinet of every file under DIR.
-    Cab {
-        /// Folder.
-        dir: PathBuf,
-        /// Output cabinet.
-        #[arg(short = 'o', long = "output")]
-        output: PathBuf,
-        /// Compression.
-        #[arg(long, value_enum, default_value = "mszip")]
-        compression: CabMethod,
-        #[command(flatten)]
-        out: Output,
-    },
-    /// A hotfix-style MSI: one component per folder, one embedded cabinet.
-    Msi {
-        /// Folder.
-        dir: PathBuf,
-        /// Output package.
-        #[arg(short = 'o', long = "output")]
-        output: PathBuf,
-        /// ProductName.
-        #[arg(long, default_value = "Hotfix")]
-        product_name: String,
-        /// ProductVersion.
-        #[arg(long, default_value = "1.0.0")]
-        version: String,
         #[command(flatten)]
         out: Output,
     },
@@ -419,9 +307,13 @@ pub enum Command {
     /// Binary delta patches (PA19).
     #[command(subcommand)]
     Delta(DeltaCommand),
-    /// Build a cabinet or a hotfix-style MSI from a folder.
+    /// Build a cabinet or an installer package from a folder, a transform between two
+    /// packages, or a patch.
     #[command(subcommand)]
     Build(BuildCommand),
+    /// Compare two packages (or a package with a patch or transform applied): summary
+    /// information, tables row by row, streams and files.
+    Diff(DiffArgs),
     /// Manifest tools: import a KB file table, lock a payload.
     #[command(subcommand)]
     Manifest(ManifestCommand),

@@ -6,6 +6,7 @@ mod args;
 mod build;
 mod ccmcertfix;
 mod delta;
+mod diff;
 mod extract;
 mod info;
 mod manifest;
@@ -192,6 +193,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<i32> {
         Command::Signature { file, trust } => signature::run(ctx, &file, &trust),
         Command::Delta(d) => delta::run(ctx, d),
         Command::Build(b) => build::run(ctx, b),
+        Command::Diff(d) => diff::run(ctx, &d),
     }
 }
 

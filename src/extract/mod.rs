@@ -3,6 +3,7 @@
 
 mod admin;
 mod exec;
+mod hash;
 mod patched;
 mod plan;
 mod read;
@@ -12,10 +13,11 @@ mod streams;
 
 pub use exec::{execute, ExecuteOptions, Outcome, WrittenEntry};
 pub(crate) use exec::{execute_into, extract_cabinet_groups};
+pub(crate) use hash::hash_entries;
 pub(crate) use patched::apply_all;
 pub use plan::{Limits, Plan, PlanEntry, Source};
 pub use read::read_entry;
-pub(crate) use read::read_source;
+pub(crate) use read::{delivery_order, read_source, stream_entries};
 pub use report::{ExtractReport, ReportEntry, ReportSummary, WrittenFiles};
 pub use request::{plan, ExtractRequest};
 pub use streams::{write_streams, StreamsOutcome, StreamsReport};

@@ -80,3 +80,93 @@ pub(crate) fn read_source(plan: &Plan, source: &Source, label: &str, deadline: &
         }
     }
 }
+
+/// The order [`stream_entries`] delivers `indices` in: cabinet entries by (set, folder,
+/// offset), then every other entry in the order given.
+pub(crate) fn delivery_order(plan: &Plan, indices: &[usize]) -> Vec<usize> {
+    let mut cab: Vec<(usize, usize, u64, usize)> = Vec::new();
+    let mut other = Vec::new();
+    for &i in indices {
+        match plan.entries.get(i).map(|e| &e.source) {
+            Some(Source::Cabinet { set, folder, offset, .. }) => cab.push((*set, *folder, *offset, i)),
+            Some(_) => other.push(i),
+            None => {}
+        }
+    }
+    cab.sort();
+    cab.into_iter().map(|c| c.3).chain(other).collect()
+}
+
+/// What [`stream_entries`] calls: bytes of entry `index` (in order), then `None` once
+/// that entry is complete.
+pub(crate) type EntryBytes<'a> = dyn FnMut(usize, Option<&[u8]>) -> Result<()> + 'a;
+
+struct Forward<'a, 'b> {
+    index: usize,
+    to: &'a std::cell::RefCell<&'b mut EntryBytes<'b>>,
+}
+
+impl EntrySink for Forward<'_, '_> {
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        (self.to.borrow_mut())(self.index, Some(data))
+    }
+    fn finish(&mut self) -> Result<()> {
+        (self.to.borrow_mut())(self.index, None)
+    }
+}
+
+/// Deliver the bytes of the entries `indices` (in [`delivery_order`]) to `each`, one
+/// entry after the other, on this thread: every cabinet folder is decoded once, from
+/// its start to its last entry wanted; other sources are read whole. Memory holds a
+/// decoded block at a time (a whole file only for loose files and deltas).
+pub(crate) fn stream_entries<'b>(
+    plan: &Plan,
+    indices: &[usize],
+    deadline: &Deadline,
+    each: &'b mut EntryBytes<'b>,
+) -> Result<()> {
+    let order = delivery_order(plan, indices);
+    let to = std::cell::RefCell::new(each);
+    let mut k = 0;
+    while k < order.len() {
+        let i = order[k];
+        let e = &plan.entries[i];
+        if let Source::Cabinet { set, folder, .. } = &e.source {
+            let (set, folder) = (*set, *folder);
+            let mut group = Vec::new();
+            while k < order.len() {
+                match &plan.entries[order[k]].source {
+                    Source::Cabinet { set: s, folder: f, .. } if *s == set && *f == folder => group.push(order[k]),
+                    _ => break,
+                }
+                k += 1;
+            }
+            let spans: Vec<Span> = group
+                .iter()
+                .map(|&g| match &plan.entries[g].source {
+                    Source::Cabinet { file, .. } => {
+                        let f = plan.sets[set].file(*file);
+                        Span { start: u64::from(f.offset), len: u64::from(f.size) }
+                    }
+                    _ => Span { start: 0, len: 0 },
+                })
+                .collect();
+            let open = |n: usize| -> Box<dyn EntrySink + '_> { Box::new(Forward { index: group[n], to: &to }) };
+            let label = |n: usize| plan.entries[group[n]].key.clone();
+            if let Some(err) =
+                extract_folder(&plan.sets[set], folder, &spans, deadline, &open, &label).into_iter().next()
+            {
+                return Err(err);
+            }
+        } else {
+            let data = read_source(plan, &e.source, &e.key, deadline)?;
+            let mut f = to.borrow_mut();
+            for chunk in data.chunks(1 << 16) {
+                (f)(i, Some(chunk))?;
+            }
+            (f)(i, None)?;
+            k += 1;
+        }
+    }
+    Ok(())
+}

@@ -151,6 +151,87 @@ impl Summary {
     }
 }
 
+/// A value to write into a summary information stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SummaryValue {
+    /// VT_I2.
+    I2(i16),
+    /// VT_I4.
+    I4(i32),
+    /// VT_LPSTR, stored in the code page property 1 names (1252 without one).
+    Str(String),
+    /// VT_FILETIME (100 ns since 1601).
+    Time(u64),
+}
+
+/// Unix seconds as a FILETIME.
+pub fn unix_to_filetime(secs: i64) -> u64 {
+    ((secs + 11_644_473_600).max(0) as u64) * 10_000_000
+}
+
+/// A summary information stream (one section, FMTID_SummaryInformation) holding
+/// `props` in the order given.
+pub fn write_summary(props: &[(u32, SummaryValue)]) -> Vec<u8> {
+    let codepage = props
+        .iter()
+        .find_map(|(pid, v)| match (pid, v) {
+            (1, SummaryValue::I2(c)) => Some(*c as u16 as u32),
+            _ => None,
+        })
+        .unwrap_or(1252);
+    let enc = super::strings::encoding_for(codepage);
+    let mut body = Vec::new();
+    let mut offsets = Vec::new();
+    let header_len = 8 + 8 * props.len();
+    for (pid, v) in props {
+        offsets.push((*pid, (header_len + body.len()) as u32));
+        match v {
+            SummaryValue::I2(x) => {
+                body.extend_from_slice(&2u32.to_le_bytes());
+                body.extend_from_slice(&x.to_le_bytes());
+                body.extend_from_slice(&[0, 0]);
+            }
+            SummaryValue::I4(x) => {
+                body.extend_from_slice(&3u32.to_le_bytes());
+                body.extend_from_slice(&x.to_le_bytes());
+            }
+            SummaryValue::Str(s) => {
+                let bytes = enc.encode(s).0;
+                body.extend_from_slice(&30u32.to_le_bytes());
+                body.extend_from_slice(&(bytes.len() as u32 + 1).to_le_bytes());
+                body.extend_from_slice(&bytes);
+                body.push(0);
+                while body.len() % 4 != 0 {
+                    body.push(0);
+                }
+            }
+            SummaryValue::Time(t) => {
+                body.extend_from_slice(&64u32.to_le_bytes());
+                body.extend_from_slice(&t.to_le_bytes());
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(48 + header_len + body.len());
+    out.extend_from_slice(&0xFFFEu16.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&0x0002_0105u32.to_le_bytes());
+    out.extend_from_slice(&[0u8; 16]);
+    out.extend_from_slice(&1u32.to_le_bytes());
+    // FMTID_SummaryInformation F29F85E0-4FF9-1068-AB91-08002B27B3D9
+    out.extend_from_slice(&[
+        0xE0, 0x85, 0x9F, 0xF2, 0xF9, 0x4F, 0x68, 0x10, 0xAB, 0x91, 0x08, 0x00, 0x2B, 0x27, 0xB3, 0xD9,
+    ]);
+    out.extend_from_slice(&48u32.to_le_bytes());
+    out.extend_from_slice(&((header_len + body.len()) as u32).to_le_bytes());
+    out.extend_from_slice(&(props.len() as u32).to_le_bytes());
+    for (pid, off) in offsets {
+        out.extend_from_slice(&pid.to_le_bytes());
+        out.extend_from_slice(&off.to_le_bytes());
+    }
+    out.extend_from_slice(&body);
+    out
+}
+
 /// A new value for a summary property.
 #[derive(Debug, Clone)]
 pub enum NewValue {

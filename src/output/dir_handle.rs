@@ -86,7 +86,7 @@ mod imp {
             let fd = rustix::fs::openat(
                 &self.fd,
                 name,
-                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
                 Mode::from_raw_mode(0o644),
             )
             .map_err(io)?;
@@ -192,7 +192,7 @@ mod imp {
 
         /// Create a new file `name`.
         pub fn create_new(&self, name: &str) -> io::Result<File> {
-            fs::OpenOptions::new().write(true).create_new(true).open(self.path.join(name))
+            fs::OpenOptions::new().read(true).write(true).create_new(true).open(self.path.join(name))
         }
 
         /// Rename within this directory.

@@ -313,7 +313,15 @@ fn a_file_named_like_the_package_wins_over_the_admin_copy() {
     let pkg = t.path().join("pkg");
     std::fs::create_dir(&pkg).unwrap();
     let msi = pkg.join("same.msi");
-    let o = run_os(&["build".as_ref(), "msi".as_ref(), src.as_os_str(), "-o".as_ref(), msi.as_os_str()]);
+    let o = run_os(&[
+        "build".as_ref(),
+        "msi".as_ref(),
+        src.as_os_str(),
+        "-o".as_ref(),
+        msi.as_os_str(),
+        "--install-dir".as_ref(),
+        "TARGETDIR".as_ref(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = t.path().join("out");
     let o = run_os(&["extract".as_ref(), msi.as_os_str(), "--targetdir".as_ref(), out.as_os_str()]);

@@ -344,10 +344,10 @@ fn build_msi_round_trips_a_folder() {
     assert!(o.status.success(), "{}", stderr(&o));
     let img = t.path().join("img");
     extract(&msi, &img);
-    assert_eq!(std::fs::read(img.join("readme.txt")).unwrap(), b"hello");
-    assert_eq!(std::fs::read(img.join("bin/x64/tool.dll")).unwrap(), pe);
+    assert_eq!(std::fs::read(img.join("PFiles/Tool/readme.txt")).unwrap(), b"hello");
+    assert_eq!(std::fs::read(img.join("PFiles/Tool/bin/x64/tool.dll")).unwrap(), pe);
     let f = run_os(&["tables".as_ref(), msi.as_os_str(), "File".as_ref(), "--format".as_ref(), "csv".as_ref()]);
-    assert!(stdout(&f).contains("tool.dll,4096,1.2.3.4,"), "{}", stdout(&f));
+    assert!(stdout(&f).contains(",tool.dll,4096,1.2.3.4,1033,"), "{}", stdout(&f));
     {
         let o = std::process::Command::new("msiinfo").arg("tables").arg(&msi).output().unwrap();
         assert!(o.status.success());

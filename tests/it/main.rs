@@ -9,6 +9,7 @@
 
 mod admin;
 mod api;
+mod build;
 mod cabs;
 mod cli;
 mod corpus;
@@ -37,6 +38,7 @@ fn main() {
     let all = [
         admin::cases(),
         api::cases(),
+        build::cases(),
         cabs::cases(),
         cli::cases(),
         corpus::cases(),

@@ -72,16 +72,16 @@ fn installed(name: &str) -> bool {
     Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().map(|o| o.status.success()).unwrap_or(false)
 }
 
-struct Sample {
-    wall: f64,
-    cpu: f64,
-    rss_mb: f64,
-    ok: bool,
+pub(crate) struct Sample {
+    pub wall: f64,
+    pub cpu: f64,
+    pub rss_mb: f64,
+    pub ok: bool,
 }
 
 /// One run under /usr/bin/time: wall, user+sys, peak RSS. On a disk, `sync` first
 /// (untimed).
-fn measure(cmd: Command, out: &Path, disk: bool) -> Result<Sample> {
+pub(crate) fn measure(cmd: Command, out: &Path, disk: bool) -> Result<Sample> {
     let _ = std::fs::remove_dir_all(out);
     std::fs::create_dir_all(out)?;
     if disk {
@@ -129,7 +129,7 @@ fn tree_bytes(dir: &Path) -> (u64, u64) {
     (b, n)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     if v.is_empty() {
         0.0
@@ -138,7 +138,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-fn shared_dir(root: &Path) -> PathBuf {
+pub(crate) fn shared_dir(root: &Path) -> PathBuf {
     std::env::var_os("HOTFIXKIT_SHARED").map(PathBuf::from).unwrap_or_else(|| root.join("../shared"))
 }
 
@@ -212,7 +212,7 @@ pub fn run_scaled(root: &Path, scale: &str, rounds: usize, only: Option<&str>) -
     Ok(())
 }
 
-fn build_release(root: &Path) -> Result<PathBuf> {
+pub(crate) fn build_release(root: &Path) -> Result<PathBuf> {
     let st = Command::new(env!("CARGO"))
         .args(["build", "--release", "--quiet", "--bin", "hotfixkit"])
         .current_dir(root)
@@ -220,7 +220,18 @@ fn build_release(root: &Path) -> Result<PathBuf> {
     if !st.success() {
         bail!("cargo build --release failed");
     }
-    Ok(root.join("target/release/hotfixkit"))
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    Ok(target.join("release/hotfixkit"))
+}
+
+pub(crate) fn work_dir(root: &Path) -> Result<PathBuf> {
+    let work = if Path::new("/dev/shm").is_dir() {
+        PathBuf::from("/dev/shm/hotfixkit-bench")
+    } else {
+        root.join("target/bench/work")
+    };
+    std::fs::create_dir_all(&work)?;
+    Ok(work)
 }
 
 /// Where outputs go: tmpfs (what the extractor costs) and the project's disk (what an

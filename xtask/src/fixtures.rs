@@ -174,7 +174,9 @@ fn admin_spanned(out: &mut BTreeMap<String, Vec<u8>>) -> Result<()> {
         directories: vec![d("TARGETDIR", None, "SourceDir"), d("SPAN", Some("TARGETDIR"), "Spanned")],
         components: vec![("C_S".into(), "{6E1B2A3C-0003-4000-8000-0000000000C1}".into(), "SPAN".into())],
         files,
-        media: vec![(1, 1, "span1.cab".into()), (2, 2, "span2.cab".into()), (3, 2, "span3.cab".into())],
+        // A file belongs to the disk where it starts (big.bin starts in span1.cab), as
+        // real spanned packages count it: every LastSequence is 2.
+        media: vec![(1, 2, "span1.cab".into()), (2, 2, "span2.cab".into()), (3, 2, "span3.cab".into())],
         streams: Vec::new(),
     };
     out.insert("admin/spanned/spanned.msi".into(), write_database(&spec.database())?);

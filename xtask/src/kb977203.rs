@@ -125,18 +125,14 @@ fn sized_cab(size: u64, when: (i32, u8, u8, u8, u8, u8)) -> Result<Vec<u8>> {
     anyhow::bail!("no stored cabinet of exactly {size} bytes")
 }
 
-fn client_file(sp: u32) -> (&'static str, String) {
-    let v = if sp == 1 { "4.0.6221.1000" } else { "4.0.6487.2000" };
-    ("ccmgencert.dll", v.to_string())
-}
-
-/// The client MSI both patches apply to.
-pub fn client_msi() -> Result<Vec<u8>> {
+/// The client package: CcmExec.exe and CcmGenCert.dll of version `dll_version` (`size`
+/// bytes); RTM is 4.0.6487.2000, each service pack's hotfix brings its own CcmGenCert.dll.
+fn client_spec(dll_version: &str, size: usize, package_code: &str) -> Result<PackageSpec> {
     let when = (2009, 12, 1, 0, 0, 0);
     let files = vec![
         PackageFile {
             key: "ccmexec.exe".into(),
-            component: "C_Client".into(),
+            component: "C_CcmExec".into(),
             file_name: "CCMEXEC.EXE|CcmExec.exe".into(),
             data: pe("CcmExec.exe", Platform::X86, "4.0.6487.2000", 9000)?,
             datetime: when,
@@ -147,12 +143,12 @@ pub fn client_msi() -> Result<Vec<u8>> {
         },
         PackageFile {
             key: "ccmgencert.dll".into(),
-            component: "C_Client".into(),
+            component: "C_CcmGenCert".into(),
             file_name: "CCMGENCE.DLL|CcmGenCert.dll".into(),
-            data: pe("CcmGenCert.dll", Platform::X86, "4.0.6487.2000", 12000)?,
-            datetime: when,
+            data: pe("CcmGenCert.dll", Platform::X86, dll_version, size)?,
+            datetime: if dll_version.ends_with(".2000") { when } else { (2010, 1, 25, 6, 27, 0) },
             attributes: 0,
-            version: Some("4.0.6487.2000".into()),
+            version: Some(dll_version.into()),
             language: Some("1033".into()),
             sequence: 2,
         },
@@ -161,9 +157,10 @@ pub fn client_msi() -> Result<Vec<u8>> {
         &[files.iter().map(|f| CabInput { name: f.key.clone(), data: f.data.clone(), datetime: f.datetime }).collect()],
         CabCompression::MsZip,
     )?;
-    let spec = PackageSpec {
-        summary: summary("Configuration Manager Client (fixture)", "{0F2B9A52-1AF8-4E35-9D0C-4B7F1E22C001}", 2),
+    Ok(PackageSpec {
+        summary: summary("Configuration Manager Client (fixture)", package_code, 2),
         properties: vec![
+            ("ALLUSERS".into(), "1".into()),
             ("Manufacturer".into(), "Microsoft Corporation".into()),
             ("ProductCode".into(), CLIENT_PRODUCT.into()),
             ("ProductLanguage".into(), "1033".into()),
@@ -176,200 +173,85 @@ pub fn client_msi() -> Result<Vec<u8>> {
             ("SystemFolder".into(), Some("TARGETDIR".into()), ".:System32".into()),
             ("CCMDIR".into(), Some("SystemFolder".into()), "CCM".into()),
         ],
-        components: vec![("C_Client".into(), "{A9B3E4D2-6C1F-4B8A-9E2D-1F3C5B7A9D01}".into(), "CCMDIR".into())],
+        // One component per file, each file its key path, as a patch needs them.
+        components: vec![
+            ("C_CcmExec".into(), "{A9B3E4D2-6C1F-4B8A-9E2D-1F3C5B7A9D01}".into(), "CCMDIR".into()),
+            ("C_CcmGenCert".into(), "{A9B3E4D2-6C1F-4B8A-9E2D-1F3C5B7A9D02}".into(), "CCMDIR".into()),
+        ],
         files,
         media: vec![(1, 2, "#client.cab".into())],
         streams: vec![("client.cab".into(), cab)],
-    };
-    // A real install sequence, so that Windows Installer (or Wine's msiexec, the oracle
-    // for patched file contents) can install it and apply the patches.
+    })
+}
+
+/// A client package's bytes: the standard sequences with PatchFiles added (the
+/// delta-carrying fixture patch needs the action in its target).
+fn client_bytes(spec: &PackageSpec) -> Result<Vec<u8>> {
     let mut db = spec.database();
-    let seq = |rows: &[(&str, i32)]| -> Vec<Vec<Cell>> {
-        rows.iter().map(|(a, n)| vec![(*a).into(), Cell::Null, (*n).into()]).collect()
-    };
-    let cols = vec![col("Action", "s72", true), col("Condition", "S255", false), col("Sequence", "I2", false)];
-    db.tables.push(TableSpec {
-        name: "InstallExecuteSequence".into(),
-        columns: cols.clone(),
-        rows: seq(&[
-            ("CostInitialize", 800),
-            ("FileCost", 900),
-            ("CostFinalize", 1000),
-            ("InstallValidate", 1400),
-            ("InstallInitialize", 1500),
-            ("ProcessComponents", 1600),
-            ("InstallFiles", 4000),
-            ("PatchFiles", 4090),
-            ("RegisterProduct", 6100),
-            ("PublishFeatures", 6300),
-            ("PublishProduct", 6400),
-            ("InstallFinalize", 6600),
-        ]),
-    });
-    db.tables.push(TableSpec {
-        name: "AdminExecuteSequence".into(),
-        columns: cols,
-        rows: seq(&[
-            ("CostInitialize", 800),
-            ("FileCost", 900),
-            ("CostFinalize", 1000),
-            ("InstallValidate", 1400),
-            ("InstallInitialize", 1500),
-            ("InstallAdminPackage", 3900),
-            ("InstallFiles", 4000),
-            ("PatchFiles", 4090),
-            ("InstallFinalize", 6600),
-        ]),
-    });
-    db.tables.sort_by(|a, b| a.name.cmp(&b.name));
+    for t in &mut db.tables {
+        if t.name == "InstallExecuteSequence" || t.name == "AdminExecuteSequence" {
+            t.rows.push(vec!["PatchFiles".into(), Cell::Null, 4090.into()]);
+        }
+    }
     Ok(write_database(&db)?)
 }
 
-fn col(name: &'static str, kind: &'static str, key: bool) -> ColSpec {
-    ColSpec { name, kind, key }
+/// The client MSI both patches apply to.
+pub fn client_msi() -> Result<Vec<u8>> {
+    client_bytes(&client_spec("4.0.6487.2000", 12000, "{0F2B9A52-1AF8-4E35-9D0C-4B7F1E22C001}")?)
 }
 
-/// The client patch of service pack `sp`: replaces CcmGenCert.dll with the SP's version.
+/// The client package as service pack `sp`'s hotfix leaves it: CcmGenCert.dll of
+/// `version` (the patch is built from the RTM package and this one).
+pub fn client_hotfix_msi(sp: u32, version: &str) -> Result<Vec<u8>> {
+    client_bytes(&client_spec(version, 14000, &format!("{{0F2B9A52-1AF8-4E35-9D0C-4B7F1E22C10{sp}}}"))?)
+}
+
+/// Add a root stream `Padding` of `n` zero bytes to a compound file.
+fn with_padding(bytes: &[u8], n: usize) -> hotfixkit::Result<Vec<u8>> {
+    let io = |e: std::io::Error| hotfixkit::Error::format(format!("padding: {e}"));
+    let mut c = cfb::CompoundFile::open(std::io::Cursor::new(bytes.to_vec())).map_err(io)?;
+    {
+        let mut s = c.create_stream(format!("/{}", hotfixkit::msi::encode_name("Padding", false))).map_err(io)?;
+        std::io::Write::write_all(&mut s, &vec![0u8; n]).map_err(io)?;
+    }
+    c.flush().map_err(io)?;
+    let mut out = c.into_inner().into_inner();
+    clear_cfb_root_times(&mut out);
+    Ok(out)
+}
+
+/// The client patch of service pack `sp`, made by `build msp` from the RTM client and
+/// the SP's client hotfix package, then padded with a `Padding` stream to the size the
+/// KB documents for it.
 fn client_msp(sp: u32, version: &str, size: u64, patch_code: &str) -> Result<Vec<u8>> {
-    let (key, _) = client_file(sp);
-    let new_dll = pe("CcmGenCert.dll", Platform::X86, version, 14000)?;
-    let cab_name = format!("PCW_CAB_KB977203_SP{sp}");
-    let cab = write_cab(
-        &[vec![CabInput { name: key.into(), data: new_dll.clone(), datetime: (2010, 1, 25, 6, 27, 0) }]],
-        CabCompression::MsZip,
-    )?;
-    let flags = (0x0802 << 16) | 0x001F; // product + upgrade code; suppress row/table errors
-    let tsum = |name: &str| -> Vec<(u32, Prop)> {
-        vec![
-            (1, Prop::I2(1252)),
-            (2, Prop::Str(format!("Transform {name}"))),
-            (7, Prop::Str("Intel;1033".into())),
-            (8, Prop::Str("Intel;1033".into())),
-            (9, Prop::Str(format!("{CLIENT_PRODUCT}4.00.6487.2000;{CLIENT_PRODUCT}4.00.6487.2000;{CLIENT_UPGRADE}"))),
-            (16, Prop::I4(flags)),
-        ]
+    let work = std::env::temp_dir().join(format!("hotfixkit-fixtures-{}-sp{sp}", std::process::id()));
+    std::fs::create_dir_all(&work)?;
+    let rtm = work.join("client.msi");
+    let hotfix = work.join(format!("client-sp{sp}.msi"));
+    std::fs::write(&rtm, client_msi()?)?;
+    std::fs::write(&hotfix, client_hotfix_msi(sp, version)?)?;
+    let out = work.join("patch.msp");
+    let mut req = hotfixkit::build::PatchRequest::new(vec![rtm], hotfixkit::build::Upgraded::Packages(vec![hotfix]));
+    req.patch_code = Some(patch_code.into());
+    req.transform_name = Some("KB977203".into());
+    req.family = Some("KB977203".into());
+    req.sequence = Some(version.into());
+    req.metadata = hotfixkit::build::PatchMetadata {
+        display_name: Some(format!("SCCM2007AC-SP{sp}-KB977203-x86")),
+        description: Some("Hotfix KB977203: certificate friendly names with embedded NUL".into()),
+        classification: Some("Hotfix".into()),
+        manufacturer: Some("Microsoft Corporation".into()),
+        allow_removal: true,
+        more_info_url: Some("https://support.microsoft.com/kb/977203".into()),
+        target_product_name: None,
+        extra: Vec::new(),
     };
-    let file_cols = std_columns("File");
-    let x = transform_streams(
-        &tsum("KB977203"),
-        &[TableOps {
-            name: "File".into(),
-            columns: file_cols.clone(),
-            create: false,
-            ops: vec![Op::Update(vec![key.into()], vec![(3, Cell::Int(new_dll.len() as i32)), (4, version.into())])],
-        }],
-    );
-    let hx = transform_streams(
-        &tsum("#KB977203"),
-        &[
-            patch_package(patch_code, 2),
-            TableOps {
-                name: "Media".into(),
-                columns: std_columns("Media"),
-                create: false,
-                ops: vec![Op::Insert(vec![
-                    2.into(),
-                    10000.into(),
-                    Cell::Null,
-                    format!("#{cab_name}").into(),
-                    Cell::Null,
-                    "PATCHMediaSrcProp".into(),
-                ])],
-            },
-            TableOps {
-                name: "File".into(),
-                columns: file_cols,
-                create: false,
-                ops: vec![Op::Update(vec![key.into()], vec![(6, Cell::Int(0x1000)), (7, Cell::Int(10000))])],
-            },
-            TableOps {
-                name: "Property".into(),
-                columns: std_columns("Property"),
-                create: false,
-                ops: vec![
-                    Op::Insert(vec![
-                        "PATCHNEWPACKAGECODE".into(),
-                        format!("{{F1E2D3C4-0977-4203-8000-00000000000{sp}}}").into(),
-                    ]),
-                    Op::Insert(vec![
-                        "PATCHNEWSUMMARYSUBJECT".into(),
-                        format!("Configuration Manager Client with KB977203 (SP{sp})").into(),
-                    ]),
-                    Op::Insert(vec![
-                        "PATCHNEWSUMMARYCOMMENTS".into(),
-                        "Hotfix KB977203: certificate friendly names with embedded NUL".into(),
-                    ]),
-                ],
-            },
-        ],
-    );
-    let mut root = BTreeMap::new();
-    let s = |n: &str, key: bool, nullable: bool| hotfixkit::msi::ColInfo {
-        name: n.into(),
-        kind: hotfixkit::msi::ColKind::Str(72),
-        nullable,
-        localizable: false,
-        key,
-    };
-    root.insert(
-        "MsiPatchMetadata".to_string(),
-        hotfixkit::msi::TableData {
-            name: "MsiPatchMetadata".into(),
-            columns: vec![s("Company", true, true), s("Property", true, false), s("Value", false, false)],
-            rows: [
-                ("Classification", "Hotfix"),
-                ("DisplayName", "Hotfix for Configuration Manager 2007 (KB977203)"),
-                ("ManufacturerName", "Microsoft Corporation"),
-                ("MoreInfoURL", "KB977203"),
-                ("AllowRemoval", "1"),
-            ]
-            .iter()
-            .map(|(p, v)| vec![hotfixkit::msi::Val::Null, hotfixkit::msi::Val::str(*p), hotfixkit::msi::Val::str(*v)])
-            .collect(),
-        },
-    );
-    root.insert(
-        "MsiPatchSequence".to_string(),
-        hotfixkit::msi::TableData {
-            name: "MsiPatchSequence".into(),
-            columns: vec![
-                s("PatchFamily", true, false),
-                s("ProductCode", true, true),
-                s("Sequence", false, false),
-                hotfixkit::msi::ColInfo {
-                    name: "Attributes".into(),
-                    kind: hotfixkit::msi::ColKind::Int32,
-                    nullable: true,
-                    localizable: false,
-                    key: false,
-                },
-            ],
-            rows: vec![vec![
-                hotfixkit::msi::Val::str("KB977203"),
-                hotfixkit::msi::Val::Null,
-                hotfixkit::msi::Val::str(version),
-                hotfixkit::msi::Val::Int(0),
-            ]],
-        },
-    );
-    let spec = PatchSpec {
-        summary: vec![
-            (1, Prop::I2(1252)),
-            (2, Prop::Str("Patch".into())),
-            (3, Prop::Str(format!("SCCM2007AC-SP{sp}-KB977203-x86"))),
-            (4, Prop::Str("Microsoft Corporation (hotfixkit fixture)".into())),
-            (7, Prop::Str(CLIENT_PRODUCT.into())),
-            (8, Prop::Str(":KB977203;:#KB977203".into())),
-            (9, Prop::Str(patch_code.into())),
-            (15, Prop::I4(4)),
-            (18, Prop::Str("hotfixkit xtask".into())),
-        ],
-        root_tables: hotfixkit::msi::encode_tables(&root, 1252)?,
-        streams: vec![(cab_name, cab)],
-        transforms: vec![("KB977203".into(), x), ("#KB977203".into(), hx)],
-        size: Some(size),
-    };
-    Ok(write_patch(&spec)?)
+    let opts = hotfixkit::WriteOptions { overwrite: true, ..Default::default() };
+    hotfixkit::build::build_msp(&req, &out, &opts, None)?;
+    let bytes = std::fs::read(&out)?;
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(pad_to(size, bytes.len() as u64, |n| with_padding(&bytes, n))?)
 }
 
 /// Where each documented file goes in the hotfix's administrative image.
@@ -464,7 +346,51 @@ pub fn hotfix_msi(sp: u32, m: &Manifest) -> Result<Vec<u8>> {
     Ok(write_database(&spec.database())?)
 }
 
-/// A patch for the client MSI that updates CcmExec.exe with a binary delta (PA19).
+fn col(name: &'static str, kind: &'static str, key: bool) -> ColSpec {
+    ColSpec { name, kind, key }
+}
+
+/// A transform's streams from rows given as cells (no binary cells).
+fn streams(summary: &[(u32, Prop)], tables: &[TableOps]) -> Result<Vec<(String, Vec<u8>)>> {
+    let recs: Vec<TableRecords> = tables.iter().map(TableOps::records).collect();
+    Ok(transform_streams(summary, 1252, &recs, &mut |n| {
+        Err(hotfixkit::Error::format(format!("fixture transform sets binary cell {n}")))
+    })?)
+}
+
+/// The root database every patch has (a string pool, `_Tables`, `_Columns`), holding
+/// MsiPatchMetadata and MsiPatchSequence.
+fn patch_root_tables(family: &str, sequence: &str, name: &str) -> Result<Vec<(String, Vec<u8>)>> {
+    use hotfixkit::msi::{TableData, Val};
+    let mut root = BTreeMap::new();
+    let cols = |t: &str| -> Vec<hotfixkit::msi::ColInfo> {
+        std_columns(t).iter().map(|c| hotfixkit::testing::column(c.name, c.kind, c.key)).collect()
+    };
+    root.insert(
+        "MsiPatchMetadata".to_string(),
+        TableData {
+            name: "MsiPatchMetadata".into(),
+            columns: cols("MsiPatchMetadata"),
+            rows: [("Classification", "Hotfix"), ("DisplayName", name), ("AllowRemoval", "0")]
+                .iter()
+                .map(|(p, v)| vec![Val::Null, Val::str(*p), Val::str(*v)])
+                .collect(),
+        },
+    );
+    root.insert(
+        "MsiPatchSequence".to_string(),
+        TableData {
+            name: "MsiPatchSequence".into(),
+            columns: cols("MsiPatchSequence"),
+            rows: vec![vec![Val::str(family), Val::Null, Val::str(sequence), Val::Int(0)]],
+        },
+    );
+    Ok(hotfixkit::msi::encode_tables(&root, 1252)?)
+}
+
+/// A patch for the client MSI that updates CcmExec.exe with a binary delta (PA19): a
+/// deliberately hand-made fixture (the builder carries whole files), with the root
+/// database every patch has.
 pub fn delta_msp() -> Result<Vec<u8>> {
     let old = pe("CcmExec.exe", Platform::X86, "4.0.6487.2000", 9000)?;
     let new = pe("CcmExec.exe", Platform::X86, "4.0.6487.2111", 9500)?;
@@ -484,7 +410,7 @@ pub fn delta_msp() -> Result<Vec<u8>> {
             (16, Prop::I4(flags)),
         ]
     };
-    let x = transform_streams(
+    let x = streams(
         &tsum("DELTA"),
         &[TableOps {
             name: "File".into(),
@@ -495,9 +421,9 @@ pub fn delta_msp() -> Result<Vec<u8>> {
                 vec![(3, Cell::Int(new.len() as i32)), (4, "4.0.6487.2111".into())],
             )],
         }],
-    );
+    )?;
     let code = "{D7E1A0C0-0977-4203-8000-0000000000DE}";
-    let hx = transform_streams(
+    let hx = streams(
         &tsum("#DELTA"),
         &[
             patch_package(code, 3),
@@ -535,7 +461,7 @@ pub fn delta_msp() -> Result<Vec<u8>> {
                 ])],
             },
         ],
-    );
+    )?;
     let spec = PatchSpec {
         summary: vec![
             (1, Prop::I2(1252)),
@@ -546,7 +472,7 @@ pub fn delta_msp() -> Result<Vec<u8>> {
             (9, Prop::Str(code.into())),
             (15, Prop::I4(4)),
         ],
-        root_tables: Vec::new(),
+        root_tables: patch_root_tables("KB977203-DELTA", "4.0.6487.2111", "CcmExec delta (fixture)")?,
         streams: vec![("PCW_DELTA".into(), cab)],
         transforms: vec![("DELTA".into(), x), ("#DELTA".into(), hx)],
         size: None,

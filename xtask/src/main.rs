@@ -5,6 +5,7 @@
 #[path = "../../src/cli/args.rs"]
 mod args;
 mod bench;
+mod bench_build;
 mod bench_delta;
 mod fixtures;
 mod hostile;
@@ -80,6 +81,9 @@ fn main() -> Result<()> {
                 .and_then(|r| r.parse().ok())
                 .unwrap_or(if quick { 3 } else { 5 });
             let scale = args.iter().position(|a| a == "--big-scale").and_then(|i| args.get(i + 1)).map(String::as_str);
+            if args.iter().any(|a| a == "--builders") {
+                return bench_build::run(&root(), rounds);
+            }
             let place = args.iter().position(|a| a == "--place").and_then(|i| args.get(i + 1)).map(String::as_str);
             if place.is_some_and(|p| p != "disk" && p != "tmpfs") {
                 bail!("--place takes disk or tmpfs");
@@ -122,7 +126,7 @@ fn main() -> Result<()> {
             pe_crosscheck(&dir)
         }
         _ => {
-            bail!("usage: cargo xtask fixtures [--check] | schema [--check] | man | completions | pe-crosscheck [DIR] | bench [--quick] [--rounds N] [--big-scale F] [--place disk|tmpfs] | bench-delta [one-percent|kb977203|wheels]... | wine-oracle")
+            bail!("usage: cargo xtask fixtures [--check] | schema [--check] | man | completions | pe-crosscheck [DIR] | bench [--quick] [--rounds N] [--big-scale F] [--place disk|tmpfs] [--builders] | bench-delta [one-percent|kb977203|wheels]... | wine-oracle")
         }
     }
 }

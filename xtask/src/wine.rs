@@ -26,14 +26,7 @@ pub fn run(root: &Path) -> Result<()> {
     };
     println!("creating a Wine prefix in {}", prefix.display());
     let _ = Command::new("wineboot").arg("-i").env("WINEPREFIX", &prefix).env("WINEDEBUG", "-all").status()?;
-    let bin = root.join("target/release/hotfixkit");
-    let st = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--quiet", "--bin", "hotfixkit"])
-        .current_dir(root)
-        .status()?;
-    if !st.success() {
-        bail!("build failed");
-    }
+    let bin = crate::bench::build_release(root)?;
     std::fs::copy(root.join("fixtures/kb977203/client/client.msi"), work.join("client.msi"))?;
     let mut failures = 0;
     for sp in [1, 2] {
