@@ -482,6 +482,11 @@ impl CabSet {
         // MSZIP: blocks are batched and decoded in parallel, each first without the
         // previous block's history; the few that need it are redone in order.
         let batched = lf.compression == Compression::MsZip;
+        // A small folder is decoded on this thread alone: starting the pool's threads
+        // costs more than they save.
+        let blocks: usize =
+            lf.segments.iter().map(|&(ci, fi)| usize::from(self.cabs[ci].header.folders[fi].num_blocks)).sum();
+        let parallel = blocks >= PARALLEL_MIN_BLOCKS;
         let mut batch: Batch = Vec::new();
         let mut history: Vec<u8> = Vec::new();
         for (si, &(ci, fi)) in lf.segments.iter().enumerate() {
@@ -543,7 +548,7 @@ impl CabSet {
                 if batched {
                     batch.push((input.to_vec(), usize::from(cb_uncomp), at()));
                     pending.clear();
-                    if batch.len() >= MSZIP_BATCH && !flush_batch(&mut batch, &mut pos, &mut history, sink)? {
+                    if batch.len() >= MSZIP_BATCH && !flush_batch(&mut batch, parallel, &mut pos, &mut history, sink)? {
                         return Ok(());
                     }
                     continue;
@@ -560,7 +565,7 @@ impl CabSet {
         }
         let _ = block_no;
         if batched && !batch.is_empty() {
-            flush_batch(&mut batch, &mut pos, &mut history, sink)?;
+            flush_batch(&mut batch, parallel, &mut pos, &mut history, sink)?;
         }
         Ok(())
     }
@@ -572,13 +577,15 @@ type Batch = Vec<(Vec<u8>, usize, String)>;
 /// and hand them to `sink`; `false` when the sink wants no more.
 fn flush_batch(
     batch: &mut Batch,
+    parallel: bool,
     pos: &mut u64,
     history: &mut Vec<u8>,
     sink: &mut dyn FnMut(u64, &[u8]) -> Result<bool>,
 ) -> Result<bool> {
     use rayon::prelude::*;
+    let first = |(inp, n, _): &(Vec<u8>, usize, String)| super::decode::inflate_mszip(inp, *n, None).ok();
     let spec: Vec<Option<Vec<u8>>> =
-        batch.par_iter().map(|(inp, n, _)| super::decode::inflate_mszip(inp, *n, None).ok()).collect();
+        if parallel { batch.par_iter().map(first).collect() } else { batch.iter().map(first).collect() };
     for ((inp, n, at), got) in batch.drain(..).zip(spec) {
         let data = match got {
             Some(d) => d,
@@ -610,8 +617,11 @@ fn flush_sink(sink: &mut dyn FnMut(u64, &[u8]) -> Result<bool>, pos: u64, data: 
 /// for each batch, and idle pool threads spin meanwhile).
 const MSZIP_BATCH: usize = 12;
 
+/// MSZIP folders of fewer blocks (2 MiB) have their blocks decoded one after the other.
+const PARALLEL_MIN_BLOCKS: usize = 64;
+
 /// Folders with less data than this are decoded on the calling thread.
-const PIPELINE_MIN: u64 = 4 << 20;
+const PIPELINE_MIN: u64 = 1 << 20;
 /// Decoded blocks in flight between the decoding and the writing thread (32 KiB each).
 const PIPELINE_DEPTH: usize = 16;
 

@@ -63,6 +63,10 @@ impl std::fmt::Debug for ExecuteOptions<'_> {
     }
 }
 
+/// Less data than this (in all, for the folders or the loose files of a plan) is
+/// written on the calling thread alone.
+const PARALLEL_MIN_BYTES: u64 = 4 << 20;
+
 /// Where sinks report what they wrote.
 #[derive(Default)]
 struct Tally {
@@ -138,16 +142,23 @@ pub fn execute(plan: &Plan, target: &Path, opts: &ExecuteOptions<'_>) -> Result<
         return Err(Error::new(ErrorKind::Exists, "target directory is not empty").with_path(target));
     }
     let t = Target::new(target, opts.write)?;
-    let mut outcome = execute_into(plan, &t, opts);
-    // The administrative copy says the image is complete: it is written only when every
-    // file was.
+    let mut outcome = write_entries(plan, &t, opts);
+    // The administrative copy says the image is complete: it is written with the files
+    // (one commit makes both durable) and named only when every file was.
+    let mut held = None;
     if let (Some(name), Some(src)) = (&plan.admin_package, &plan.admin_source) {
         if outcome.errors.is_empty() {
             match write_admin(&t, name, src, &plan.dropped_streams) {
-                Ok(()) => match t.commit().into_iter().next() {
-                    None => outcome.admin_package = Some(target.join(name).display().to_string()),
-                    Some(e) => outcome.errors.push(e.context("administrative package copy")),
-                },
+                Ok(h) => held = Some((name, h)),
+                Err(e) => outcome.errors.push(e.context("administrative package copy")),
+            }
+        }
+    }
+    commit_into(&t, &mut outcome);
+    if let Some((name, h)) = held {
+        if outcome.errors.is_empty() {
+            match h.commit() {
+                Ok(()) => outcome.admin_package = Some(target.join(name).display().to_string()),
                 Err(e) => outcome.errors.push(e.context("administrative package copy")),
             }
         }
@@ -155,11 +166,24 @@ pub fn execute(plan: &Plan, target: &Path, opts: &ExecuteOptions<'_>) -> Result<
     Ok(outcome)
 }
 
-fn write_admin(t: &Target, name: &str, src: &super::admin::AdminSource, dropped: &[String]) -> Result<()> {
+fn write_admin(
+    t: &Target,
+    name: &str,
+    src: &super::admin::AdminSource,
+    dropped: &[String],
+) -> Result<crate::output::Held> {
     t.claim(&[name])?;
     let mut f = t.create(&[name], None)?;
     super::admin::write_admin_package(src, dropped, f.file_mut()?)?;
-    f.finish().map(|_| ())
+    f.finish_held().map(|(_, h)| h)
+}
+
+/// Make the files written durable and give them their final names; a file that could not
+/// be is an error of the outcome and no longer counted.
+fn commit_into(target: &Target, outcome: &mut Outcome) {
+    let late = target.commit();
+    outcome.files = outcome.files.saturating_sub(late.len() as u64);
+    outcome.errors.extend(late);
 }
 
 fn dir_is_nonempty(p: &Path) -> bool {
@@ -169,6 +193,13 @@ fn dir_is_nonempty(p: &Path) -> bool {
 /// Write the entries of `plan` through `target` (claimed first, in plan order, so that
 /// collisions are reported deterministically: the first entry of a name keeps it).
 pub(crate) fn execute_into<'a>(plan: &'a Plan, target: &'a Target, opts: &ExecuteOptions<'a>) -> Outcome {
+    let mut outcome = write_entries(plan, target, opts);
+    commit_into(target, &mut outcome);
+    outcome
+}
+
+/// [`execute_into`] without the commit: the files wait under their temporary names.
+fn write_entries<'a>(plan: &'a Plan, target: &'a Target, opts: &ExecuteOptions<'a>) -> Outcome {
     let out = Arc::new(Tally { keep: !opts.count_only, ..Default::default() });
     let mut ok_idx = Vec::new();
     let mut claim_errors = Vec::new();
@@ -208,47 +239,44 @@ pub(crate) fn execute_into<'a>(plan: &'a Plan, target: &'a Target, opts: &Execut
     for e in extract_cabinet_groups(plan, &ok_idx, &opts.write.deadline, label, sink) {
         push_err(e);
     }
-    let loose_results: Vec<Option<Error>> = loose
-        .par_iter()
-        .map(|&i| {
-            let e = &plan.entries[i];
-            if let Source::Delta { .. } = &e.source {
-                let r = super::read::read_source(plan, &e.source, &e.key, &opts.write.deadline).and_then(|new| {
-                    let mut sink = Sink::new(target, e, &out, opts);
-                    sink.write(&new)?;
-                    sink.finish()
-                });
-                return r.err();
-            }
-            let Source::Loose { path } = &e.source else { return None };
-            let r = (|| -> Result<()> {
+    let loose_bytes: u64 = loose.iter().map(|&i| plan.entries[i].size).sum();
+    let copy_one = |&i: &usize| {
+        let e = &plan.entries[i];
+        if let Source::Delta { .. } = &e.source {
+            let r = super::read::read_source(plan, &e.source, &e.key, &opts.write.deadline).and_then(|new| {
                 let mut sink = Sink::new(target, e, &out, opts);
-                let mut f = crate::random_access::open_file(path)?;
-                let mut buf = vec![0u8; 1 << 16];
-                sink.file()?;
-                loop {
-                    let n = f.read(&mut buf).io_ctx(format_args!("reading {}", path.display()))?;
-                    if n == 0 {
-                        break;
-                    }
-                    sink.write(&buf[..n])?;
-                }
+                sink.write(&new)?;
                 sink.finish()
-            })();
-            r.err().map(|err| err.context(&e.key))
-        })
-        .collect();
+            });
+            return r.err();
+        }
+        let Source::Loose { path } = &e.source else { return None };
+        let r = (|| -> Result<()> {
+            let mut sink = Sink::new(target, e, &out, opts);
+            let mut f = crate::random_access::open_file(path)?;
+            let mut buf = vec![0u8; 1 << 16];
+            sink.file()?;
+            loop {
+                let n = f.read(&mut buf).io_ctx(format_args!("reading {}", path.display()))?;
+                if n == 0 {
+                    break;
+                }
+                sink.write(&buf[..n])?;
+            }
+            sink.finish()
+        })();
+        r.err().map(|err| err.context(&e.key))
+    };
+    let loose_results: Vec<Option<Error>> = if loose.len() > 1 && loose_bytes >= PARALLEL_MIN_BYTES {
+        loose.par_iter().map(copy_one).collect()
+    } else {
+        loose.iter().map(copy_one).collect()
+    };
     for e in loose_results.into_iter().flatten() {
         push_err(e);
     }
-    // Make the batch durable and give every file its final name.
-    let late = target.commit();
-    let lost = late.len() as u64;
-    for e in late {
-        push_err(e);
-    }
     use std::sync::atomic::Ordering::Relaxed;
-    let (files, bytes) = (out.files.load(Relaxed).saturating_sub(lost), out.bytes.load(Relaxed));
+    let (files, bytes) = (out.files.load(Relaxed), out.bytes.load(Relaxed));
     let mut written = out.list.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default();
     written.sort_by(|a, b| a.written.path.cmp(&b.written.path));
     Outcome { written, planned, files, bytes, admin_package: None, errors: errors.into_inner().unwrap_or_default() }
@@ -272,23 +300,28 @@ pub(crate) fn extract_cabinet_groups<'a>(
         }
     }
     let groups: Vec<((usize, usize), Vec<usize>)> = by_folder.into_iter().collect();
-    let per_folder: Vec<Vec<Error>> = groups
-        .par_iter()
-        .map(|((set, folder), idx)| {
-            let spans: Vec<Span> = idx
-                .iter()
-                .map(|&i| match &job.entries[i].source {
-                    Source::Cabinet { file, .. } => {
-                        let f = job.sets[*set].file(*file);
-                        Span { start: u64::from(f.offset), len: u64::from(f.size) }
-                    }
-                    _ => unreachable!("grouped entries are cabinet entries"),
-                })
-                .collect();
-            let open = |k: usize| sink(&job.entries[idx[k]]);
-            let name = |k: usize| label(&job.entries[idx[k]]);
-            extract_folder(&job.sets[*set], *folder, &spans, deadline, &open, &name)
-        })
-        .collect();
+    let one = |((set, folder), idx): &((usize, usize), Vec<usize>)| {
+        let spans: Vec<Span> = idx
+            .iter()
+            .map(|&i| match &job.entries[i].source {
+                Source::Cabinet { file, .. } => {
+                    let f = job.sets[*set].file(*file);
+                    Span { start: u64::from(f.offset), len: u64::from(f.size) }
+                }
+                _ => unreachable!("grouped entries are cabinet entries"),
+            })
+            .collect();
+        let open = |k: usize| sink(&job.entries[idx[k]]);
+        let name = |k: usize| label(&job.entries[idx[k]]);
+        extract_folder(&job.sets[*set], *folder, &spans, deadline, &open, &name)
+    };
+    // One folder, or a few small ones, on this thread: the pool's threads would cost
+    // more to start than they save.
+    let bytes: u64 = indices.iter().map(|&i| job.entries[i].size).sum();
+    let per_folder: Vec<Vec<Error>> = if groups.len() > 1 && bytes >= PARALLEL_MIN_BYTES {
+        groups.par_iter().map(one).collect()
+    } else {
+        groups.iter().map(one).collect()
+    };
     per_folder.into_iter().flatten().collect()
 }

@@ -7,7 +7,7 @@ pub mod names;
 pub mod spill;
 mod target;
 
-pub use target::{hex, AtomicFile, Target, WriteOptions, Written};
+pub use target::{hex, AtomicFile, Held, Target, WriteOptions, Written};
 
 use crate::error::{Error, ErrorKind, Result};
 use std::path::Path;
