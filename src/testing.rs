@@ -14,3 +14,13 @@ pub fn read_manifest_plain(text: &str) -> Option<crate::manifest::Manifest> {
 pub fn read_manifest_yaml(text: &str) -> Option<crate::manifest::Manifest> {
     yaml_serde::from_str(text).ok()
 }
+
+/// The primary signer's signature value of a PKCS#7 SignedData blob.
+pub fn pkcs7_signature_value(blob: &[u8]) -> Option<Vec<u8>> {
+    let sd = crate::sign::pkcs7::SignedData::parse(blob, true).ok()?;
+    sd.signers.first().map(|s| s.signature.clone())
+}
+/// An object identifier's DER content bytes, from its dotted form.
+pub fn encode_oid(dotted: &str) -> Vec<u8> {
+    crate::sign::der::encode_oid(dotted)
+}

@@ -10,21 +10,21 @@
 //! A signature that cannot be read is a verdict ([`Verdict::Malformed`]), not an error:
 //! errors are kept for files that cannot be read at all.
 
-pub mod cab;
-pub mod catalog;
-pub mod chain;
-pub mod crypto;
-pub mod der;
-pub mod msi;
-pub mod oid;
-pub mod pe;
-pub mod pkcs7;
-pub mod report;
-pub mod timestamp;
-pub mod verify;
-pub mod x509;
+pub(crate) mod cab;
+pub(crate) mod catalog;
+pub(crate) mod chain;
+pub(crate) mod crypto;
+pub(crate) mod der;
+pub(crate) mod msi;
+pub(crate) mod oid;
+pub(crate) mod pe;
+pub(crate) mod pkcs7;
+pub(crate) mod report;
+pub(crate) mod timestamp;
+pub(crate) mod verify;
+pub(crate) mod x509;
 
-pub use chain::{TrustOptions, TrustStore};
+pub use chain::{TrustOptions, TrustStore, MICROSOFT_ROOTS, SYSTEM_BUNDLES};
 pub use crypto::HashAlg;
 pub use report::{
     Carrier, CatalogMember, CertInfo, SignatureEntry, SignatureReport, TimestampInfo, TimestampKind, Verdict,

@@ -4,7 +4,6 @@
 pub const RSA: &str = "1.2.840.113549.1.1.1";
 pub const MD5_RSA: &str = "1.2.840.113549.1.1.4";
 pub const SHA1_RSA: &str = "1.2.840.113549.1.1.5";
-pub const RSA_PSS: &str = "1.2.840.113549.1.1.10";
 pub const SHA256_RSA: &str = "1.2.840.113549.1.1.11";
 pub const SHA384_RSA: &str = "1.2.840.113549.1.1.12";
 pub const SHA512_RSA: &str = "1.2.840.113549.1.1.13";
@@ -26,24 +25,16 @@ pub const SHA512: &str = "2.16.840.1.101.3.4.2.3";
 pub const SHA224: &str = "2.16.840.1.101.3.4.2.4";
 
 pub const SIGNED_DATA: &str = "1.2.840.113549.1.7.2";
-pub const DATA: &str = "1.2.840.113549.1.7.1";
-pub const CONTENT_TYPE: &str = "1.2.840.113549.1.9.3";
 pub const MESSAGE_DIGEST: &str = "1.2.840.113549.1.9.4";
 pub const SIGNING_TIME: &str = "1.2.840.113549.1.9.5";
 pub const COUNTER_SIGNATURE: &str = "1.2.840.113549.1.9.6";
 pub const TST_INFO: &str = "1.2.840.113549.1.9.16.1.4";
 
 pub const SPC_INDIRECT_DATA: &str = "1.3.6.1.4.1.311.2.1.4";
-pub const SPC_PE_IMAGE_DATA: &str = "1.3.6.1.4.1.311.2.1.15";
-pub const SPC_CAB_DATA: &str = "1.3.6.1.4.1.311.2.1.25";
-pub const SPC_SIPINFO: &str = "1.3.6.1.4.1.311.2.1.30";
-pub const SPC_OPUS_INFO: &str = "1.3.6.1.4.1.311.2.1.12";
 pub const SPC_NESTED_SIGNATURE: &str = "1.3.6.1.4.1.311.2.4.1";
 pub const MS_RFC3161_TIMESTAMP: &str = "1.3.6.1.4.1.311.3.3.1";
 pub const CTL: &str = "1.3.6.1.4.1.311.10.1";
-pub const CAT_MEMBER_INFO: &str = "1.3.6.1.4.1.311.12.2.1";
 pub const CAT_NAMEVALUE: &str = "1.3.6.1.4.1.311.12.2.2";
-pub const CAT_LIST: &str = "1.3.6.1.4.1.311.12.1.1";
 pub const LIFETIME_SIGNING: &str = "1.3.6.1.4.1.311.10.3.13";
 
 pub const EXT_SUBJECT_KEY_ID: &str = "2.5.29.14";

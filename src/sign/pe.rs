@@ -21,8 +21,6 @@ pub struct PeLayout {
     pub cert_dir: Option<u64>,
     /// The attribute certificate table (file offset, size), when present and non-empty.
     pub table: Option<(u64, u64)>,
-    /// Whether the image is PE32+.
-    pub pe32plus: bool,
 }
 
 /// Find the layout from the first bytes of the file (`head`: at least the headers).
@@ -63,7 +61,7 @@ pub fn layout(head: &[u8], file_len: u64) -> Result<PeLayout> {
     } else {
         (None, None)
     };
-    Ok(PeLayout { checksum, cert_dir, table, pe32plus })
+    Ok(PeLayout { checksum, cert_dir, table })
 }
 
 /// The byte ranges the digest covers, in order.

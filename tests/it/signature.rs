@@ -124,13 +124,13 @@ fn signature_corpus_agrees_with_osslsigncode() {
     let t = tempfile::tempdir().unwrap();
     let ca = t.path().join("anchors.pem");
     let mut bundle = Vec::new();
-    for p in sign::chain::SYSTEM_BUNDLES {
+    for p in sign::SYSTEM_BUNDLES {
         if let Ok(b) = std::fs::read(p) {
             bundle = b;
             break;
         }
     }
-    for (_, pem) in sign::chain::MICROSOFT_ROOTS {
+    for (_, pem) in sign::MICROSOFT_ROOTS {
         bundle.extend_from_slice(pem.as_bytes());
     }
     std::fs::write(&ca, &bundle).unwrap();
@@ -392,8 +392,7 @@ fn signature_value(report_path: &Path) -> Vec<u8> {
     let p7 = t.path().join("sig.p7");
     sh(Command::new("osslsigncode").arg("extract-signature").arg("-in").arg(report_path).arg("-out").arg(&p7));
     let blob = std::fs::read(&p7).unwrap();
-    let sd = sign::pkcs7::SignedData::parse(&blob, true).unwrap();
-    sd.signers[0].signature.clone()
+    hotfixkit::testing::pkcs7_signature_value(&blob).unwrap()
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -592,7 +591,7 @@ fn der(tag: u8, body: &[u8]) -> Vec<u8> {
 }
 
 fn oid(dotted: &str) -> Vec<u8> {
-    der(0x06, &sign::der::encode_oid(dotted))
+    der(0x06, &hotfixkit::testing::encode_oid(dotted))
 }
 
 fn utf16z(s: &str) -> Vec<u8> {
