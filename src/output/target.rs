@@ -591,22 +591,28 @@ impl AtomicFile {
         Ok(w.get_mut())
     }
 
+    /// Flush the buffer, set the timestamp through the handle and learn the size of a file
+    /// written through [`AtomicFile::file_mut`].
+    fn close(&mut self, w: std::io::BufWriter<File>) -> Result<File> {
+        let f =
+            w.into_inner().map_err(|e| Error::io(e.error(), format_args!("writing {}", self.final_path.display())))?;
+        if let Some(t) = self.mtime {
+            let ft = filetime::FileTime::from_unix_time(t, 0);
+            filetime::set_file_handle_times(&f, Some(ft), Some(ft))
+                .io_ctx(format_args!("setting the time of {}", self.final_path.display()))?;
+        }
+        if self.through_handle {
+            self.size = f.metadata().io_ctx(format_args!("reading {}", self.tmp_path().display()))?.len();
+        }
+        Ok(f)
+    }
+
     /// Flush and set the timestamp like [`AtomicFile::finish`], but keep the file under its
     /// temporary name until the returned [`Held`] is committed.
     pub fn finish_held(&mut self) -> Result<(Written, Held)> {
         let w = self.file.take().ok_or_else(|| Error::format("finish called twice"))?;
         let result = (|| {
-            let f = w
-                .into_inner()
-                .map_err(|e| Error::io(e.error(), format_args!("writing {}", self.final_path.display())))?;
-            if let Some(t) = self.mtime {
-                let ft = filetime::FileTime::from_unix_time(t, 0);
-                filetime::set_file_handle_times(&f, Some(ft), Some(ft))
-                    .io_ctx(format_args!("setting the time of {}", self.final_path.display()))?;
-            }
-            if self.through_handle {
-                self.size = f.metadata().io_ctx(format_args!("reading {}", self.tmp_path().display()))?.len();
-            }
+            let f = self.close(w)?;
             match self.shared.sync {
                 Sync::EachFile => f.sync_all().io_ctx(format_args!("syncing {}", self.final_path.display()))?,
                 Sync::Batch => self.shared.outcomes.held.store(true, Ordering::Relaxed),
@@ -636,17 +642,7 @@ impl AtomicFile {
         let w = self.file.take().ok_or_else(|| Error::format("finish called twice"))?;
         let sync = self.shared.sync;
         let result = (|| {
-            let f = w
-                .into_inner()
-                .map_err(|e| Error::io(e.error(), format_args!("writing {}", self.final_path.display())))?;
-            if let Some(t) = self.mtime {
-                let ft = filetime::FileTime::from_unix_time(t, 0);
-                filetime::set_file_handle_times(&f, Some(ft), Some(ft))
-                    .io_ctx(format_args!("setting the time of {}", self.final_path.display()))?;
-            }
-            if self.through_handle {
-                self.size = f.metadata().io_ctx(format_args!("reading {}", self.tmp_path().display()))?.len();
-            }
+            let f = self.close(w)?;
             match sync {
                 Sync::EachFile => f.sync_all().io_ctx(format_args!("syncing {}", self.final_path.display()))?,
                 Sync::Batch => return Ok(true),
