@@ -322,6 +322,8 @@ pub fn run(root: &Path, quick: bool, rounds: usize, only: Option<&str>) -> Resul
         md.push_str(&format!("\n## Output on {} ({}, {})\n\n", place.label, place.dir.display(), fs_type(&place.dir)));
         md.push_str(&measure_inputs(&bin, &list, &place, &tools, rounds)?);
     }
+    md.push_str("\n## verify with and without --signatures (big.msi's image on tmpfs)\n\n");
+    md.push_str(&measure_verify(&bin, &inputs.join("big.msi"), rounds.max(3) * 2)?);
     md.push_str("\n## Reading a small package (no output)\n\n");
     md.push_str(&measure_readers(&bin, &small, rounds.max(10) * 3)?);
     let out = root.join("target/bench/bench.md");
@@ -335,6 +337,49 @@ pub fn run(root: &Path, quick: bool, rounds: usize, only: Option<&str>) -> Resul
     std::fs::write(&out, head + &md)?;
     println!("wrote {}", out.display());
     Ok(())
+}
+
+/// `verify --signatures` against `verify` alone on big.msi's administrative image (on
+/// tmpfs, so the disk does not hide the parsing): alternating runs.
+fn measure_verify(bin: &Path, msi: &Path, runs: usize) -> Result<String> {
+    let work = PathBuf::from("/dev/shm/hotfixkit-bench-verify");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let (img, lock) = (work.join("img"), work.join("lock.json"));
+    let ok = Command::new(bin).args(["-q", "extract"]).arg(msi).arg("--targetdir").arg(&img).status()?.success()
+        && Command::new(bin).args(["-q", "manifest", "lock"]).arg(&img).arg("-o").arg(&lock).status()?.success();
+    if !ok {
+        bail!("extracting or locking {} failed", msi.display());
+    }
+    let time = |sig: bool| -> Result<f64> {
+        let mut c = Command::new(bin);
+        c.args(["-q", "verify"]).arg(&img).arg("--manifest").arg(&lock);
+        if sig {
+            c.arg("--signatures");
+        }
+        let t = std::time::Instant::now();
+        let st = c.stdout(std::process::Stdio::null()).status()?;
+        if !st.success() {
+            bail!("verify{} failed on {}", if sig { " --signatures" } else { "" }, img.display());
+        }
+        Ok(t.elapsed().as_secs_f64())
+    };
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for round in 0..=runs {
+        let (x, y) = (time(false)?, time(true)?);
+        if round > 0 {
+            a.push(x);
+            b.push(y);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    let (ma, mb) = (median(a), median(b));
+    let line = format!(
+        "| verify | verify --signatures | ratio |\n|---|---|---|\n| {ma:.3} s | {mb:.3} s | {:.2} |\n",
+        mb / ma.max(1e-9)
+    );
+    print!("{line}");
+    Ok(line)
 }
 
 /// `info` and `tables` against msiinfo on the small packages: many runs each, alternating.
