@@ -20,6 +20,7 @@ mod msi;
 mod msp;
 mod mst;
 mod package_writer;
+mod patch_delta;
 mod patch_spec;
 mod patch_target;
 #[cfg(feature = "testing")]
@@ -33,7 +34,9 @@ pub use folder::build_cab;
 pub use msi::{build_msi, MsiReport, PackageDescription, ProductInfo, MAX_INPUT};
 pub use msp::{build_msp, DEFAULT_SUPPRESS, DEFAULT_VALIDATION};
 pub use mst::{build_mst, TableCount, TransformReport, MST_DEFAULT_VALIDATION};
-pub use patch_spec::{PatchMetadata, PatchReport, PatchRequest, PatchedFile, Progress, TargetReport, Upgraded};
+pub use patch_spec::{
+    DeltaMode, DeltaOptions, PatchMetadata, PatchReport, PatchRequest, PatchedFile, Progress, TargetReport, Upgraded,
+};
 
 /// The low-level writers the fixtures are made with (the `testing` feature).
 #[cfg(feature = "testing")]
