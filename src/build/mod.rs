@@ -46,7 +46,7 @@ pub(crate) mod fixtures {
         clear_cfb_root_times, std_columns, to_v3, write_database, Cell, ColSpec, DatabaseSpec, DbKind, PackageFile,
         PackageSpec, SummarySpec, TableSpec,
     };
-    pub use super::delta::{crc_fixup, write_pa19};
+    pub use super::delta::{crc_fixup, write_pa19, write_pa19_header};
     pub use super::fixture_patch::{pad_to, write_patch, Op, PatchSpec, TableOps};
     pub use super::pe_image::{version_resource, write_pe, PeSpec};
     pub use super::transform::{transform_streams, write_mst, Record, TableRecords};
