@@ -18,7 +18,7 @@ use super::patch_spec::{DeltaMode, PatchReport, PatchRequest, PatchedFile, Progr
 use super::patch_target::{prepare, property, read_binary, Carried, FileFrom, Prepared, UpSide};
 use super::transform::{transform_streams, Record, TableRecords, MSP_CLSID, MST_CLSID};
 use crate::deadline::Deadline;
-use crate::error::{Error, ErrorKind, Result, Warning};
+use crate::error::{Error, ErrorKind, Result, Warning, WarningKind};
 use crate::msi::compare::compare;
 use crate::msi::summary::{unix_to_filetime, SummaryValue};
 use crate::msi::{PropValue, TableData, Val};
@@ -164,8 +164,8 @@ fn x_view(p: &Prepared, md5: &BTreeMap<String, [u8; 16]>) -> BTreeMap<String, Ta
     v
 }
 
-/// The tables as `#X` leaves them after `X`, and the binary cell streams `#X` sets (the
-/// deltas' headers).
+/// The tables as `#X` leaves them after `X`, the binary cell streams `#X` sets (the
+/// deltas' headers), and the File keys whose header is in MsiPatchHeaders.
 #[allow(clippy::too_many_arguments)]
 fn full_view(
     x: &BTreeMap<String, TableData>,
@@ -176,7 +176,7 @@ fn full_view(
     patch_code: &str,
     display: &str,
     description: &str,
-) -> (BTreeMap<String, TableData>, BTreeMap<String, Vec<u8>>) {
+) -> (BTreeMap<String, TableData>, BTreeMap<String, Vec<u8>>, Vec<String>) {
     let mut v = x.clone();
     let pp = ensure_table(&mut v, "PatchPackage");
     set_row(pp, 0, vec![Val::str(patch_code), Val::Int(place.disk_id)]);
@@ -237,11 +237,11 @@ fn full_view(
     for (k, val) in props {
         set_row(prop, 0, vec![Val::str(k), Val::str(val)]);
     }
-    let streams = patch_delta::add_patch_rows(&mut v, &deltas, patch_code);
+    let (streams, long) = patch_delta::add_patch_rows(&mut v, &deltas, patch_code);
     if !deltas.is_empty() {
         patch_delta::add_patch_files(&mut v);
     }
-    (v, streams)
+    (v, streams, long)
 }
 
 /// Records of the changes from `a` to `b` (binary cells: `same_binary` and `binary`).
@@ -554,7 +554,16 @@ pub fn build_msp(
     for ((p, place), chs) in prepared.iter().zip(&places).zip(&choices) {
         let md5 = write_cabinet(&mut w, p, place, chs, &deadline, progress, &mut done, total)?;
         let x = x_view(p, &md5);
-        let (full, headers) = full_view(&x, p, place, chs, req, &patch_code, &display, &description);
+        let (full, headers, long) = full_view(&x, p, place, chs, req, &patch_code, &display, &description);
+        for k in long {
+            warnings.push(Warning::new(
+                WarningKind::Other,
+                format!(
+                    "{}: File {k}: the key is too long for a Patch.Header stream, so its delta's header is in MsiPatchHeaders (Windows Installer 2.0 and later); Wine's msiexec drops such Patch rows and leaves the file unpatched",
+                    p.target.path.display()
+                ),
+            ));
+        }
         let mut same_binary = |name: &str| -> Result<bool> {
             let a = read_binary(&p.target, name)?;
             let b = match &p.upgraded_db {

@@ -236,15 +236,17 @@ fn table<'a>(v: &'a mut BTreeMap<String, TableData>, name: &str) -> &'a mut Tabl
 /// File_, Sequence, PatchSize, Attributes 0 (a failure is fatal), the header in Header
 /// (stream `Patch.<File>.<Sequence>`), or, where that stream name would be too long, in
 /// an MsiPatchHeaders row named by a key derived from the patch code and File key,
-/// referred to by StreamRef_. Returns the header streams by name.
+/// referred to by StreamRef_. Returns the header streams by name, and the File keys whose
+/// header went to MsiPatchHeaders.
 pub(super) fn add_patch_rows(
     v: &mut BTreeMap<String, TableData>,
     deltas: &[(&str, i32, &Delta)],
     patch_code: &str,
-) -> BTreeMap<String, Vec<u8>> {
+) -> (BTreeMap<String, Vec<u8>>, Vec<String>) {
     let mut streams = BTreeMap::new();
+    let mut long = Vec::new();
     if deltas.is_empty() {
-        return streams;
+        return (streams, long);
     }
     let mut headers: Vec<Vec<Val>> = Vec::new();
     let mut rows: Vec<Vec<Val>> = Vec::new();
@@ -260,6 +262,7 @@ pub(super) fn add_patch_rows(
             let r = format!("_{}", g.trim_matches(['{', '}']).replace('-', "_"));
             streams.insert(format!("MsiPatchHeaders.{r}"), d.header.clone());
             headers.push(vec![Val::str(r.clone()), Val::Binary]);
+            long.push(key.to_string());
             rows.push(vec![Val::str(*key), Val::Int(*seq), size, Val::Int(0), Val::Null, Val::str(r)]);
         }
     }
@@ -272,7 +275,7 @@ pub(super) fn add_patch_rows(
         let t = table(v, "MsiPatchHeaders");
         t.rows.extend(headers);
     }
-    streams
+    (streams, long)
 }
 
 /// Schedule PatchFiles in InstallExecuteSequence and AdminExecuteSequence where the view
