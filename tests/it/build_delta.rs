@@ -423,6 +423,7 @@ fn long_key_pair(t: &Path) -> (PathBuf, PathBuf, String) {
         }
     };
     let body = noise(7, 40_000);
+    std::fs::create_dir_all(t).unwrap();
     let old = t.join("long-1.msi");
     let new = t.join("long-2.msi");
     let db = |s: PackageSpec| write_database(&s.database()).unwrap();
