@@ -164,6 +164,16 @@ fn x_view(p: &Prepared, md5: &BTreeMap<String, [u8; 16]>) -> BTreeMap<String, Ta
     v
 }
 
+/// What `#X` makes of the tables `X` leaves.
+struct FullView {
+    /// The tables as `#X` leaves them.
+    tables: BTreeMap<String, TableData>,
+    /// The binary cell streams `#X` sets (the deltas' headers), by name.
+    headers: BTreeMap<String, Vec<u8>>,
+    /// The File keys whose delta's header is in MsiPatchHeaders.
+    long_keys: Vec<String>,
+}
+
 /// The tables as `#X` leaves them after `X`, the binary cell streams `#X` sets (the
 /// deltas' headers), and the File keys whose header is in MsiPatchHeaders.
 #[allow(clippy::too_many_arguments)]
@@ -176,7 +186,7 @@ fn full_view(
     patch_code: &str,
     display: &str,
     description: &str,
-) -> (BTreeMap<String, TableData>, BTreeMap<String, Vec<u8>>, Vec<String>) {
+) -> FullView {
     let mut v = x.clone();
     let pp = ensure_table(&mut v, "PatchPackage");
     set_row(pp, 0, vec![Val::str(patch_code), Val::Int(place.disk_id)]);
@@ -237,11 +247,11 @@ fn full_view(
     for (k, val) in props {
         set_row(prop, 0, vec![Val::str(k), Val::str(val)]);
     }
-    let (streams, long) = patch_delta::add_patch_rows(&mut v, &deltas, patch_code);
+    let (headers, long_keys) = patch_delta::add_patch_rows(&mut v, &deltas, patch_code);
     if !deltas.is_empty() {
         patch_delta::add_patch_files(&mut v);
     }
-    (v, streams, long)
+    FullView { tables: v, headers, long_keys }
 }
 
 /// Records of the changes from `a` to `b` (binary cells: `same_binary` and `binary`).
@@ -554,8 +564,9 @@ pub fn build_msp(
     for ((p, place), chs) in prepared.iter().zip(&places).zip(&choices) {
         let md5 = write_cabinet(&mut w, p, place, chs, &deadline, progress, &mut done, total)?;
         let x = x_view(p, &md5);
-        let (full, headers, long) = full_view(&x, p, place, chs, req, &patch_code, &display, &description);
-        for k in long {
+        let FullView { tables: full, headers, long_keys } =
+            full_view(&x, p, place, chs, req, &patch_code, &display, &description);
+        for k in long_keys {
             warnings.push(Warning::new(
                 WarningKind::Other,
                 format!(

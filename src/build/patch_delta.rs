@@ -315,9 +315,12 @@ mod tests {
         }
     }
 
+    /// InstallExecuteSequence rows (action, sequence).
+    type Rows<'a> = &'a [(&'a str, i32)];
+
     #[test]
     fn patch_files_goes_after_install_files_and_before_duplicate_files() {
-        let cases: [(&[(&str, i32)], Option<i32>); 4] = [
+        let cases: [(Rows, Option<i32>); 4] = [
             (&[("InstallFiles", 4000)], Some(4090)),
             (&[("InstallFiles", 4000), ("DuplicateFiles", 4050)], Some(4001)),
             (&[("InstallFiles", 4000), ("X", 4001), ("DuplicateFiles", 4003)], Some(4002)),
@@ -338,8 +341,9 @@ mod tests {
         let d = Delta { bytes: vec![1, 2, 3], header: vec![9; 4] };
         let long = "a_file_key_long_enough_that_its_header_stream_has_no_room_x";
         let mut v = BTreeMap::new();
-        let s =
+        let (s, long_keys) =
             add_patch_rows(&mut v, &[("short.dll", 7, &d), (long, 8, &d)], "{00000000-0000-0000-0000-000000000001}");
+        assert_eq!(long_keys, [long]);
         assert!(s.contains_key("Patch.short.dll.7"));
         let r = s.keys().find(|k| k.starts_with("MsiPatchHeaders._")).cloned().unwrap_or_default();
         assert!(fits(&r), "{r}");
