@@ -305,6 +305,10 @@ pub fn pa19(data: &[u8]) {
     let rest = &data[1..];
     let (old, patch) = rest.split_at(split.min(rest.len()));
     let _ = crate::delta::parse(patch);
+    // A header taken from a patch is a patch whose CRC holds and which lists its old files.
+    if let Ok(h) = crate::delta::header_only(patch) {
+        assert!(crate::delta::parse(&h).is_ok_and(|x| x.crc_ok), "header_only gave an unreadable header");
+    }
     // The CRC check guards the decoder; decode raw LZX as well so it is fuzzed too.
     let _ = crate::delta::apply(patch, Some(old));
     let _ = crate::delta::lzx_decode(patch, old, patch.len().min(1 << 16), false);

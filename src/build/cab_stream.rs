@@ -291,6 +291,23 @@ fn compress_block(c: &mut libdeflater::Compressor, raw: &[u8]) -> Result<Vec<u8>
     Ok(out)
 }
 
+/// What `data` costs in an MSZIP cabinet written at `level`: its 32 KiB blocks each
+/// compressed on its own, plus the 8-byte CFDATA header of each (the bytes a patch pays
+/// for a file, not counting its CFFILE entry). Blocks are compressed in parallel.
+pub fn mszip_size(data: &[u8], level: i32) -> Result<u64> {
+    let sizes: Vec<Result<u64>> = data
+        .par_chunks(BLOCK)
+        .map_init(
+            || Compressor::new(level.clamp(1, 12)),
+            |c, b| {
+                let c = c.as_mut().map_err(|e| e.clone())?;
+                Ok(compress_block(c, b)?.len() as u64 + 8)
+            },
+        )
+        .collect();
+    sizes.into_iter().sum()
+}
+
 /// Write a whole cabinet of `(entry, bytes)` into memory (small cabinets, tests).
 #[cfg(test)]
 fn cabinet_bytes(files: &[(CabEntry, &[u8])]) -> Result<Vec<u8>> {

@@ -86,8 +86,9 @@ fn lzx_uncompressed(new: &[u8]) -> Vec<u8> {
     s
 }
 
-/// A PA19 patch turning `old` into `new`.
-pub fn write_pa19(old: &[u8], new: &[u8]) -> Vec<u8> {
+/// The header of the PA19 patch turning `old` into `new` (every field up to the stream
+/// sizes, no CRC tail) and its LZX stream.
+fn pa19_parts(old: &[u8], new: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let mut p = b"PA19".to_vec();
     let options: u32 = 0x0000_0001 | 0x0001_0000 | 0x0002_0000 | 0x0004_0000 | 0x0040_0000;
     p.extend_from_slice(&options.to_le_bytes());
@@ -101,7 +102,22 @@ pub fn write_pa19(old: &[u8], new: &[u8]) -> Vec<u8> {
     uvli(&mut p, 0);
     let stream = lzx_uncompressed(new);
     uvli(&mut p, stream.len() as u64);
+    (p, stream)
+}
+
+/// A PA19 patch turning `old` into `new`.
+pub fn write_pa19(old: &[u8], new: &[u8]) -> Vec<u8> {
+    let (mut p, stream) = pa19_parts(old, new);
     p.extend_from_slice(&stream);
+    let tail = crc_fixup(&p, 0xFFFF_FFFF);
+    p.extend_from_slice(&tail);
+    p
+}
+
+/// The header-only form of [`write_pa19`]'s patch (what a Patch row's Header column
+/// holds): the header with the stream sizes, no streams, its own CRC tail.
+pub fn write_pa19_header(old: &[u8], new: &[u8]) -> Vec<u8> {
+    let (mut p, _) = pa19_parts(old, new);
     let tail = crc_fixup(&p, 0xFFFF_FFFF);
     p.extend_from_slice(&tail);
     p
@@ -118,6 +134,7 @@ mod tests {
             let p = write_pa19(&old, &new);
             assert_eq!(crc32fast::hash(&p), 0xFFFF_FFFF);
             assert_eq!(crate::delta::apply(&p, Some(&old)).unwrap(), new, "n={n}");
+            assert_eq!(crate::delta::header_only(&p).unwrap(), write_pa19_header(&old, &new), "n={n}");
         }
     }
 }

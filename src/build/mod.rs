@@ -20,6 +20,7 @@ mod msi;
 mod msp;
 mod mst;
 mod package_writer;
+mod patch_delta;
 mod patch_spec;
 mod patch_target;
 #[cfg(feature = "testing")]
@@ -33,7 +34,9 @@ pub use folder::build_cab;
 pub use msi::{build_msi, MsiReport, PackageDescription, ProductInfo, MAX_INPUT};
 pub use msp::{build_msp, DEFAULT_SUPPRESS, DEFAULT_VALIDATION};
 pub use mst::{build_mst, TableCount, TransformReport, MST_DEFAULT_VALIDATION};
-pub use patch_spec::{PatchMetadata, PatchReport, PatchRequest, PatchedFile, Progress, TargetReport, Upgraded};
+pub use patch_spec::{
+    DeltaMode, DeltaOptions, PatchMetadata, PatchReport, PatchRequest, PatchedFile, Progress, TargetReport, Upgraded,
+};
 
 /// The low-level writers the fixtures are made with (the `testing` feature).
 #[cfg(feature = "testing")]
@@ -43,7 +46,7 @@ pub(crate) mod fixtures {
         clear_cfb_root_times, std_columns, to_v3, write_database, Cell, ColSpec, DatabaseSpec, DbKind, PackageFile,
         PackageSpec, SummarySpec, TableSpec,
     };
-    pub use super::delta::{crc_fixup, write_pa19};
+    pub use super::delta::{crc_fixup, write_pa19, write_pa19_header};
     pub use super::fixture_patch::{pad_to, write_patch, Op, PatchSpec, TableOps};
     pub use super::pe_image::{version_resource, write_pe, PeSpec};
     pub use super::transform::{transform_streams, write_mst, Record, TableRecords};

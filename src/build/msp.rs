@@ -13,11 +13,12 @@
 use super::cab_stream::{dos_datetime_unix, CabEntry, CabWriter};
 use super::ids::{derived_guid, normalise_guid};
 use super::package_writer::PackageWriter;
-use super::patch_spec::{PatchReport, PatchRequest, PatchedFile, Progress, TargetReport, Upgraded};
+use super::patch_delta::{self, Choice, Delta};
+use super::patch_spec::{DeltaMode, PatchReport, PatchRequest, PatchedFile, Progress, TargetReport, Upgraded};
 use super::patch_target::{prepare, property, read_binary, Carried, FileFrom, Prepared, UpSide};
 use super::transform::{transform_streams, Record, TableRecords, MSP_CLSID, MST_CLSID};
 use crate::deadline::Deadline;
-use crate::error::{Error, ErrorKind, Result, Warning};
+use crate::error::{Error, ErrorKind, Result, Warning, WarningKind};
 use crate::msi::compare::compare;
 use crate::msi::summary::{unix_to_filetime, SummaryValue};
 use crate::msi::{PropValue, TableData, Val};
@@ -163,16 +164,29 @@ fn x_view(p: &Prepared, md5: &BTreeMap<String, [u8; 16]>) -> BTreeMap<String, Ta
     v
 }
 
-/// The tables as `#X` leaves them after `X`.
+/// What `#X` makes of the tables `X` leaves.
+struct FullView {
+    /// The tables as `#X` leaves them.
+    tables: BTreeMap<String, TableData>,
+    /// The binary cell streams `#X` sets (the deltas' headers), by name.
+    headers: BTreeMap<String, Vec<u8>>,
+    /// The File keys whose delta's header is in MsiPatchHeaders.
+    long_keys: Vec<String>,
+}
+
+/// The tables as `#X` leaves them after `X`, the binary cell streams `#X` sets (the
+/// deltas' headers), and the File keys whose header is in MsiPatchHeaders.
+#[allow(clippy::too_many_arguments)]
 fn full_view(
     x: &BTreeMap<String, TableData>,
     p: &Prepared,
     place: &Placement,
+    choices: &[Choice],
     req: &PatchRequest,
     patch_code: &str,
     display: &str,
     description: &str,
-) -> BTreeMap<String, TableData> {
+) -> FullView {
     let mut v = x.clone();
     let pp = ensure_table(&mut v, "PatchPackage");
     set_row(pp, 0, vec![Val::str(patch_code), Val::Int(place.disk_id)]);
@@ -191,7 +205,21 @@ fn full_view(
         ],
     );
     let compressed_package = p.target.summary.word_count().is_some_and(|w| w & 2 != 0);
-    let seq: BTreeMap<&str, i32> = place.sequences.iter().map(|(k, s)| (k.as_str(), *s)).collect();
+    // Whole files move to the patch's media; a delta-patched file keeps its row (its old
+    // copy stays on the product's media) and gets a Patch row instead.
+    let seq: BTreeMap<&str, i32> = place
+        .sequences
+        .iter()
+        .zip(choices)
+        .filter(|(_, ch)| ch.delta.is_none())
+        .map(|((k, s), _)| (k.as_str(), *s))
+        .collect();
+    let deltas: Vec<(&str, i32, &Delta)> = place
+        .sequences
+        .iter()
+        .zip(choices)
+        .filter_map(|((k, s), ch)| ch.delta.as_ref().map(|d| (k.as_str(), *s, d)))
+        .collect();
     if let Some(f) = v.get_mut("File") {
         if let (Some(ki), Some(si), Some(ai)) = (f.col("File"), f.col("Sequence"), f.col("Attributes")) {
             for r in &mut f.rows {
@@ -219,7 +247,11 @@ fn full_view(
     for (k, val) in props {
         set_row(prop, 0, vec![Val::str(k), Val::str(val)]);
     }
-    v
+    let (headers, long_keys) = patch_delta::add_patch_rows(&mut v, &deltas, patch_code);
+    if !deltas.is_empty() {
+        patch_delta::add_patch_files(&mut v);
+    }
+    FullView { tables: v, headers, long_keys }
 }
 
 /// Records of the changes from `a` to `b` (binary cells: `same_binary` and `binary`).
@@ -247,26 +279,60 @@ fn counts(recs: &[TableRecords]) -> Vec<(String, usize, usize, usize)> {
         .collect()
 }
 
-/// Stream the carried files of one target into a cabinet in `w`; returns their MD5s.
+/// Write the deltas among the cabinet's next entries (they are in memory), until the
+/// current entry is a whole file or the cabinet is full; returns the bytes written.
+fn write_deltas<W: std::io::Write + std::io::Seek>(
+    cab: &mut CabWriter<W>,
+    deltas: &BTreeMap<&str, &[u8]>,
+) -> Result<u64> {
+    let mut n = 0;
+    while let Some(d) = cab.current().and_then(|k| deltas.get(k).copied()) {
+        cab.write(d)?;
+        n += d.len() as u64;
+    }
+    Ok(n)
+}
+
+/// Stream the carried files of one target into a cabinet in `w` (whole files as they are
+/// read, deltas from memory, in the carried order); returns the MD5s of the new bytes.
+#[allow(clippy::too_many_arguments)]
 fn write_cabinet<F: std::io::Read + std::io::Write + std::io::Seek>(
     w: &mut PackageWriter<F>,
     p: &Prepared,
     place: &Placement,
+    choices: &[Choice],
     deadline: &Deadline,
     progress: &(dyn Fn(Progress) + Sync),
     done: &mut u64,
     total: u64,
 ) -> Result<BTreeMap<String, [u8; 16]>> {
     let when = dos_datetime_unix(1_262_304_000);
-    let entries: Vec<CabEntry> =
-        p.carried.iter().map(|c| CabEntry { name: c.key.clone(), size: c.size, date_time: when }).collect();
+    let entries: Vec<CabEntry> = p
+        .carried
+        .iter()
+        .zip(choices)
+        .map(|(c, ch)| CabEntry {
+            name: c.key.clone(),
+            size: ch.delta.as_ref().map(|d| d.bytes.len() as u64).unwrap_or(c.size),
+            date_time: when,
+        })
+        .collect();
     let stream = w.stream_writer(&place.cabinet)?;
-    let mut cab = CabWriter::new(stream, entries, 6)?;
+    let mut cab = CabWriter::new(stream, entries, patch_delta::LEVEL)?;
     let mut md5s = BTreeMap::new();
+    let mut deltas: BTreeMap<&str, &[u8]> = BTreeMap::new();
+    for (c, ch) in p.carried.iter().zip(choices) {
+        if let (Some(d), Some(m)) = (&ch.delta, ch.md5) {
+            deltas.insert(c.key.as_str(), d.bytes.as_slice());
+            md5s.insert(c.key.clone(), m);
+        }
+    }
+    *done += write_deltas(&mut cab, &deltas)?;
     let mut h = md5::Md5::new();
     let key_of: BTreeMap<usize, &str> = p
         .carried
         .iter()
+        .filter(|c| !deltas.contains_key(c.key.as_str()))
         .filter_map(|c| if let FileFrom::Entry(i) = c.from { Some((i, c.key.as_str())) } else { None })
         .collect();
     let indices: Vec<usize> = key_of.keys().copied().collect();
@@ -275,6 +341,7 @@ fn write_cabinet<F: std::io::Read + std::io::Write + std::io::Seek>(
             let key = key_of.get(&i).copied().unwrap_or("");
             match chunk {
                 Some(d) => {
+                    *done += write_deltas(&mut cab, &deltas)?;
                     if cab.current() != Some(key) {
                         return Err(Error::format(format!("File {key} arrived out of the cabinet's order")));
                     }
@@ -291,8 +358,13 @@ fn write_cabinet<F: std::io::Read + std::io::Write + std::io::Seek>(
         };
         crate::extract::stream_entries(plan, &indices, deadline, &mut each)?;
     }
+    *done += write_deltas(&mut cab, &deltas)?;
     for c in &p.carried {
         let FileFrom::Disk(path) = &c.from else { continue };
+        if deltas.contains_key(c.key.as_str()) {
+            continue;
+        }
+        *done += write_deltas(&mut cab, &deltas)?;
         let mut f = crate::random_access::open_file(path)?;
         let mut buf = vec![0u8; 1 << 16];
         let mut h = md5::Md5::new();
@@ -312,6 +384,7 @@ fn write_cabinet<F: std::io::Read + std::io::Write + std::io::Seek>(
         }
         md5s.insert(c.key.clone(), h.finalize().into());
     }
+    *done += write_deltas(&mut cab, &deltas)?;
     cab.finish()?;
     Ok(md5s)
 }
@@ -370,6 +443,11 @@ pub fn build_msp(
         warnings.extend(p.warnings.iter().map(|w| Warning::new(w.kind, format!("{}: {}", t.display(), w.message))));
         prepared.push(p);
     }
+    // Which files travel as deltas (and the deltas).
+    let mut choices: Vec<Vec<Choice>> = Vec::new();
+    for p in &prepared {
+        choices.push(patch_delta::choose(p, req.deltas, req.delta_options, &deadline, progress)?);
+    }
     // Identity and names.
     let patch_code = match &req.patch_code {
         Some(c) => {
@@ -377,6 +455,12 @@ pub fn build_msp(
         }
         None => {
             let mut seed = String::from("patch");
+            // A patch carrying deltas is another patch than the one carrying whole files.
+            seed.push_str(match req.deltas {
+                DeltaMode::Off => "",
+                DeltaMode::Always => "delta-always",
+                DeltaMode::Auto => "delta-auto",
+            });
             for p in &prepared {
                 seed.push_str(p.target.summary.get_str(9).unwrap_or(""));
                 seed.push_str(&p.upgraded_label);
@@ -471,14 +555,26 @@ pub fn build_msp(
     let mut file = target.create_named(name, None).map_err(|e| e.with_path(output))?;
     let handle = file.file_mut()?.try_clone().map_err(|e| Error::io(&e, "opening the output").with_path(output))?;
     let mut w = PackageWriter::new(handle, MSP_CLSID)?;
-    let total: u64 = prepared.iter().flat_map(|p| p.carried.iter().map(|c| c.size)).sum();
+    let stored = |c: &Carried, ch: &Choice| ch.delta.as_ref().map(|d| d.bytes.len() as u64).unwrap_or(c.size);
+    let total: u64 =
+        prepared.iter().zip(&choices).flat_map(|(p, chs)| p.carried.iter().zip(chs).map(|(c, ch)| stored(c, ch))).sum();
     let mut done = 0u64;
     let mut reports = Vec::new();
     let mut storages: Vec<String> = Vec::new();
-    for (p, place) in prepared.iter().zip(&places) {
-        let md5 = write_cabinet(&mut w, p, place, &deadline, progress, &mut done, total)?;
+    for ((p, place), chs) in prepared.iter().zip(&places).zip(&choices) {
+        let md5 = write_cabinet(&mut w, p, place, chs, &deadline, progress, &mut done, total)?;
         let x = x_view(p, &md5);
-        let full = full_view(&x, p, place, req, &patch_code, &display, &description);
+        let FullView { tables: full, headers, long_keys } =
+            full_view(&x, p, place, chs, req, &patch_code, &display, &description);
+        for k in long_keys {
+            warnings.push(Warning::new(
+                WarningKind::Other,
+                format!(
+                    "{}: File {k}: the key is too long for a Patch.Header stream, so its delta's header is in MsiPatchHeaders (Windows Installer 2.0 and later); Wine's msiexec drops such Patch rows and leaves the file unpatched",
+                    p.target.path.display()
+                ),
+            ));
+        }
         let mut same_binary = |name: &str| -> Result<bool> {
             let a = read_binary(&p.target, name)?;
             let b = match &p.upgraded_db {
@@ -526,7 +622,10 @@ pub fn build_msp(
         };
         let x_streams = transform_streams(&xs, cp, &x_recs, &mut binary)?;
         let hx_streams = transform_streams(&hxs, cp, &hx_recs, &mut |n| {
-            Err(Error::format(format!("internal: the patch transform sets binary cell {n}")))
+            headers
+                .get(n)
+                .cloned()
+                .ok_or_else(|| Error::format(format!("internal: the patch transform sets binary cell {n}")))
         })?;
         w.storage(&place.transform, MST_CLSID, &x_streams)?;
         w.storage(&format!("#{}", place.transform), MST_CLSID, &hx_streams)?;
@@ -548,11 +647,15 @@ pub fn build_msp(
             files: p
                 .carried
                 .iter()
-                .map(|c: &Carried| PatchedFile {
+                .zip(chs)
+                .map(|(c, ch): (&Carried, &Choice)| PatchedFile {
                     key: c.key.clone(),
                     status: if c.added { "added" } else { "changed" },
-                    payload: "whole",
+                    payload: if ch.delta.is_some() { "delta" } else { "whole" },
                     size: c.size,
+                    stored: stored(c, ch),
+                    delta_size: ch.delta_size,
+                    note: ch.note.clone(),
                     version: c.version.clone(),
                     sequence: seq_of.get(c.key.as_str()).copied().unwrap_or(0),
                     sha256: hex(&c.sha256),

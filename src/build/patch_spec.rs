@@ -1,7 +1,40 @@
 //! What `build msp` is asked for and what it reports.
 
+use crate::delta::Effort;
 use crate::error::Warning;
 use std::path::PathBuf;
+
+/// Which changed files travel as binary deltas (PA19) against the target's copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeltaMode {
+    /// Every carried file travels whole (the default).
+    #[default]
+    Off,
+    /// Every changed file the target has at the same place travels as a delta.
+    Always,
+    /// Each such file travels as whichever is smaller in the patch: its delta (with the
+    /// header the Patch row carries) or the whole file, both as the cabinet compresses them.
+    Auto,
+}
+
+/// How the deltas are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeltaOptions {
+    /// Encoder effort.
+    pub effort: Effort,
+    /// PE normalisation and rift tables for 32-bit images: a delta that also applies to a
+    /// copy that setup tools rebased or bound, and is often smaller. Windows' applier
+    /// reads such deltas, Wine's mspatcha (8.x, 9.x) does not, so the default is off: the
+    /// encoder's Wine-compatible mode (see ARCHITECTURE.md for what it costs).
+    pub pe_normalise: bool,
+}
+
+impl Default for DeltaOptions {
+    fn default() -> Self {
+        DeltaOptions { effort: Effort::Normal, pe_normalise: false }
+    }
+}
 
 /// Where the upgraded version of the targets comes from.
 #[derive(Debug, Clone)]
@@ -89,6 +122,10 @@ pub struct PatchRequest {
     /// Creation time (Unix seconds) for the summary and CreationTimeUTC; default none
     /// (no time is written, so the same inputs give the same bytes).
     pub created: Option<i64>,
+    /// Which changed files travel as binary deltas; default none ([`DeltaMode::Off`]).
+    pub deltas: DeltaMode,
+    /// How deltas are encoded.
+    pub delta_options: DeltaOptions,
 }
 
 impl PatchRequest {
@@ -112,6 +149,8 @@ impl PatchRequest {
             client_patch_id: None,
             product_version: None,
             created: None,
+            deltas: DeltaMode::Off,
+            delta_options: DeltaOptions::default(),
         }
     }
 }
@@ -123,10 +162,18 @@ pub struct PatchedFile {
     pub key: String,
     /// `changed` (the target has the file with other bytes) or `added`.
     pub status: &'static str,
-    /// How it travels: `whole` (the new file in the patch cabinet).
+    /// How it travels: `whole` (the new file in the patch cabinet) or `delta` (a PA19
+    /// delta against the target's copy, applied by the PatchFiles action).
     pub payload: &'static str,
     /// New size.
     pub size: u64,
+    /// Bytes of its cabinet entry (the file, or the delta), before compression.
+    pub stored: u64,
+    /// Size of the delta made for it (whether or not it was used); absent when none was
+    /// made.
+    pub delta_size: Option<u64>,
+    /// Why a file with a copy in the target travels whole although deltas were asked for.
+    pub note: Option<String>,
     /// New version (versioned files).
     pub version: Option<String>,
     /// Its File.Sequence in the patch.

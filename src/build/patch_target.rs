@@ -30,6 +30,12 @@ pub(super) struct Carried {
     pub sha256: [u8; 32],
     /// File.Version in the upgraded database (`None`: unversioned, hashed).
     pub version: Option<String>,
+    /// The target's copy a delta could be made against: its entry in the target's plan
+    /// and its size. Only when the target has the file, its bytes could be read, and it
+    /// is installed where the new version goes (same image path).
+    pub old: Option<(usize, u64)>,
+    /// Why there is no such copy for a changed file (renamed or moved, unreadable).
+    pub no_old: Option<&'static str>,
 }
 
 /// A target ready to be patched.
@@ -40,6 +46,8 @@ pub(super) struct Prepared {
     pub upgraded_db: Option<Database>,
     pub upgraded: BTreeMap<String, TableData>,
     pub upgraded_plan: Option<Plan>,
+    /// The target's plan (the old bytes deltas are made against).
+    pub target_plan: Plan,
     /// In the order their bytes are delivered (the cabinet's order).
     pub carried: Vec<Carried>,
     pub product_code: String,
@@ -373,11 +381,30 @@ pub(super) fn prepare(
                 continue;
             }
             let v = f.get(r, "Version");
+            let added =
+                !ttables.get("File").is_some_and(|t| t.rows.iter().any(|x| t.get(x, "File").as_str() == Some(&key)));
+            // The copy a delta would apply to: the target's file at the path the new one
+            // takes (PatchWiz sends a renamed or moved file whole, as its old copy is not
+            // where PatchFiles looks).
+            let (old, no_old) = match (added, th.get(&key)) {
+                (true, _) => (None, None),
+                (false, None) => (None, Some("the target's copy could not be read")),
+                (false, Some((ti, n, _))) => {
+                    let old_path = tplan.entries.get(*ti).map(|e| e.path.to_lowercase());
+                    let same = match (from, &uplan) {
+                        (FileFrom::Entry(i), Some(up)) => up.entries.get(*i).map(|e| e.path.to_lowercase()) == old_path,
+                        _ => true,
+                    };
+                    if same {
+                        (Some((*ti, *n)), None)
+                    } else {
+                        (None, Some("renamed or moved: the target's copy is not where the new one goes"))
+                    }
+                }
+            };
             carried.push(Carried {
                 key: key.clone(),
-                added: !ttables
-                    .get("File")
-                    .is_some_and(|t| t.rows.iter().any(|x| t.get(x, "File").as_str() == Some(&key))),
+                added,
                 from: match from {
                     FileFrom::Entry(i) => FileFrom::Entry(*i),
                     FileFrom::Disk(p) => FileFrom::Disk(p.clone()),
@@ -385,6 +412,8 @@ pub(super) fn prepare(
                 size: *size,
                 sha256: *sha,
                 version: is_version(v).then(|| v.text()),
+                old,
+                no_old,
             });
         }
     }
@@ -450,6 +479,7 @@ pub(super) fn prepare(
         upgraded_db,
         upgraded: utables,
         upgraded_plan: uplan,
+        target_plan: tplan,
         carried,
         next_sequence,
         next_disk,

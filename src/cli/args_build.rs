@@ -1,7 +1,7 @@
 //! The arguments of `build` and `diff` (clap and std only, like `args.rs`, which
 //! includes this file).
 
-use super::Output;
+use super::{DeltaEffort, Output};
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -12,6 +12,15 @@ pub enum CabMethod {
     None,
     /// MSZIP.
     Mszip,
+}
+
+/// Which changed files `build msp --delta` sends as binary deltas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeltaWhen {
+    /// Every changed file the target has at the same place.
+    Always,
+    /// Each such file as the smaller of its delta and itself (as the cabinet stores them).
+    Auto,
 }
 
 /// A transform validation condition (Character Count high word).
@@ -153,6 +162,18 @@ pub struct MspArgs {
     /// Creation time recorded (Unix seconds, or `now`; default none, for reproducible output).
     #[arg(long, value_name = "SECONDS|now")]
     pub created: Option<String>,
+    /// Send changed files as binary deltas (PA19) against the target's copy, applied by
+    /// the PatchFiles action: `always` (what `--delta` alone means) or `auto` (each file
+    /// as the smaller of its delta and itself). Default: whole files.
+    #[arg(long, value_enum, value_name = "WHEN", num_args = 0..=1, default_missing_value = "always")]
+    pub delta: Option<DeltaWhen>,
+    /// Delta encoder effort.
+    #[arg(long, value_enum, default_value = "normal", requires = "delta")]
+    pub delta_effort: DeltaEffort,
+    /// PE normalisation and rift tables for 32-bit images: deltas that also fit rebased or
+    /// bound copies, read by Windows but not by Wine's mspatcha.
+    #[arg(long, requires = "delta")]
+    pub delta_pe_normalise: bool,
     #[command(flatten)]
     pub flags: TransformFlags,
     #[command(flatten)]

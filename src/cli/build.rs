@@ -1,9 +1,10 @@
 //! `hotfixkit build cab|msi|mst|msp`: package a folder, write a transform between two
 //! packages, or a patch.
 
-use super::args::{BuildCommand, CabMethod, MspArgs, Suppress, TransformFlags, Validation};
+use super::args::{BuildCommand, CabMethod, DeltaEffort, DeltaWhen, MspArgs, Suppress, TransformFlags, Validation};
 use super::{json_out, out, usage, Ctx};
-use hotfixkit::build::{PatchMetadata, PatchRequest, Progress, Upgraded};
+use hotfixkit::build::{DeltaMode, DeltaOptions, PatchMetadata, PatchRequest, Progress, Upgraded};
+use hotfixkit::delta::Effort;
 use std::io::IsTerminal;
 
 /// The flag words of `--validation` and `--suppress-errors` (`None` when not given).
@@ -109,6 +110,19 @@ fn msp(ctx: &Ctx, a: &MspArgs) -> anyhow::Result<i32> {
     req.client_patch_id = a.client_patch_id.clone();
     req.product_version = a.product_version.clone();
     req.created = created;
+    req.deltas = match a.delta {
+        None => DeltaMode::Off,
+        Some(DeltaWhen::Always) => DeltaMode::Always,
+        Some(DeltaWhen::Auto) => DeltaMode::Auto,
+    };
+    req.delta_options = DeltaOptions {
+        effort: match a.delta_effort {
+            DeltaEffort::Fast => Effort::Fast,
+            DeltaEffort::Normal => Effort::Normal,
+            DeltaEffort::Best => Effort::Best,
+        },
+        pe_normalise: a.delta_pe_normalise,
+    };
     let bar = progress_bar(ctx);
     let progress = |p: Progress| {
         if let Some(b) = &bar {
@@ -144,8 +158,13 @@ fn msp(ctx: &Ctx, a: &MspArgs) -> anyhow::Result<i32> {
                 t2 = t.transform
             ));
             for f in &t.files {
+                let how = match (f.payload, f.note.as_deref()) {
+                    ("delta", _) => format!(", delta of {} bytes", f.stored),
+                    (_, Some(n)) => format!("; whole: {n}"),
+                    _ => String::new(),
+                };
                 s.push_str(&format!(
-                    "  {:<8} {} ({} bytes{}) sequence {}\n",
+                    "  {:<8} {} ({} bytes{}{how}) sequence {}\n",
                     f.status,
                     f.key,
                     f.size,

@@ -13,4 +13,4 @@ pub use header::{opt, parse, Header, Ignore, OldFile, Retain, MAX_NEW};
 pub(crate) use lzx::decode as lzx_decode;
 pub use lzx_encode::{e8_forward, encode as lzx_encode, Effort, LzxOptions, LzxStats};
 pub use pa19::apply;
-pub use pa19_write::{create, CreateInfo, CreateOptions, E8Mode, OldInfo, OldRanges, RiftMode, Trial};
+pub use pa19_write::{create, header_only, CreateInfo, CreateOptions, E8Mode, OldInfo, OldRanges, RiftMode, Trial};

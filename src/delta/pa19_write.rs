@@ -250,6 +250,23 @@ fn crc_tail(data: &[u8]) -> [u8; 4] {
     (reg ^ !crc32fast::hash(data)).to_le_bytes()
 }
 
+/// The header-only form of a patch (what `ExtractPatchHeaderToFile` gives, and what a
+/// Patch table row carries in its Header column for validation): the patch up to its
+/// first stream, the stream sizes kept, with a new CRC tail so the whole-file CRC holds.
+/// Appliers refuse it with "patch not available"; it tells which old files it fits.
+pub fn header_only(patch: &[u8]) -> Result<Vec<u8>> {
+    let h = super::header::parse(patch)?;
+    if !h.crc_ok || !h.complete {
+        return Err(Error::format("a PA19 header can only be taken from a complete patch whose CRC holds"));
+    }
+    let end =
+        h.old_files.first().map(|f| f.stream_offset).ok_or_else(|| Error::format("PA19 patch lists no old file"))?;
+    let mut out = patch.get(..end).ok_or_else(|| Error::format("PA19 header runs past the patch"))?.to_vec();
+    let tail = crc_tail(&out);
+    out.extend_from_slice(&tail);
+    Ok(out)
+}
+
 fn usage(m: impl Into<String>) -> Error {
     Error::new(ErrorKind::Usage, m)
 }

@@ -10,6 +10,7 @@
 mod admin;
 mod api;
 mod build;
+mod build_delta;
 mod cabs;
 mod cli;
 mod corpus;
@@ -39,6 +40,7 @@ fn main() {
         admin::cases(),
         api::cases(),
         build::cases(),
+        build_delta::cases(),
         cabs::cases(),
         cli::cases(),
         corpus::cases(),

@@ -389,12 +389,16 @@ fn patch_root_tables(family: &str, sequence: &str, name: &str) -> Result<Vec<(St
 }
 
 /// A patch for the client MSI that updates CcmExec.exe with a binary delta (PA19): a
-/// deliberately hand-made fixture (the builder carries whole files), with the root
-/// database every patch has.
+/// deliberately hand-made fixture (independent of the builder's delta code), with the
+/// root database every patch has. Its Patch row carries the delta's header in the Header
+/// column, in the stream `Patch.ccmexec.exe.10001` of `#DELTA`: Wine's transform reader
+/// drops an inserted row whose binary cell has no stream, and the first version of this
+/// fixture, without it, left CcmExec.exe unpatched under `msiexec /p`.
 pub fn delta_msp() -> Result<Vec<u8>> {
     let old = pe("CcmExec.exe", Platform::X86, "4.0.6487.2000", 9000)?;
     let new = pe("CcmExec.exe", Platform::X86, "4.0.6487.2111", 9500)?;
     let delta = write_pa19(&old, &new);
+    let header = write_pa19_header(&old, &new);
     let cab = write_cab(
         &[vec![CabInput { name: "ccmexec.exe".into(), data: delta.clone(), datetime: (2010, 1, 25, 6, 27, 0) }]],
         CabCompression::MsZip,
@@ -423,45 +427,60 @@ pub fn delta_msp() -> Result<Vec<u8>> {
         }],
     )?;
     let code = "{D7E1A0C0-0977-4203-8000-0000000000DE}";
-    let hx = streams(
-        &tsum("#DELTA"),
-        &[
-            patch_package(code, 3),
-            TableOps {
-                name: "Patch".into(),
-                columns: vec![
-                    col("File_", "s72", true),
-                    col("Sequence", "i4", true),
-                    col("PatchSize", "i4", false),
-                    col("Attributes", "i2", false),
-                    col("Header", "V0", false),
-                    col("StreamRef_", "S72", false),
-                ],
-                create: true,
-                ops: vec![Op::Insert(vec![
-                    "ccmexec.exe".into(),
-                    10001.into(),
-                    (delta.len() as i32).into(),
-                    0.into(),
-                    Cell::Null,
-                    Cell::Null,
-                ])],
-            },
-            TableOps {
-                name: "Media".into(),
-                columns: std_columns("Media"),
-                create: false,
-                ops: vec![Op::Insert(vec![
-                    3.into(),
-                    10001.into(),
-                    Cell::Null,
-                    "#PCW_DELTA".into(),
-                    Cell::Null,
-                    "PATCHMediaSrcProp".into(),
-                ])],
-            },
-        ],
-    )?;
+    let mut hx_tables: Vec<TableRecords> = [
+        patch_package(code, 3),
+        TableOps {
+            name: "Patch".into(),
+            columns: vec![
+                col("File_", "s72", true),
+                col("Sequence", "i4", true),
+                col("PatchSize", "i4", false),
+                col("Attributes", "i2", false),
+                col("Header", "V0", false),
+                col("StreamRef_", "S72", false),
+            ],
+            create: true,
+            ops: vec![Op::Insert(vec![
+                "ccmexec.exe".into(),
+                10001.into(),
+                (delta.len() as i32).into(),
+                0.into(),
+                Cell::Null,
+                Cell::Null,
+            ])],
+        },
+        TableOps {
+            name: "Media".into(),
+            columns: std_columns("Media"),
+            create: false,
+            ops: vec![Op::Insert(vec![
+                3.into(),
+                10001.into(),
+                Cell::Null,
+                "#PCW_DELTA".into(),
+                Cell::Null,
+                "PATCHMediaSrcProp".into(),
+            ])],
+        },
+    ]
+    .iter()
+    .map(TableOps::records)
+    .collect();
+    // The Header cell is binary: its bytes are a stream named by the row's keys.
+    for t in hx_tables.iter_mut().filter(|t| t.name == "Patch") {
+        for r in &mut t.records {
+            if let Record::Insert(row) = r {
+                row[4] = hotfixkit::msi::Val::Binary;
+            }
+        }
+    }
+    let hx = transform_streams(&tsum("#DELTA"), 1252, &hx_tables, &mut |n| {
+        if n == "Patch.ccmexec.exe.10001" {
+            Ok(header.clone())
+        } else {
+            Err(hotfixkit::Error::format(format!("fixture transform sets binary cell {n}")))
+        }
+    })?;
     let spec = PatchSpec {
         summary: vec![
             (1, Prop::I2(1252)),

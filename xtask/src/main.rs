@@ -32,6 +32,7 @@ fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("docs/schemas/stage.schema.json", schema_for!(hotfixkit::hotfix::StagePlan)),
         ("docs/schemas/delta-info.schema.json", schema_for!(hotfixkit::delta::Header)),
         ("docs/schemas/delta-create.schema.json", schema_for!(hotfixkit::delta::CreateInfo)),
+        ("docs/schemas/build-msp.schema.json", schema_for!(hotfixkit::build::PatchReport)),
         ("docs/schemas/signature.schema.json", schema_for!(hotfixkit::sign::SignatureReport)),
         ("docs/schemas/error.schema.json", schema_for!(hotfixkit::ErrorReport)),
     ]
