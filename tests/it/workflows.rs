@@ -349,6 +349,20 @@ fn json_everywhere_matches_its_schema() {
         0,
     );
     check("signature.schema.json", &["signature".as_ref(), &sp2], 1);
+    let sp1 = fixture("kb977203/sp1/SCCM2007-SP1-KB977203-ENU.msi");
+    check("diff.schema.json", &["diff".as_ref(), sp1.as_os_str(), &sp2], 1);
+    let built = d.join("built.msi");
+    check(
+        "build-msi.schema.json",
+        &["build".as_ref(), "msi".as_ref(), fixture("admin/tree").as_os_str(), "-o".as_ref(), built.as_os_str()],
+        0,
+    );
+    let mst = d.join("t.mst");
+    check(
+        "build-mst.schema.json",
+        &["build".as_ref(), "mst".as_ref(), sp1.as_os_str(), &sp2, "-o".as_ref(), mst.as_os_str()],
+        0,
+    );
     let old = fixture("kb977203/sp1/SCCM2007-SP1-KB977203-ENU.msi");
     let patch = d.join("p.pa19");
     check(

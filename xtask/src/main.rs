@@ -33,6 +33,9 @@ fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("docs/schemas/delta-info.schema.json", schema_for!(hotfixkit::delta::Header)),
         ("docs/schemas/delta-create.schema.json", schema_for!(hotfixkit::delta::CreateInfo)),
         ("docs/schemas/build-msp.schema.json", schema_for!(hotfixkit::build::PatchReport)),
+        ("docs/schemas/build-msi.schema.json", schema_for!(hotfixkit::build::MsiReport)),
+        ("docs/schemas/build-mst.schema.json", schema_for!(hotfixkit::build::TransformReport)),
+        ("docs/schemas/diff.schema.json", schema_for!(hotfixkit::diff::DiffReport)),
         ("docs/schemas/signature.schema.json", schema_for!(hotfixkit::sign::SignatureReport)),
         ("docs/schemas/error.schema.json", schema_for!(hotfixkit::ErrorReport)),
     ]
