@@ -251,9 +251,10 @@ impl Search<'_> {
             .store
             .anchors
             .iter()
-            .map(|c| (c.clone(), true))
-            .chain(self.pool.iter().map(|c| (c.clone(), false)))
-            .filter(|(c, _)| c.subject_matches(&cur.issuer))
+            .map(|c| (c, true))
+            .chain(self.pool.iter().map(|c| (c, false)))
+            .filter(|(c, _)| c.issued(&cur))
+            .map(|(c, a)| (c.clone(), a))
             .collect();
         for (issuer, is_anchor) in candidates {
             if path.iter().any(|p| p.der == issuer.der) {

@@ -20,6 +20,10 @@ pub struct Certificate {
     pub issuer: Vec<u8>,
     /// Subject name (DER).
     pub subject: Vec<u8>,
+    /// The subject's and the issuer's attributes normalised for comparison (see
+    /// [`names_equal`]), computed once: chain building compares every candidate.
+    subject_norm: Option<Vec<(String, String)>>,
+    issuer_norm: Option<Vec<(String, String)>>,
     /// Start of validity (Unix seconds).
     pub not_before: i64,
     /// End of validity (Unix seconds).
@@ -83,7 +87,10 @@ impl Certificate {
         let subject = t.need(tag::SEQUENCE, "subject")?.raw.to_vec();
         let spki = t.need(tag::SEQUENCE, "subject public key info")?;
         let key = PublicKey::from_spki(&spki)?;
+        let (subject_norm, issuer_norm) = (normalised_name(&subject), normalised_name(&issuer));
         let mut cert = Certificate {
+            subject_norm,
+            issuer_norm,
             der: outer.raw.to_vec(),
             tbs: (tbs_start, tbs_start + tbs.raw.len()),
             version,
@@ -206,6 +213,12 @@ impl Certificate {
         names_equal(&self.subject, issuer_name)
     }
 
+    /// Whether the subject names `child`'s issuer: [`Certificate::subject_matches`] with
+    /// both names normalised once, at parsing.
+    pub fn issued(&self, child: &Certificate) -> bool {
+        self.subject == child.issuer || matches!((&self.subject_norm, &child.issuer_norm), (Some(a), Some(b)) if a == b)
+    }
+
     /// Whether `self`'s key verifies `child`'s signature. Returns the hash used.
     pub fn verifies(&self, child: &Certificate) -> Result<HashAlg, SigError> {
         let hash = HashAlg::from_oid(&child.sig_alg)
@@ -226,13 +239,17 @@ pub fn names_equal(a: &[u8], b: &[u8]) -> bool {
     if a == b {
         return true;
     }
-    match (name_attrs(a), name_attrs(b)) {
-        (Ok(x), Ok(y)) => {
-            let norm = |v: &str| v.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-            x.len() == y.len() && x.iter().zip(&y).all(|((o1, v1), (o2, v2))| o1 == o2 && norm(v1) == norm(v2))
-        }
+    match (normalised_name(a), normalised_name(b)) {
+        (Some(x), Some(y)) => x == y,
         _ => false,
     }
+}
+
+/// A name's attributes with each value's white space collapsed and its case folded: two
+/// names are the same entity when these are equal. `None` when the name cannot be read.
+fn normalised_name(name: &[u8]) -> Option<Vec<(String, String)>> {
+    let norm = |v: &str| v.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    name_attrs(name).ok().map(|v| v.into_iter().map(|(o, v)| (o, norm(&v))).collect())
 }
 
 /// A Name's attributes in encoding order: (OID, value text).
@@ -367,5 +384,28 @@ mod tests {
     fn base64() {
         assert_eq!(base64_decode("aGVsbG8=").unwrap(), b"hello");
         assert_eq!(base64_decode("aGVs\nbG8h").unwrap(), b"hello!");
+    }
+
+    /// A Name of one CN attribute with `value` under string tag `tag`.
+    fn cn(tag: u8, value: &[u8]) -> Vec<u8> {
+        let oid = [0x06, 0x03, 0x55, 0x04, 0x03];
+        let mut atv = oid.to_vec();
+        atv.push(tag);
+        atv.push(value.len() as u8);
+        atv.extend_from_slice(value);
+        let wrap = |t: u8, b: Vec<u8>| [vec![t, b.len() as u8], b].concat();
+        wrap(0x30, wrap(0x31, wrap(0x30, atv)))
+    }
+
+    #[test]
+    fn names_match_across_string_types_case_and_spaces() {
+        let printable = cn(0x13, b"Microsoft Code  Signing PCA");
+        let utf8 = cn(0x0c, b"microsoft code signing pca");
+        let bmp: Vec<u8> = "MICROSOFT CODE SIGNING PCA".encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
+        assert!(names_equal(&printable, &utf8));
+        assert!(names_equal(&printable, &cn(0x1e, &bmp)));
+        assert!(!names_equal(&printable, &cn(0x13, b"Microsoft Code Signing PCA 2")));
+        assert!(!names_equal(&printable, b"\x30\x01"));
+        assert_eq!(normalised_name(&printable), normalised_name(&utf8));
     }
 }
