@@ -224,14 +224,18 @@ fn with_short(long: &str, used: &mut HashSet<String>) -> String {
 }
 
 /// A file found in the folder.
-struct Found {
-    rel: Vec<String>,
-    path: PathBuf,
-    size: u64,
-    mtime: i64,
+pub(crate) struct Found {
+    /// Path components under the folder.
+    pub rel: Vec<String>,
+    pub path: PathBuf,
+    pub size: u64,
+    /// Modification time (Unix seconds; 1980-01-01 when unknown).
+    pub mtime: i64,
 }
 
-fn walk(dir: &Path) -> Result<Vec<Found>> {
+/// Every file under `dir`, sorted by name, links not followed, names checked, at most
+/// [`MAX_INPUT`] bytes in all.
+pub(crate) fn walk(dir: &Path) -> Result<Vec<Found>> {
     let mut out = Vec::new();
     let mut total = 0u64;
     for e in walkdir::WalkDir::new(dir).follow_links(false).sort_by_file_name() {
