@@ -352,6 +352,12 @@ pub fn observe_with(path: &Path, opts: &ObserveOptions) -> Result<Observation> {
             .map(|(p, rel)| {
                 let mut o = observe_file(p, rel.clone(), opts)?;
                 o.admin_copy = !rel.contains('/') && is_admin_copy(p);
+                if o.admin_copy {
+                    // The copy an administrative install writes has a changed summary and
+                    // no cabinets: its publisher's signature cannot cover it (the same holds
+                    // for Windows' /a), so it is not judged by it.
+                    o.signature = None;
+                }
                 Ok(o)
             })
             .collect();
@@ -399,7 +405,9 @@ pub fn check_signatures(dir: &Path, store: &Arc<crate::sign::TrustStore>) -> Res
         .map(|(p, rel)| {
             let mut head = [0u8; 8];
             let n = crate::random_access::open_file(p).ok().and_then(|mut f| f.read(&mut head).ok()).unwrap_or(0);
-            if n < 4 || !carries_signature(&head[..n]) {
+            // The image's administrative copy is left out, as in `observe` (the package it
+            // was made from is checked before extraction).
+            if n < 4 || !carries_signature(&head[..n]) || (!rel.contains('/') && is_admin_copy(p)) {
                 return None;
             }
             let signature = match crate::sign::verify_file_with(p, store) {

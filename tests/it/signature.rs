@@ -677,7 +677,45 @@ fn signature_catalog_members_and_signature() {
     assert_eq!(r.verdict, Verdict::BadSignature, "{r:?}");
 }
 
+/// Regression: the administrative copy `extract` writes is no longer covered by its
+/// publisher's signature (Word Count changed, cabinets dropped); `extract
+/// --verify-signatures` and `verify --signatures` checked it and reported `bad-digest`
+/// for hotfixkit's own output.
+fn signature_admin_copy_is_not_judged_by_the_package_signature() {
+    let putty = shared().join("corpus/lessmsi/src/Lessmsi.Tests/TestFiles/MsiInput/putty-0.68-installer.msi");
+    let t = tempfile::tempdir().unwrap();
+    let img = t.path().join("img");
+    let out = Command::new(bin())
+        .arg("extract")
+        .arg(&putty)
+        .arg("--targetdir")
+        .arg(&img)
+        .arg("--verify-signatures")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(img.join("putty-0.68-installer.msi").is_file(), "{err}");
+    assert!(!err.contains("bad-digest"), "{err}");
+    assert!(err.contains("PFiles/PuTTY/putty.exe"), "the image's executables are checked: {err}");
+    let lock = t.path().join("lock.json");
+    let st = Command::new(bin()).args(["-q", "manifest", "lock"]).arg(&img).arg("-o").arg(&lock).status().unwrap();
+    assert!(st.success());
+    let out = Command::new(bin())
+        .args(["--json", "verify"])
+        .arg(&img)
+        .arg("--manifest")
+        .arg(&lock)
+        .arg("--signatures")
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = j.to_string();
+    assert!(!text.contains("bad-digest"), "{text}");
+    assert!(text.contains("untrusted-root"), "the executables' signatures are still reported: {text}");
+}
+
 crate::cases![
+    signature_admin_copy_is_not_judged_by_the_package_signature needs [Need::Corpus],
     signature_corpus_agrees_with_osslsigncode needs [Need::Corpus, Need::Tool("osslsigncode")],
     signature_corpus_timestamps_and_nesting needs [Need::Corpus],
     signature_unsigned_and_garbage,
