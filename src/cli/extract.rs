@@ -131,7 +131,11 @@ fn extract_checked(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let mut report = ExtractReport::new(&plan, target, Some(&outcome));
+    let mut report = if ctx.json {
+        ExtractReport::new(&plan, target, Some(&outcome))
+    } else {
+        ExtractReport::brief(&plan, target, Some(&outcome))
+    };
     if let Some(store) = &store {
         let pkg = match hotfixkit::sign::verify_file_with(&req.input, store) {
             Ok(r) => hotfixkit::manifest::SignedFile {

@@ -79,12 +79,24 @@ impl ExtractReport {
     /// The report of `plan` executed into `target` (`outcome` listing its files), or of
     /// a dry run (`outcome` = `None`).
     pub fn new(plan: &Plan, target: &std::path::Path, outcome: Option<&Outcome>) -> ExtractReport {
+        Self::build(plan, target, outcome, true)
+    }
+
+    /// [`ExtractReport::new`] without the per-file entries (the counts, warnings, errors
+    /// and signatures only): what a text report needs, in memory that does not grow with
+    /// the number of files.
+    pub fn brief(plan: &Plan, target: &std::path::Path, outcome: Option<&Outcome>) -> ExtractReport {
+        Self::build(plan, target, outcome, false)
+    }
+
+    fn build(plan: &Plan, target: &std::path::Path, outcome: Option<&Outcome>, with_entries: bool) -> ExtractReport {
         let written: HashMap<&str, &str> = outcome
             .map(|o| o.written.iter().map(|w| (w.written.path.as_str(), w.written.sha256.as_str())).collect())
             .unwrap_or_default();
         let entries = plan
             .entries
             .iter()
+            .take(if with_entries { usize::MAX } else { 0 })
             .map(|e| {
                 let sha = written.get(e.path.as_str()).map(|s| s.to_string());
                 ReportEntry {
