@@ -9,22 +9,23 @@ use std::io::IsTerminal;
 
 /// The flag words of `--validation` and `--suppress-errors` (`None` when not given).
 pub fn flag_words(f: &TransformFlags) -> (Option<u16>, Option<u16>) {
+    use hotfixkit::msp::{suppress, validate};
     let v = (!f.validation.is_empty()).then(|| {
         f.validation.iter().fold(0u16, |m, v| {
             m | match v {
                 Validation::None => 0,
-                Validation::Language => 0x0001,
-                Validation::Product => 0x0002,
-                Validation::Platform => 0x0004,
-                Validation::MajorVersion => 0x0008,
-                Validation::MinorVersion => 0x0010,
-                Validation::UpdateVersion => 0x0020,
-                Validation::VersionLess => 0x0040,
-                Validation::VersionLessOrEqual => 0x0080,
-                Validation::VersionEqual => 0x0100,
-                Validation::VersionGreaterOrEqual => 0x0200,
-                Validation::VersionGreater => 0x0400,
-                Validation::UpgradeCode => 0x0800,
+                Validation::Language => validate::LANGUAGE,
+                Validation::Product => validate::PRODUCT,
+                Validation::Platform => validate::PLATFORM,
+                Validation::MajorVersion => validate::MAJOR,
+                Validation::MinorVersion => validate::MINOR,
+                Validation::UpdateVersion => validate::UPDATE,
+                Validation::VersionLess => validate::LESS,
+                Validation::VersionLessOrEqual => validate::LESS_EQ,
+                Validation::VersionEqual => validate::EQUAL,
+                Validation::VersionGreaterOrEqual => validate::GREATER_EQ,
+                Validation::VersionGreater => validate::GREATER,
+                Validation::UpgradeCode => validate::UPGRADE_CODE,
             }
         })
     });
@@ -32,12 +33,12 @@ pub fn flag_words(f: &TransformFlags) -> (Option<u16>, Option<u16>) {
         f.suppress_errors.iter().fold(0u16, |m, s| {
             m | match s {
                 Suppress::None => 0,
-                Suppress::AddExistingRow => 0x01,
-                Suppress::DeleteMissingRow => 0x02,
-                Suppress::AddExistingTable => 0x04,
-                Suppress::DeleteMissingTable => 0x08,
-                Suppress::UpdateMissingRow => 0x10,
-                Suppress::Codepage => 0x20,
+                Suppress::AddExistingRow => suppress::ADD_EXISTING_ROW,
+                Suppress::DeleteMissingRow => suppress::DEL_MISSING_ROW,
+                Suppress::AddExistingTable => suppress::ADD_EXISTING_TABLE,
+                Suppress::DeleteMissingTable => suppress::DEL_MISSING_TABLE,
+                Suppress::UpdateMissingRow => suppress::UPDATE_MISSING_ROW,
+                Suppress::Codepage => suppress::CODEPAGE,
                 Suppress::All => 0x3F,
             }
         })

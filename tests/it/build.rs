@@ -464,6 +464,30 @@ fn build_msp_refuses_what_a_patch_cannot_carry() {
     assert!(e.contains("component C changes its key path from \"a\" to \"b\""), "{e}");
 }
 
+/// Build the transform from `old` to `new` into `mst` and check that `old` with it has
+/// `new`'s tables, all of them.
+fn build_mst_and_check_round_trip(
+    old: &std::path::Path,
+    new: &std::path::Path,
+    mst: &std::path::Path,
+    opts: &hotfixkit::WriteOptions,
+) {
+    hotfixkit::build::build_mst(old, new, None, Some(0x3F), mst, opts).unwrap();
+    let mut req = hotfixkit::diff::DiffRequest::new(new, old);
+    req.transforms.push(mst.to_path_buf());
+    req.summary = false;
+    req.streams = false;
+    req.files = false;
+    let r = hotfixkit::diff::diff(&req).unwrap();
+    assert!(
+        r.same,
+        "{} -> {}: {:?}",
+        old.display(),
+        new.display(),
+        r.tables.iter().map(|t| &t.table).collect::<Vec<_>>()
+    );
+}
+
 /// Every ordered pair of packages: `build mst OLD NEW`, then OLD with the transform has
 /// NEW's tables (binary cells included), and `diff` reports the same table changes for
 /// NEW as for OLD with the transform.
@@ -495,20 +519,7 @@ fn build_mst_and_diff_round_trip_on_every_pair() {
                 continue;
             }
             let mst = t.path().join(format!("{i}-{j}.mst"));
-            hotfixkit::build::build_mst(old, new, None, Some(0x3F), &mst, &opts).unwrap();
-            let mut req = hotfixkit::diff::DiffRequest::new(new, old);
-            req.transforms.push(mst.clone());
-            req.summary = false;
-            req.streams = false;
-            req.files = false;
-            let r = hotfixkit::diff::diff(&req).unwrap();
-            assert!(
-                r.same,
-                "{} -> {}: {:?}",
-                old.display(),
-                new.display(),
-                r.tables.iter().map(|t| &t.table).collect::<Vec<_>>()
-            );
+            build_mst_and_check_round_trip(old, new, &mst, &opts);
             let mut a = hotfixkit::diff::DiffRequest::new(old, new);
             a.files = false;
             a.streams = false;
@@ -543,20 +554,7 @@ fn build_mst_and_diff_round_trip_on_every_pair() {
         let new = &more[(i + 1) % more.len()];
         for (a, b) in [(old, new), (new, old)] {
             let mst = t.path().join(format!("more-{i}.mst"));
-            hotfixkit::build::build_mst(a, b, None, Some(0x3F), &mst, &opts).unwrap();
-            let mut req = hotfixkit::diff::DiffRequest::new(b, a);
-            req.transforms.push(mst);
-            req.summary = false;
-            req.streams = false;
-            req.files = false;
-            let r = hotfixkit::diff::diff(&req).unwrap();
-            assert!(
-                r.same,
-                "{} -> {}: {:?}",
-                a.display(),
-                b.display(),
-                r.tables.iter().map(|t| &t.table).collect::<Vec<_>>()
-            );
+            build_mst_and_check_round_trip(a, b, &mst, &opts);
         }
     }
 }
